@@ -1,0 +1,1 @@
+// Browser entry point (filled in by the foundation issue).

@@ -1,0 +1,155 @@
+// The check vocabulary of a lab: what each `check` block may say (schemas shared by lint and the
+// check engine) and what a check reports back (per host, expected vs actual).
+import { z } from 'zod';
+
+/** Default time a single check may take before it reports `error` (ms). */
+export const DEFAULT_CHECK_TIMEOUT_MS = 5000;
+
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a valid regular expression' },
+);
+
+/**
+ * Which hosts a check runs on: one host by name, `all`, `any`, or a number N meaning
+ * "exactly N hosts" (e.g. exactly 3 hosts have the unit active).
+ */
+export const hostSelector = z.union([z.string().min(1), z.number().int().positive()]);
+export type HostSelector = z.infer<typeof hostSelector>;
+
+const common = { timeout: z.number().int().positive().max(120_000).optional() };
+
+export const etcdCheck = z
+  .strictObject({
+    key: z.string().min(1).optional(),
+    equals: z.string().optional(),
+    matches: regex.optional(),
+    absent: z.literal(true).optional(),
+    prefix: z.string().min(1).optional(),
+    count: z.number().int().nonnegative().optional(),
+    ...common,
+  })
+  .superRefine((c, ctx) => {
+    if ((c.key === undefined) === (c.prefix === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'needs exactly one of `key` or `prefix`' });
+    }
+    if (c.prefix !== undefined && (c.equals !== undefined || c.matches !== undefined || c.absent)) {
+      ctx.addIssue({ code: 'custom', message: '`prefix` takes `count`, not `equals`/`matches`/`absent`' });
+    }
+    if (c.key !== undefined && c.count !== undefined) {
+      ctx.addIssue({ code: 'custom', message: '`count` goes with `prefix`, not `key`' });
+    }
+    if (c.absent && (c.equals !== undefined || c.matches !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '`absent` cannot be combined with `equals` or `matches`' });
+    }
+  });
+
+export const overlayCheck = z.strictObject({
+  network: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'must be a CIDR such as 10.2.0.0/16'),
+  on: hostSelector.default('all'),
+  /** etcd prefix of the overlay's keys; flannel's layout by default. */
+  prefix: z.string().default('/coreos.com/network'),
+  /** The interface whose address must lie inside the host's lease. */
+  interface: z.string().default('docker0'),
+  ...common,
+});
+
+export const unitState = z.enum(['active', 'inactive', 'failed', 'activating', 'enabled', 'disabled', 'static', 'masked']);
+export const unitCheck = z.strictObject({
+  name: z.string().min(1),
+  on: hostSelector,
+  state: unitState.default('active'),
+  ...common,
+});
+
+export const containerCheck = z
+  .strictObject({
+    on: hostSelector,
+    name: z.string().min(1).optional(),
+    image: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    running: z.boolean().default(true),
+    ...common,
+  })
+  .refine((c) => c.name !== undefined || c.image !== undefined, { message: 'needs `name` or `image`' });
+
+export const httpCheck = z.strictObject({
+  /** `server` or a host name; the request is made from there. */
+  from: z.string().min(1).default('server'),
+  url: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL'),
+  status: z.number().int().min(100).max(599).default(200),
+  body: regex.optional(),
+  ...common,
+});
+
+export const commandCheck = z.strictObject({
+  on: hostSelector,
+  run: z.string().min(1),
+  exit: z.number().int().min(0).max(255).default(0),
+  stdout: regex.optional(),
+  ...common,
+});
+
+export const fileCheck = z
+  .strictObject({
+    on: hostSelector,
+    path: z.string().regex(/^\//, 'must be an absolute path'),
+    contains: z.string().optional(),
+    absent: z.literal(true).optional(),
+    ...common,
+  })
+  .refine((c) => !(c.absent && c.contains !== undefined), { message: '`absent` cannot be combined with `contains`' });
+
+/** One schema per check kind; the key of a check mapping names its kind. */
+export const checkSchemas = {
+  etcd: etcdCheck,
+  overlay: overlayCheck,
+  unit: unitCheck,
+  container: containerCheck,
+  http: httpCheck,
+  command: commandCheck,
+  file: fileCheck,
+} as const;
+
+export type CheckKind = keyof typeof checkSchemas;
+export const CHECK_KINDS = Object.keys(checkSchemas) as CheckKind[];
+
+/** A parsed check: its kind, its validated fields, and the lab line it came from. */
+export type CheckSpec = {
+  [K in CheckKind]: { kind: K; line: number; spec: z.output<(typeof checkSchemas)[K]> };
+}[CheckKind];
+
+export type CheckStatus = 'pass' | 'fail' | 'error';
+
+/**
+ * The outcome of one check on one host (or on the cluster, when `host` is absent).
+ * `error` means the check could not be evaluated (host unreachable, timeout) — not that
+ * the attendee did something wrong.
+ */
+export interface CheckResult {
+  status: CheckStatus;
+  kind: CheckKind;
+  /** Short label of what was checked, e.g. "unit web@2.service". */
+  subject: string;
+  host?: string;
+  expected: string;
+  actual: string;
+  /** One sentence for the attendee, e.g. "host1: unit web@2.service is failed, expected active". */
+  message: string;
+  durationMs: number;
+}
+
+export interface StepReport {
+  step: number;
+  passed: boolean;
+  results: CheckResult[];
+  /** Epoch ms when the check finished. */
+  at: number;
+}

@@ -1,0 +1,104 @@
+// The lab model: what a lab.md file becomes once parsed (server side), and the attendee's
+// view of it (no checks, no solutions) that the browser receives.
+import type { CheckSpec } from './checks.ts';
+
+export const MAX_HOSTS = 16;
+
+export interface LabServices {
+  /** `cluster`: one etcd member on every host, clustered; `none`: etcd not started. */
+  etcd: 'cluster' | 'none';
+  /** Docker engine running on every host. */
+  docker: boolean;
+}
+
+export interface LabMeta {
+  title: string;
+  /** One line for the catalogue. */
+  summary: string;
+  hosts: string[];
+  services: LabServices;
+  /** Expected duration in minutes. */
+  durationMinutes: number | null;
+  /** `hard`: a step unlocks only when the previous one passes; `soft`: checks are advisory. */
+  gate: 'hard' | 'soft';
+  /** Whether attendees may skip a step (runs its solve blocks). */
+  allowSkip: boolean;
+}
+
+/** Rendered content of a step, in order. HTML is produced server-side by markdown-it with raw HTML disabled. */
+export type ContentPart =
+  | { kind: 'html'; html: string }
+  | { kind: 'run'; id: string; host: string; code: string }
+  | { kind: 'hint'; html: string };
+
+export interface SolveBlock {
+  host: string;
+  code: string;
+  line: number;
+}
+
+export interface Step {
+  /** 0-based position. */
+  index: number;
+  title: string;
+  /** Line of the `##` heading in the lab file (1-based). */
+  line: number;
+  parts: ContentPart[];
+  checks: CheckSpec[];
+  solves: SolveBlock[];
+}
+
+export interface Lab {
+  /** Folder name under labs/, e.g. `etcd`. */
+  id: string;
+  /** Path of the lab file as given to the loader. */
+  file: string;
+  meta: LabMeta;
+  intro: ContentPart[];
+  steps: Step[];
+}
+
+export interface LintProblem {
+  file: string;
+  line: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** What an attendee's browser receives: content only. */
+export interface StepView {
+  index: number;
+  title: string;
+  parts: ContentPart[];
+  checkCount: number;
+  hasHints: boolean;
+  canSkip: boolean;
+}
+
+export interface LabView {
+  id: string;
+  meta: LabMeta;
+  intro: ContentPart[];
+  steps: StepView[];
+}
+
+/** An entry of the lab list: a working lab, or a broken one with its problems. */
+export type LabSummary =
+  | { id: string; ok: true; meta: LabMeta; stepCount: number }
+  | { id: string; ok: false; title: string; problems: LintProblem[] };
+
+export function toLabView(lab: Lab): LabView {
+  return {
+    id: lab.id,
+    meta: lab.meta,
+    intro: lab.intro,
+    steps: lab.steps.map((s) => ({
+      index: s.index,
+      title: s.title,
+      parts: s.parts,
+      checkCount: s.checks.length,
+      hasHints: s.parts.some((p) => p.kind === 'hint'),
+      canSkip: lab.meta.allowSkip && s.solves.length > 0,
+    })),
+  };
+}

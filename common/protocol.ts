@@ -1,0 +1,159 @@
+// The one wire protocol between browser and server over the page's WebSocket: a discriminated
+// union per direction, validated at runtime on receipt. Nothing about the wire format lives elsewhere.
+import { z } from 'zod';
+import type { StepReport } from './checks.ts';
+import type { Result } from './result.ts';
+import { err, ok } from './result.ts';
+
+/** Bumped on any incompatible change; a client with another version is told to reload. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest client message accepted (terminal input is small; a paste is chunked by the client). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * WebSocket close codes. 4000–4499: the client must not retry (it would be refused again);
+ * 4500–4999: transient, the client retries with backoff.
+ */
+export const CloseCode = {
+  Unauthorized: 4001,
+  ForbiddenOrigin: 4003,
+  NotFound: 4004,
+  VersionMismatch: 4400,
+  ServerShutdown: 4500,
+  Replaced: 4501,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+export const shouldRetry = (code: number): boolean => code < 4000 || code >= 4500;
+
+const channel = z.number().int().min(0).max(1023);
+const dims = { cols: z.number().int().min(2).max(1000), rows: z.number().int().min(1).max(500) };
+
+const clientSchemas = [
+  z.strictObject({ type: z.literal('hello'), version: z.number().int(), labId: z.string().min(1).max(100) }),
+  z.strictObject({
+    type: z.literal('term-open'),
+    channel,
+    /** A host of the caller's own environment, by name; never an address. */
+    host: z.string().min(1).max(63),
+    ...dims,
+    /** Instructors only: mirror an attendee's terminal read-only. */
+    mirrorOf: z.string().min(1).max(100).optional(),
+  }),
+  z.strictObject({ type: z.literal('term-input'), channel, data: z.string().max(16 * 1024) }),
+  z.strictObject({ type: z.literal('term-resize'), channel, ...dims }),
+  /** The client has rendered this many more bytes of the channel's output (flow control). */
+  z.strictObject({ type: z.literal('term-ack'), channel, bytes: z.number().int().min(0) }),
+  z.strictObject({ type: z.literal('term-close'), channel }),
+  z.strictObject({ type: z.literal('check-run'), step: z.number().int().min(0) }),
+  z.strictObject({ type: z.literal('step-skip'), step: z.number().int().min(0) }),
+] as const;
+
+const clientMessage = z.discriminatedUnion('type', clientSchemas);
+export type ClientMessage = z.infer<typeof clientMessage>;
+export type ClientMessageType = ClientMessage['type'];
+
+export type TermState = 'connecting' | 'connected' | 'reconnecting' | 'unreachable' | 'closed';
+export type EnvState = 'provisioning' | 'ready' | 'failed';
+
+export type ErrorCode =
+  | 'bad-json'
+  | 'too-large'
+  | 'invalid-message'
+  | 'not-ready'
+  | 'unknown-host'
+  | 'unknown-channel'
+  | 'read-only'
+  | 'forbidden'
+  | 'unknown-step'
+  | 'step-locked'
+  | 'internal';
+
+export interface HostStatus {
+  name: string;
+  reachable: boolean;
+}
+
+export interface ProgressState {
+  /** Index of the first step not yet done. */
+  current: number;
+  done: { step: number; at: number; skipped: boolean }[];
+}
+
+export type ServerMessage =
+  | { type: 'welcome'; version: number; sessionId: string; labId: string }
+  | {
+      type: 'env-status';
+      state: EnvState;
+      hosts: HostStatus[];
+      progress?: { done: number; total: number; message: string };
+      message?: string;
+    }
+  | { type: 'term-opened'; channel: number; host: string; readOnly: boolean }
+  | { type: 'term-output'; channel: number; data: string }
+  | { type: 'term-state'; channel: number; state: TermState; message?: string }
+  | { type: 'check-report'; report: StepReport }
+  | { type: 'progress'; progress: ProgressState }
+  | { type: 'lab-changed'; labId: string }
+  | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
+
+export type ServerMessageType = ServerMessage['type'];
+
+export interface ProtocolError {
+  code: Extract<ErrorCode, 'bad-json' | 'too-large' | 'invalid-message'>;
+  message: string;
+}
+
+/** Validates one raw client frame. Never throws. */
+export function parseClientMessage(raw: string): Result<ClientMessage, ProtocolError> {
+  if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
+    return err({ code: 'too-large', message: `message exceeds ${MAX_CLIENT_MESSAGE_BYTES} bytes` });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return err({ code: 'bad-json', message: 'message is not valid JSON' });
+  }
+  const parsed = clientMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return err({ code: 'invalid-message', message: `${where}${issue?.message ?? 'invalid message'}` });
+  }
+  return ok(parsed.data);
+}
+
+/**
+ * Validates a server frame in the browser. The server is trusted, so this only checks the
+ * envelope shape; a frame of an unknown type (newer server) is reported, not thrown.
+ */
+export function parseServerMessage(raw: string): Result<ServerMessage, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return err('server sent invalid JSON');
+  }
+  if (typeof json !== 'object' || json === null || typeof (json as { type?: unknown }).type !== 'string') {
+    return err('server message has no type');
+  }
+  const type = (json as { type: string }).type;
+  if (!Object.hasOwn(SERVER_TYPES, type)) return err(`unknown server message type: ${type}`);
+  return ok(json as ServerMessage);
+}
+
+// A record, not a list, so that adding a ServerMessage type without listing it is a type error.
+const SERVER_TYPES: Record<ServerMessageType, true> = {
+  welcome: true,
+  'env-status': true,
+  'term-opened': true,
+  'term-output': true,
+  'term-state': true,
+  'check-report': true,
+  progress: true,
+  'lab-changed': true,
+  error: true,
+};
+
+export const encode = (msg: ServerMessage | ClientMessage): string => JSON.stringify(msg);

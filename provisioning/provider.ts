@@ -1,0 +1,64 @@
+// The provider interface: whatever creates lab hosts (local nspawn machines, a static inventory,
+// a cloud) hands the server an Environment with addresses and SSH credentials, and takes it back.
+
+export interface EnvironmentSpec {
+  /** Host names, in order (host0, host1, …). */
+  hosts: string[];
+  services: { etcd: 'cluster' | 'none'; docker: boolean };
+  /** Free-form owner label (session id, "cli", "pool"), kept with the environment for `env ls`. */
+  owner?: string;
+}
+
+export interface HostInfo {
+  name: string;
+  /** IPv4 address reachable from the server. */
+  address: string;
+  port: number;
+  user: string;
+}
+
+export interface Environment {
+  /** Stable id, also the prefix of every resource the provider created for it. */
+  id: string;
+  provider: string;
+  spec: EnvironmentSpec;
+  hosts: HostInfo[];
+  /** PEM private key for every host of this environment. Stays on the server; never sent to a browser. */
+  privateKey: string;
+  /** Path of the private key file on the server (for `ssh -i`). */
+  privateKeyPath: string;
+  createdAt: number;
+}
+
+export interface ProvisionProgress {
+  /** Short machine-readable phase: image, network, boot, ssh, services, ready. */
+  phase: string;
+  done: number;
+  total: number;
+  message: string;
+}
+
+export interface CreateOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: ProvisionProgress) => void;
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Creates an environment and resolves once it is ready (SSH answers, systemd running, services healthy). */
+  create(spec: EnvironmentSpec, opts?: CreateOptions): Promise<Environment>;
+  /** Removes everything the environment created. Idempotent. */
+  destroy(env: Environment | string): Promise<void>;
+  /** Environments that exist now (including ones left by an earlier process), to adopt or reap. */
+  list(): Promise<Environment[]>;
+}
+
+export class ProvisionError extends Error {
+  constructor(
+    readonly code: 'bad-spec' | 'missing-dependency' | 'not-root' | 'aborted' | 'boot-failed' | 'timeout' | 'internal',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProvisionError';
+  }
+}

@@ -1,0 +1,12 @@
+// Unit tests sit beside the code (foo.ts, foo.test.ts); tests that need real hosts say so in their name (*.host.test.ts).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{common,server,provisioning,client,bench}/**/*.test.ts'],
+    setupFiles: ['./server/test-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+  },
+});
