@@ -1,0 +1,236 @@
+// One reusable SSH connection to a lab host: exec channels for checks and shell channels for
+// terminals share it, so a check costs a channel open, not a TCP + key exchange handshake.
+import { Client } from 'ssh2';
+import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
+
+export interface SshTarget {
+  /** Lab host name (host0…), for messages only. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKey: string;
+}
+
+export type SshErrorCode = 'unreachable' | 'timeout' | 'auth' | 'closed' | 'aborted';
+
+/** Why an SSH operation could not be carried out; maps to a check `error`, never a `fail`. */
+export class SshError extends Error {
+  override name = 'SshError';
+  constructor(
+    readonly code: SshErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Output beyond this many bytes per stream is dropped (memory bound); `truncated` says so. */
+  maxOutputBytes?: number;
+  /** Written to the command's stdin, then stdin is closed. */
+  stdin?: string;
+}
+
+export interface ExecResult {
+  /** Exit status; null when the command died of a signal. */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_OUTPUT = 1024 * 1024;
+/**
+ * sshd allows 10 sessions per connection by default (MaxSessions); stay below it so that
+ * bursts of checks queue here instead of failing with "open failed".
+ */
+const MAX_CHANNELS = 8;
+
+export class SshConnection {
+  private client: Promise<Client> | null = null;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(readonly target: SshTarget) {}
+
+  /** Runs a command; resolves with its exit status and output, rejects only with SshError. */
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    const release = await this.acquire(signal);
+    try {
+      const client = await this.withAbort(this.connect(), signal, timeoutMs);
+      return await new Promise<ExecResult>((resolve, reject) => {
+        client.exec(command, (e, stream) => {
+          if (e) {
+            this.forget(client);
+            reject(new SshError('unreachable', `${this.target.name}: cannot run command: ${e.message}`));
+            return;
+          }
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let outLen = 0;
+          let errLen = 0;
+          let truncated = false;
+          const onAbort = (): void => {
+            stream.close();
+            reject(this.abortError(signal, timeoutMs));
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+          stream.on('data', (d: Buffer) => {
+            if (outLen < max) out.push(d.subarray(0, max - outLen));
+            else truncated = true;
+            outLen += d.length;
+          });
+          stream.stderr.on('data', (d: Buffer) => {
+            if (errLen < max) errOut.push(d.subarray(0, max - errLen));
+            else truncated = true;
+            errLen += d.length;
+          });
+          stream.on('close', (code: number | null, sig?: string) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve({
+              code: code ?? null,
+              signal: sig ?? null,
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(errOut).toString('utf8'),
+              truncated,
+            });
+          });
+          if (opts.stdin !== undefined) stream.end(opts.stdin);
+          else stream.end();
+        });
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** Opens an interactive shell channel with a PTY (for terminals); the caller owns the channel. */
+  async shell(pty: PseudoTtyOptions, command?: string): Promise<ClientChannel> {
+    const client = await this.connect();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      const done = (e: Error | undefined, stream: ClientChannel): void => {
+        if (e) {
+          this.forget(client);
+          reject(new SshError('unreachable', `${this.target.name}: cannot open shell: ${e.message}`));
+        } else resolve(stream);
+      };
+      if (command === undefined) client.shell(pty, done);
+      else client.exec(command, { pty }, done);
+    });
+  }
+
+  /** Connects (once; concurrent callers share the attempt); a dropped connection is re-made on next use. */
+  connect(): Promise<Client> {
+    if (this.closed) return Promise.reject(new SshError('closed', `${this.target.name}: connection closed`));
+    if (this.client) return this.client;
+    const attempt = new Promise<Client>((resolve, reject) => {
+      const c = new Client();
+      let ready = false;
+      c.on('ready', () => {
+        ready = true;
+        resolve(c);
+      });
+      c.on('error', (e: Error & { level?: string }) => {
+        this.forget(c);
+        if (!ready) {
+          const code: SshErrorCode = e.level === 'client-authentication' ? 'auth' : /timed out/i.test(e.message) ? 'timeout' : 'unreachable';
+          reject(new SshError(code, `${this.target.name} (${this.target.address}) is unreachable: ${e.message}`));
+        }
+      });
+      c.on('close', () => {
+        this.forget(c);
+        if (!ready) reject(new SshError('unreachable', `${this.target.name} (${this.target.address}) closed the connection`));
+      });
+      c.connect({
+        host: this.target.address,
+        port: this.target.port,
+        username: this.target.user,
+        privateKey: this.target.privateKey,
+        readyTimeout: CONNECT_TIMEOUT_MS,
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+      });
+    });
+    // Remember which client this promise stands for, so that `forget` drops only that one.
+    const tagged = attempt.then((c) => {
+      this.current = c;
+      return c;
+    });
+    this.client = tagged;
+    tagged.catch(() => {
+      if (this.client === tagged) this.client = null;
+    });
+    return tagged;
+  }
+
+  private current: Client | null = null;
+
+  private forget(c: Client): void {
+    if (this.current === c) {
+      this.current = null;
+      this.client = null;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.current?.end();
+    this.current = null;
+    this.client = null;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private async acquire(signal: AbortSignal): Promise<() => void> {
+    if (this.active >= MAX_CHANNELS) {
+      await new Promise<void>((resolve, reject) => {
+        const go = (): void => {
+          signal.removeEventListener('abort', stop);
+          resolve();
+        };
+        const stop = (): void => {
+          const i = this.waiting.indexOf(go);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(this.abortError(signal, 0));
+        };
+        signal.addEventListener('abort', stop, { once: true });
+        this.waiting.push(go);
+      });
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+
+  private withAbort<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+    if (signal.aborted) return Promise.reject(this.abortError(signal, timeoutMs));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(this.abortError(signal, timeoutMs));
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private abortError(signal: AbortSignal, timeoutMs: number): SshError {
+    const reason: unknown = signal.reason;
+    const isTimeout = reason instanceof DOMException && reason.name === 'TimeoutError';
+    return isTimeout
+      ? new SshError('timeout', `${this.target.name}: no answer within ${timeoutMs} ms`)
+      : new SshError('aborted', `${this.target.name}: cancelled`);
+  }
+}
