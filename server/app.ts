@@ -1,0 +1,113 @@
+// The composition root: builds the HTTP app (API, browser app, security headers, request logs),
+// the WebSocket gateway and the session store, all under config.basePath, and starts listening.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import type { ErrorRequestHandler } from 'express';
+import type { Config } from './config.ts';
+import { sendApiError } from './http/api-error.ts';
+import { apiRoutes } from './http/api-routes.ts';
+import { clientRoutes } from './http/client-routes.ts';
+import type { LabSource } from './http/lab-source.ts';
+import { requestLog } from './http/request-log.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { logger } from './log.ts';
+import { MemorySessionStore } from './sessions/session-store.ts';
+import type { SessionStore } from './sessions/session-store.ts';
+import { createGateway } from './ws/gateway.ts';
+import type { Gateway } from './ws/gateway.ts';
+import type { GatewayModule } from './ws/gateway-module.ts';
+
+export interface AppDeps {
+  labs: LabSource;
+  /** Defaults to an in-memory store (solo mode). */
+  sessions?: SessionStore;
+  /** Feature modules plugged into the WebSocket gateway (terminals, checks). */
+  gatewayModules?: readonly GatewayModule[];
+  /** The built browser app; defaults to dist/client of this checkout. */
+  clientDir?: string;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080/labwright/ — always ends with the base path. */
+  url: string;
+  gateway: Gateway;
+  /** Stops accepting, closes every WebSocket and HTTP connection, and resolves once all is released. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_CLIENT_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'client');
+
+export async function startServer(config: Readonly<Config>, deps: AppDeps): Promise<RunningServer> {
+  const log = logger('http');
+  const base = config.basePath;
+  const sessions = deps.sessions ?? new MemorySessionStore();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders);
+  app.use(requestLog(log));
+  // "/labwright" → "/labwright/": the page's relative URLs (assets, api/, ws) resolve against it.
+  if (base !== '/') {
+    const bare = base.slice(0, -1);
+    app.use((req, res, next) => {
+      if (req.path === bare) res.redirect(308, base);
+      else next();
+    });
+  }
+  app.use(`${base}api`, apiRoutes(deps.labs, sessions));
+  app.use(base, clientRoutes(deps.clientDir ?? DEFAULT_CLIENT_DIR, base, sessions));
+  app.use((_req, res) => {
+    sendApiError(res, 404, 'not-found', 'not found');
+  });
+  // Last resort: log the error with its stack, answer without one.
+  const onError: ErrorRequestHandler = (e: unknown, req, res, _next) => {
+    log.error({ err: e, path: req.path }, 'request failed');
+    const status = typeof e === 'object' && e !== null && 'status' in e && typeof e.status === 'number' && e.status < 500 ? e.status : 500;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendApiError(res, status, status === 500 ? 'internal' : 'bad-request', status === 500 ? 'internal error' : 'bad request');
+  };
+  app.use(onError);
+
+  const gateway = createGateway({ config, sessions, labs: deps.labs, modules: deps.gatewayModules ?? [] });
+  const server = createServer(app);
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}${base}`;
+  log.info({ url }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    gateway,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await gateway.close();
+        server.closeAllConnections();
+        await stopped;
+        await sessions.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

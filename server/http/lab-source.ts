@@ -1,0 +1,15 @@
+// What the HTTP API and the WebSocket gateway need from the lab catalogue: the list, an
+// attendee's view of one lab, and change notifications (for the author's live preview).
+import type { LabSummary, LabView } from '../../common/lab.ts';
+
+export interface LabSource {
+  list(): LabSummary[];
+  /** The attendee view (no checks, no solves) of a lab that loaded cleanly; undefined otherwise. */
+  view(id: string): LabView | undefined;
+  /** Calls the listener with a lab id whenever that lab's files change; returns an unsubscribe. */
+  onChange(listener: (labId: string) => void): () => void;
+}
+
+/** Lab ids are folder names; anything else is rejected before it gets near the file system. */
+export const LAB_ID = /^[a-z0-9][a-z0-9-]*$/;
+export const isLabId = (id: string): boolean => id.length <= 100 && LAB_ID.test(id);

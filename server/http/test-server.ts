@@ -1,0 +1,74 @@
+// Test helpers: start the real server on an ephemeral loopback port, get a session cookie the way
+// a browser does (by loading the page), and open WebSockets with chosen headers.
+import { WebSocket } from 'ws';
+import type { ServerMessage } from '../../common/protocol.ts';
+import { parseServerMessage } from '../../common/protocol.ts';
+import type { RunningServer } from '../app.ts';
+import { startServer } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import type { GatewayModule } from '../ws/gateway-module.ts';
+import { StaticLabSource } from './static-lab-source.ts';
+import { sampleLabView } from './test-labs.ts';
+
+export interface TestServer {
+  server: RunningServer;
+  labs: StaticLabSource;
+  /** http://127.0.0.1:PORT — without the base path. */
+  origin: string;
+}
+
+export async function startTestServer(opts: { basePath?: string; modules?: GatewayModule[]; labs?: StaticLabSource; clientDir?: string } = {}): Promise<TestServer> {
+  const config = loadConfig({}, { port: 0, basePath: opts.basePath ?? '/' });
+  const labs = opts.labs ?? new StaticLabSource([sampleLabView()]);
+  const server = await startServer(config, { labs, gatewayModules: opts.modules ?? [], ...(opts.clientDir ? { clientDir: opts.clientDir } : {}) });
+  return { server, labs, origin: new URL(server.url).origin };
+}
+
+/** Loads the page and returns the `name=value` of the session cookie it set. */
+export async function sessionCookie(pageUrl: string): Promise<string> {
+  const res = await fetch(pageUrl);
+  await res.arrayBuffer();
+  const set = res.headers.get('set-cookie');
+  if (!set) throw new Error('page load set no cookie');
+  return set.split(';')[0]!;
+}
+
+/** A WebSocket client that queues every server message for `next()`. */
+export class TestSocket {
+  readonly ws: WebSocket;
+  readonly #queue: ServerMessage[] = [];
+  readonly #waiters: ((m: ServerMessage) => void)[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string, headers: Record<string, string>) {
+    this.ws = new WebSocket(url, { headers });
+    this.ws.on('message', (data: Buffer) => {
+      const parsed = parseServerMessage(data.toString('utf8'));
+      if (!parsed.ok) throw new Error(parsed.error);
+      const w = this.#waiters.shift();
+      if (w) w(parsed.value);
+      else this.#queue.push(parsed.value);
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  send(raw: string | object): void {
+    this.ws.send(typeof raw === 'string' ? raw : JSON.stringify(raw));
+  }
+
+  next(): Promise<ServerMessage> {
+    const m = this.#queue.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

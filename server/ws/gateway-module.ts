@@ -1,0 +1,60 @@
+// How features plug into the WebSocket gateway: a GatewayModule handles a group of client
+// message types (terminals: term-*; checks: check-run, step-skip) and may act on connect.
+// Message types no module handles answer `not-ready`, so the client can ship before the server.
+import type { ClientMessage } from '../../common/protocol.ts';
+import type { ConnectionContext } from './connection-context.ts';
+
+/** Every client message except `hello`, which the gateway itself handles. */
+export type RoutedMessage = Exclude<ClientMessage, { type: 'hello' }>;
+export type RoutedType = RoutedMessage['type'];
+export type MessageOf<T extends RoutedType> = Extract<RoutedMessage, { type: T }>;
+
+/**
+ * Handles one message. Handlers are called in arrival order but not awaited one after the
+ * other: a slow check must not hold up terminal input. A thrown error or rejected promise is
+ * logged and answered with an `internal` error; it never closes the connection.
+ */
+export type MessageHandler<T extends RoutedType> = (ctx: ConnectionContext, msg: MessageOf<T>) => void | Promise<void>;
+
+export type HandlerTable = { [T in RoutedType]: MessageHandler<T> };
+
+export interface GatewayModule {
+  /** For logs and for the duplicate-handler error. */
+  readonly name: string;
+  /** Runs after the `welcome` is sent, e.g. to attach the session's environment and send `env-status`. */
+  onConnect?(ctx: ConnectionContext): void | Promise<void>;
+  readonly handlers: Partial<HandlerTable>;
+}
+
+const notReady =
+  (feature: string) =>
+  (ctx: ConnectionContext, msg: RoutedMessage): void => {
+    ctx.sendError('not-ready', `${feature} are not available on this server yet`, msg.type);
+  };
+
+const DEFAULTS: HandlerTable = {
+  'term-open': notReady('terminals'),
+  'term-input': notReady('terminals'),
+  'term-resize': notReady('terminals'),
+  'term-ack': notReady('terminals'),
+  'term-close': notReady('terminals'),
+  'check-run': notReady('checks'),
+  'step-skip': notReady('checks'),
+};
+
+/** Merges the modules' handlers over the `not-ready` defaults; two modules claiming one type is a startup error. */
+export function buildHandlerTable(modules: readonly GatewayModule[]): HandlerTable {
+  const table: HandlerTable = { ...DEFAULTS };
+  const owner = new Map<RoutedType, string>();
+  for (const mod of modules) {
+    for (const type of Object.keys(mod.handlers) as RoutedType[]) {
+      const prev = owner.get(type);
+      if (prev !== undefined) throw new Error(`gateway modules "${prev}" and "${mod.name}" both handle "${type}"`);
+      owner.set(type, mod.name);
+      const handler = mod.handlers[type];
+      // Each key of Partial<HandlerTable> holds the handler of that same type.
+      if (handler) (table as Record<RoutedType, unknown>)[type] = handler;
+    }
+  }
+  return table;
+}

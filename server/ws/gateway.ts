@@ -1,0 +1,273 @@
+// The WebSocket endpoint at {base}ws: checks Origin and session before the upgrade, validates
+// every frame with the shared protocol, runs the hello handshake, and dispatches the other
+// messages to the feature modules (see gateway-module.ts). One bad frame or failing handler
+// never affects another connection.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import type { ClientMessage, ClientMessageType, ErrorCode, ServerMessage } from '../../common/protocol.ts';
+import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encode, parseClientMessage } from '../../common/protocol.ts';
+import type { Config } from '../config.ts';
+import type { LabSource } from '../http/lab-source.ts';
+import { isLabId } from '../http/lab-source.ts';
+import { logger } from '../log.ts';
+import { sessionOf } from '../sessions/session-cookie.ts';
+import type { Session, SessionStore } from '../sessions/session-store.ts';
+import { sessionTag } from '../sessions/session-store.ts';
+import type { Cleanup, ConnectionContext } from './connection-context.ts';
+import type { GatewayModule, HandlerTable, MessageHandler, RoutedType } from './gateway-module.ts';
+import { buildHandlerTable } from './gateway-module.ts';
+import { isAllowedOrigin } from './origin-policy.ts';
+
+export interface GatewayOptions {
+  config: Readonly<Pick<Config, 'basePath' | 'allowedOrigins'>>;
+  sessions: SessionStore;
+  labs: LabSource;
+  modules?: readonly GatewayModule[];
+  /** How often dead connections are detected with a ping. */
+  heartbeatMs?: number;
+}
+
+export interface Gateway {
+  /** Handles an HTTP upgrade request; refuses (and destroys the socket for) anything not ours. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly connectionCount: number;
+  /** Closes every connection with ServerShutdown (the client retries) and runs their cleanups. */
+  close(): Promise<void>;
+}
+
+/**
+ * Frames above the protocol limit get a `too-large` reply; frames above this hard limit are
+ * not even buffered (ws closes the connection with 1009), so a client cannot exhaust memory.
+ */
+const HARD_FRAME_LIMIT = 4 * MAX_CLIENT_MESSAGE_BYTES;
+
+function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status];
+  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'not-found', message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const log = logger('ws');
+  const wsPath = `${opts.config.basePath}ws`;
+  const table = buildHandlerTable(opts.modules ?? []);
+  const modules = opts.modules ?? [];
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT, clientTracking: true });
+  const closers = new Set<() => Promise<void>>();
+  const alive = new WeakSet<WebSocket>();
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname !== wsPath) {
+      refuse(socket, 404, 'no WebSocket endpoint here');
+      return;
+    }
+    if (!isAllowedOrigin(req, opts.config.allowedOrigins)) {
+      log.warn({ origin: req.headers.origin ?? null }, 'WebSocket refused: foreign origin');
+      refuse(socket, 403, 'origin not allowed');
+      return;
+    }
+    sessionOf(req, opts.sessions).then(
+      (session) => {
+        if (!session) {
+          log.warn('WebSocket refused: no session');
+          refuse(socket, 401, 'no session: open the Labwright page first');
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, session));
+      },
+      (e: unknown) => {
+        log.error({ err: e }, 'session lookup failed');
+        socket.destroy();
+      },
+    );
+  }
+
+  function accept(ws: WebSocket, session: Session): void {
+    const connectionId = randomUUID();
+    const connLog = log.child({ conn: connectionId.slice(0, 8), session: sessionTag(session.id) });
+    const cleanups: Cleanup[] = [];
+    let ctx: ConnectionContext | undefined;
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    connLog.info('connected');
+
+    const send = (msg: ServerMessage): void => {
+      if (ws.readyState === ws.OPEN) ws.send(encode(msg));
+    };
+    const sendError = (code: ErrorCode, message: string, ref?: ClientMessageType): void => {
+      send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+    };
+
+    function runHandler<T extends RoutedType>(handler: MessageHandler<T>, c: ConnectionContext, msg: Parameters<MessageHandler<T>>[1]): void {
+      const failed = (e: unknown): void => {
+        c.log.error({ err: e, type: msg.type }, 'handler failed');
+        c.sendError('internal', 'the server could not handle this message', msg.type);
+      };
+      try {
+        const p = handler(c, msg);
+        if (p instanceof Promise) p.catch(failed);
+      } catch (e) {
+        failed(e);
+      }
+    }
+
+    function hello(msg: Extract<ClientMessage, { type: 'hello' }>): void {
+      if (ctx) {
+        sendError('invalid-message', 'hello was already received on this connection', 'hello');
+        return;
+      }
+      if (msg.version !== PROTOCOL_VERSION) {
+        connLog.info({ version: msg.version }, 'protocol version mismatch');
+        ws.close(CloseCode.VersionMismatch, `server speaks protocol ${PROTOCOL_VERSION}; reload the page`);
+        return;
+      }
+      if (!isLabId(msg.labId) || !opts.labs.list().some((l) => l.id === msg.labId)) {
+        ws.close(CloseCode.NotFound, 'no such lab');
+        return;
+      }
+      ctx = makeContext(msg.labId);
+      // Only a tag of the id: the cookie is httpOnly so that page script never holds the secret.
+      send({ type: 'welcome', version: PROTOCOL_VERSION, sessionId: sessionTag(session.id), labId: msg.labId });
+      const labId = msg.labId;
+      const c = ctx;
+      // Author live preview: tell this page when its lab file changes on disk.
+      c.onClose(opts.labs.onChange((changed) => {
+        if (changed === labId) c.send({ type: 'lab-changed', labId });
+      }));
+      for (const mod of modules) {
+        if (!mod.onConnect) continue;
+        Promise.resolve()
+          .then(() => mod.onConnect?.(c))
+          .catch((e: unknown) => c.log.error({ err: e, module: mod.name }, 'onConnect failed'));
+      }
+    }
+
+    function makeContext(labId: string): ConnectionContext {
+      return {
+        connectionId,
+        session,
+        labId,
+        log: connLog.child({ lab: labId }),
+        send,
+        sendError,
+        onClose: (cleanup) => {
+          if (ws.readyState === ws.CLOSED) void Promise.resolve(cleanup()).catch(() => undefined);
+          else cleanups.push(cleanup);
+        },
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        get closed() {
+          return ws.readyState !== ws.OPEN;
+        },
+        close: (code, reason) => ws.close(code, reason),
+      };
+    }
+
+    function dispatch(msg: ClientMessage, c: ConnectionContext | undefined, t: HandlerTable): void {
+      if (msg.type === 'hello') {
+        hello(msg);
+        return;
+      }
+      if (!c) {
+        // The handshake is what tells an outdated client to reload; anything else first is a protocol error.
+        ws.close(CloseCode.VersionMismatch, 'the first message must be hello');
+        return;
+      }
+      switch (msg.type) {
+        case 'term-open':
+          return runHandler(t['term-open'], c, msg);
+        case 'term-input':
+          return runHandler(t['term-input'], c, msg);
+        case 'term-resize':
+          return runHandler(t['term-resize'], c, msg);
+        case 'term-ack':
+          return runHandler(t['term-ack'], c, msg);
+        case 'term-close':
+          return runHandler(t['term-close'], c, msg);
+        case 'check-run':
+          return runHandler(t['check-run'], c, msg);
+        case 'step-skip':
+          return runHandler(t['step-skip'], c, msg);
+        default: {
+          const unreachable: never = msg;
+          return unreachable;
+        }
+      }
+    }
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        connLog.warn('binary frame');
+        sendError('invalid-message', 'binary frames are not supported');
+        return;
+      }
+      const raw = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const parsed = parseClientMessage(raw);
+      if (!parsed.ok) {
+        connLog.warn({ code: parsed.error.code, bytes: raw.length }, `bad frame: ${parsed.error.message}`);
+        sendError(parsed.error.code, parsed.error.message);
+        return;
+      }
+      dispatch(parsed.value, ctx, table);
+    });
+
+    let closing: Promise<void> | undefined;
+    const runCleanups = (): Promise<void> => {
+      closing ??= (async () => {
+        for (const cleanup of cleanups.splice(0).reverse()) {
+          try {
+            await cleanup();
+          } catch (e) {
+            connLog.error({ err: e }, 'cleanup failed');
+          }
+        }
+      })();
+      return closing;
+    };
+    const closer = async (): Promise<void> => {
+      ws.close(CloseCode.ServerShutdown, 'server shutting down');
+      await runCleanups();
+    };
+    closers.add(closer);
+    ws.on('error', (e) => connLog.warn({ err: e.message }, 'socket error'));
+    ws.on('close', (code) => {
+      closers.delete(closer);
+      connLog.info({ code }, 'disconnected');
+      void runCleanups();
+    });
+  }
+
+  return {
+    handleUpgrade,
+    get connectionCount() {
+      return wss.clients.size;
+    },
+    async close() {
+      clearInterval(heartbeat);
+      await Promise.all([...closers].map((c) => c()));
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
