@@ -1,0 +1,86 @@
+// The check engine: evaluates one check (dispatching on its kind, under its timeout) or all
+// checks of a step in parallel. It never throws: every outcome is a CheckResult.
+import type { CheckKind, CheckResult, CheckSpec, StepReport } from '../../common/checks.ts';
+import { DEFAULT_CHECK_TIMEOUT_MS } from '../../common/checks.ts';
+import type { CheckTarget, EvalContext } from './check-target.ts';
+import { evalCommand } from './kinds/command-check.ts';
+import { evalContainer } from './kinds/container-check.ts';
+import { evalEtcd } from './kinds/etcd-check.ts';
+import { evalFile } from './kinds/file-check.ts';
+import { evalHttp } from './kinds/http-check.ts';
+import { evalOverlay } from './kinds/overlay-check.ts';
+import { evalUnit } from './kinds/unit-check.ts';
+import { errorText } from './outcome.ts';
+
+/**
+ * Grace after the deadline before the engine gives up on an evaluator: the evaluators pass the
+ * deadline to SSH and fetch themselves and report per host; this backstop catches anything that
+ * ignores it (e.g. an etcd call retrying against dead members).
+ */
+const BACKSTOP_GRACE_MS = 250;
+
+function dispatch(target: CheckTarget, check: CheckSpec, ctx: EvalContext): Promise<CheckResult[]> {
+  switch (check.kind) {
+    case 'etcd':
+      return evalEtcd(target, check.spec);
+    case 'overlay':
+      return evalOverlay(target, check.spec, ctx);
+    case 'unit':
+      return evalUnit(target, check.spec, ctx);
+    case 'container':
+      return evalContainer(target, check.spec, ctx);
+    case 'http':
+      return evalHttp(target, check.spec, ctx);
+    case 'command':
+      return evalCommand(target, check.spec, ctx);
+    case 'file':
+      return evalFile(target, check.spec, ctx);
+  }
+}
+
+/** A short label for a check when no evaluator got to say more (timeout, crash). */
+export function checkLabel(check: CheckSpec): string {
+  const s = check.spec as Record<string, unknown>;
+  const name = s.key ?? s.prefix ?? s.name ?? s.image ?? s.url ?? s.path ?? s.run ?? s.network;
+  return typeof name === 'string' ? `${check.kind} ${name}` : check.kind;
+}
+
+const errorResult = (kind: CheckKind, subject: string, actual: string, durationMs: number): CheckResult => ({
+  status: 'error',
+  kind,
+  subject,
+  expected: 'an answer',
+  actual,
+  message: `could not check ${subject}: ${actual}`,
+  durationMs: Math.round(durationMs),
+});
+
+export interface RunCheckOptions {
+  /** Cancels the check (e.g. the connection closed); reported as an error result. */
+  signal?: AbortSignal;
+}
+
+/** Evaluates one check under its timeout (spec.timeout or DEFAULT_CHECK_TIMEOUT_MS). Never rejects. */
+export async function runCheck(target: CheckTarget, check: CheckSpec, opts: RunCheckOptions = {}): Promise<CheckResult[]> {
+  const timeoutMs = check.spec.timeout ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const backstop = new Promise<CheckResult[]>((resolve) => {
+    timer = setTimeout(() => resolve([errorResult(check.kind, checkLabel(check), `no answer within ${timeoutMs} ms`, performance.now() - start)]), timeoutMs + BACKSTOP_GRACE_MS);
+  });
+  try {
+    return await Promise.race([dispatch(target, check, { signal, timeoutMs }), backstop]);
+  } catch (e) {
+    return [errorResult(check.kind, checkLabel(check), `internal error: ${errorText(e)}`, performance.now() - start)];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs all checks of a step in parallel; the step passes when every result passes. */
+export async function runStepChecks(target: CheckTarget, step: { index: number; checks: readonly CheckSpec[] }, opts: RunCheckOptions = {}): Promise<StepReport> {
+  const results = (await Promise.all(step.checks.map((c) => runCheck(target, c, opts)))).flat();
+  return { step: step.index, passed: results.every((r) => r.status === 'pass'), results, at: Date.now() };
+}

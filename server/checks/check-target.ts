@@ -1,0 +1,36 @@
+// What a check evaluates against: the hosts of one environment, an exec channel per host and an
+// etcd reader. An interface so that the evaluators run the same on fakes (unit tests) and real hosts.
+import type { ExecResult } from '../ssh/ssh-connection.ts';
+
+export interface TargetHost {
+  name: string;
+  /** IPv4 address reachable from the server. */
+  address: string;
+}
+
+export interface TargetExecOptions {
+  timeoutMs: number;
+  signal: AbortSignal;
+  maxOutputBytes?: number;
+}
+
+export interface EtcdReader {
+  /** The value of a key, or null when the key does not exist. */
+  get(key: string): Promise<string | null>;
+  /** Every key under a prefix with its value. */
+  getPrefix(prefix: string): Promise<Map<string, string>>;
+  countPrefix(prefix: string): Promise<number>;
+}
+
+export interface CheckTarget {
+  readonly hosts: readonly TargetHost[];
+  /** Runs a command on a host; rejects only with SshError (unreachable, timeout, …) — an `error`, never a `fail`. */
+  exec(host: string, command: string, opts: TargetExecOptions): Promise<ExecResult>;
+  etcd(): EtcdReader;
+}
+
+/** Context of one check evaluation: its deadline. */
+export interface EvalContext {
+  signal: AbortSignal;
+  timeoutMs: number;
+}

@@ -1,0 +1,26 @@
+// `command` check, the escape hatch: a lab-authored command on host(s), its exit status and an
+// optional stdout regex. The command is lab content (trusted like the lab), never attendee input.
+import type { CheckResult, commandCheck } from '../../../common/checks.ts';
+import type { z } from 'zod';
+import type { CheckTarget, EvalContext } from '../check-target.ts';
+import { checkOnHosts, firstLine } from '../per-host.ts';
+
+type CommandSpec = z.output<typeof commandCheck>;
+
+const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function evalCommand(target: CheckTarget, spec: CommandSpec, ctx: EvalContext): Promise<CheckResult[]> {
+  const re = spec.stdout === undefined ? undefined : new RegExp(spec.stdout, 'm');
+  const expected = `exit ${spec.exit}${re ? ` and output matching /${spec.stdout}/` : ''}`;
+  const d = { kind: 'command' as const, subject: `command \`${short(spec.run)}\``, expected, verb: 'gave' };
+  return checkOnHosts(target, spec.on, d, async (host) => {
+    const r = await target.exec(host, spec.run, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, maxOutputBytes: 256 * 1024 });
+    const code = r.code === null ? `signal ${r.signal ?? '?'}` : `exit ${r.code}`;
+    const exitOk = r.code === spec.exit;
+    const outOk = re ? re.test(r.stdout) : true;
+    const shown = firstLine(r.stdout) || firstLine(r.stderr);
+    const pass = exitOk && outOk;
+    // On failure, the first line of output usually says why (e.g. "No such file or directory").
+    return { pass, actual: !pass && shown ? `${code} with output "${short(shown)}"` : code };
+  });
+}
