@@ -1,0 +1,101 @@
+// Plugs terminals into the WebSocket gateway: one TerminalMux per connection handles term-*,
+// and every shell opens on the connection's own environment (never one the browser names).
+import type { PseudoTtyOptions } from 'ssh2';
+import type { GatewayModule } from '../ws/gateway-module.ts';
+import type { ConnectionContext } from '../ws/connection-context.ts';
+import { WorkspaceError } from '../workspaces/workspace-manager.ts';
+import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
+import type { MirrorPolicy } from './mirror-policy.ts';
+import { soloMirrorPolicy } from './mirror-policy.ts';
+import { ShellHub } from './shell-hub.ts';
+import type { ShellOpener } from './terminal-bridge.ts';
+import type { TermMessage } from './terminal-mux.ts';
+import { TerminalMux } from './terminal-mux.ts';
+import { attachCommand, mirrorCommand } from './tmux-command.ts';
+
+export interface TerminalModuleOptions {
+  workspaces: WorkspaceManager;
+  mirrorPolicy?: MirrorPolicy;
+  hub?: ShellHub;
+  highWater?: number;
+  lowWater?: number;
+}
+
+export interface TerminalModule extends GatewayModule {
+  /** The mux of a connection (tests and the bench look at flow-control figures through it). */
+  muxOf(ctx: ConnectionContext): TerminalMux | undefined;
+  readonly hub: ShellHub;
+  close(): void;
+}
+
+/** xterm.js speaks xterm; with 256 colours tmux and the shell's tools use the full palette. */
+const TERM = 'xterm-256color';
+
+export function createTerminalModule(opts: TerminalModuleOptions): TerminalModule {
+  const hub = opts.hub ?? new ShellHub();
+  const policy = opts.mirrorPolicy ?? soloMirrorPolicy;
+  const muxes = new WeakMap<ConnectionContext, TerminalMux>();
+  const unsubscribe = opts.workspaces.onRelease((env) => hub.closeEnvironment(env.id));
+
+  function muxFor(ctx: ConnectionContext): TerminalMux | undefined {
+    let mux = muxes.get(ctx);
+    if (mux) return mux;
+    // Acquire here too (not only in the workspace module's onConnect) so that a term-open
+    // racing the hello's onConnect still finds the environment being made.
+    const ws = opts.workspaces.acquire(ctx.session.id, ctx.labId);
+    const sessionId = ctx.session.id;
+    const labId = ctx.labId;
+    const openerFor = (host: string, mirror: { sessionId: string; labId: string } | null): ShellOpener => {
+      return async (size) => {
+        const owner = mirror ?? { sessionId, labId };
+        const env = await (mirror ? opts.workspaces.whenReady(owner.sessionId, owner.labId) : opts.workspaces.acquire(sessionId, labId).whenReady());
+        const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
+        return hub.open(env, host, pty, mirror ? mirrorCommand() : attachCommand());
+      };
+    };
+    mux = new TerminalMux({
+      hosts: ws.hosts.map((h) => h.name),
+      authorizeMirror: (mirrorOf) => policy({ requester: sessionId, labId, mirrorOf }),
+      openerFor,
+      send: (m) => ctx.send(m),
+      sendError: (code, message, ref) => ctx.sendError(code, message, ref),
+      log: ctx.log.child({ component: 'terminals' }),
+      onReachability: (host, reachable) => opts.workspaces.reportHost(sessionId, labId, host, reachable),
+      ...(opts.highWater !== undefined ? { highWater: opts.highWater } : {}),
+      ...(opts.lowWater !== undefined ? { lowWater: opts.lowWater } : {}),
+    });
+    muxes.set(ctx, mux);
+    const m = mux;
+    ctx.onClose(() => m.closeAll());
+    return mux;
+  }
+
+  const handle = (ctx: ConnectionContext, msg: TermMessage): void => {
+    let mux: TerminalMux | undefined;
+    try {
+      mux = muxFor(ctx);
+    } catch (e) {
+      if (!(e instanceof WorkspaceError)) throw e;
+      ctx.sendError('not-ready', e.message, msg.type);
+      return;
+    }
+    mux?.handle(msg);
+  };
+
+  return {
+    name: 'terminals',
+    hub,
+    handlers: {
+      'term-open': handle,
+      'term-input': handle,
+      'term-resize': handle,
+      'term-ack': handle,
+      'term-close': handle,
+    },
+    muxOf: (ctx) => muxes.get(ctx),
+    close() {
+      unsubscribe();
+      hub.closeAll();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// The terminal channels of one browser connection: term-* messages are validated against the
+// channels this connection opened (and their read-only flag) and dispatched to their bridges.
+import type { ClientMessage, ErrorCode, ServerMessage } from '../../common/protocol.ts';
+import type { Logger } from '../log.ts';
+import type { MirrorGrant } from './mirror-policy.ts';
+import type { ShellOpener } from './terminal-bridge.ts';
+import { TerminalBridge } from './terminal-bridge.ts';
+
+export type TermMessage = Extract<ClientMessage, { type: `term-${string}` }>;
+
+/**
+ * A page has one tab per lab host (at most 16) plus a few mirrors; anything beyond this is a
+ * misbehaving client trying to make the server hold SSH channels.
+ */
+export const MAX_CHANNELS_PER_CONNECTION = 32;
+
+export interface MuxOptions {
+  /** Host names of the connection's lab; a term-open for any other name is refused. */
+  hosts: readonly string[];
+  /** Decides a mirror request (see mirror-policy.ts); undefined grant = not a mirror. */
+  authorizeMirror: (mirrorOf: string) => { ok: true; value: MirrorGrant } | { ok: false; error: { code: 'forbidden'; message: string } };
+  /** Opens host's shell: the connection's own environment, or the mirrored one read-only. */
+  openerFor: (host: string, mirror: MirrorGrant | null) => ShellOpener;
+  send: (msg: ServerMessage) => void;
+  sendError: (code: ErrorCode, message: string, ref?: TermMessage['type']) => void;
+  log: Logger;
+  onReachability?: (host: string, reachable: boolean) => void;
+  highWater?: number;
+  lowWater?: number;
+}
+
+export class TerminalMux {
+  readonly #bridges = new Map<number, TerminalBridge>();
+
+  constructor(private readonly opts: MuxOptions) {}
+
+  get channels(): ReadonlyMap<number, TerminalBridge> {
+    return this.#bridges;
+  }
+
+  handle(msg: TermMessage): void {
+    switch (msg.type) {
+      case 'term-open':
+        this.#open(msg);
+        return;
+      case 'term-input': {
+        const b = this.#writable(msg.channel, msg.type);
+        b?.input(msg.data);
+        return;
+      }
+      case 'term-resize': {
+        const b = this.#writable(msg.channel, msg.type);
+        b?.resize({ cols: msg.cols, rows: msg.rows });
+        return;
+      }
+      case 'term-ack':
+        // An ack can race a term-close the browser just sent: not worth an error reply.
+        this.#bridges.get(msg.channel)?.ack(msg.bytes);
+        return;
+      case 'term-close': {
+        const b = this.#bridges.get(msg.channel);
+        if (!b) {
+          this.opts.sendError('unknown-channel', `no terminal channel ${msg.channel} is open`, msg.type);
+          return;
+        }
+        b.close();
+        this.#bridges.delete(msg.channel);
+        this.opts.send({ type: 'term-state', channel: msg.channel, state: 'closed' });
+        return;
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const b of this.#bridges.values()) b.close();
+    this.#bridges.clear();
+  }
+
+  #open(msg: Extract<TermMessage, { type: 'term-open' }>): void {
+    const { channel, host } = msg;
+    if (this.#bridges.has(channel)) {
+      this.opts.sendError('invalid-message', `terminal channel ${channel} is already open`, msg.type);
+      return;
+    }
+    if (this.#bridges.size >= MAX_CHANNELS_PER_CONNECTION) {
+      this.opts.sendError('invalid-message', `at most ${MAX_CHANNELS_PER_CONNECTION} terminals per page`, msg.type);
+      return;
+    }
+    if (!this.opts.hosts.includes(host)) {
+      this.opts.sendError('unknown-host', `this lab has no host "${host.slice(0, 63)}" (hosts: ${this.opts.hosts.join(', ')})`, msg.type);
+      return;
+    }
+    let mirror: MirrorGrant | null = null;
+    if (msg.mirrorOf !== undefined) {
+      const decision = this.opts.authorizeMirror(msg.mirrorOf);
+      if (!decision.ok) {
+        this.opts.log.warn({ channel, host }, 'mirror refused');
+        this.opts.sendError(decision.error.code, decision.error.message, msg.type);
+        return;
+      }
+      mirror = decision.value;
+    }
+    const readOnly = mirror !== null;
+    const bridge = new TerminalBridge({
+      channel,
+      host,
+      readOnly,
+      size: { cols: msg.cols, rows: msg.rows },
+      open: this.opts.openerFor(host, mirror),
+      send: this.opts.send,
+      log: this.opts.log,
+      ...(this.opts.onReachability ? { onReachability: (r: boolean) => this.opts.onReachability?.(host, r) } : {}),
+      ...(this.opts.highWater !== undefined ? { highWater: this.opts.highWater } : {}),
+      ...(this.opts.lowWater !== undefined ? { lowWater: this.opts.lowWater } : {}),
+    });
+    this.#bridges.set(channel, bridge);
+    this.opts.send({ type: 'term-opened', channel, host, readOnly });
+    bridge.start();
+  }
+
+  /** The bridge of a channel that may be typed into, or undefined after an error reply. */
+  #writable(channel: number, ref: 'term-input' | 'term-resize'): TerminalBridge | undefined {
+    const b = this.#bridges.get(channel);
+    if (!b) {
+      this.opts.sendError('unknown-channel', `no terminal channel ${channel} is open`, ref);
+      return undefined;
+    }
+    if (b.readOnly) {
+      this.opts.log.warn({ channel, type: ref }, 'input on a read-only mirror refused');
+      this.opts.sendError('read-only', `terminal channel ${channel} is a read-only mirror`, ref);
+      return undefined;
+    }
+    return b;
+  }
+}

@@ -1,0 +1,45 @@
+// The commands the server runs on a lab host to attach a terminal to its persistent tmux session.
+// They are constants: nothing from the browser (not even the host name) is ever part of them.
+
+/** One shell per host per environment; every tab and every reconnect attaches to it. */
+export const TMUX_SESSION = 'labwright';
+
+/**
+ * Written on the host before the first attach (tmux reads -f only when its server starts).
+ * - status off: the tab header already says which host this is; a status line would steal a row.
+ * - escape-time 0: otherwise Esc in vim waits half a second inside tmux.
+ * - smcup@/rmcup@: tmux then draws into xterm.js's normal buffer, so output that scrolls off
+ *   lands in the browser's own scrollback (wheel and selection keep working without tmux's
+ *   copy mode, and mouse stays off so xterm's select-to-copy is untouched).
+ * - window-size latest: a reattached page of a different size takes over the size, and a
+ *   read-only mirror (ignore-size) never shrinks the attendee's screen.
+ */
+const TMUX_CONF = [
+  'set -g status off',
+  'set -g escape-time 0',
+  'set -g history-limit 20000',
+  'set -g mouse off',
+  'set -g window-size latest',
+  'set -g aggressive-resize on',
+  "set -ga terminal-overrides ',xterm*:smcup@:rmcup@'",
+];
+
+const CONF_PATH = '"$HOME/.labwright-tmux.conf"';
+
+/** Single-quotes a constant for sh. Only ever used on the constants above, but correct for any string. */
+export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** Attaches to the host's session, creating it (with a login shell) the first time. */
+export function attachCommand(): string {
+  const conf = `printf '%s\\n' ${TMUX_CONF.map(shQuote).join(' ')} > ${CONF_PATH}`;
+  return `${conf}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${TMUX_SESSION}`;
+}
+
+/**
+ * A read-only view of the same session for a mirror. tmux refuses its keys itself as a
+ * second line of defence; the first is the server never forwarding input on a read-only channel.
+ * `=` makes tmux match the session name exactly, not as a prefix.
+ */
+export function mirrorCommand(): string {
+  return `exec tmux -u attach-session -f read-only,ignore-size -t =${TMUX_SESSION}`;
+}

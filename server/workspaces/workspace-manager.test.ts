@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import type { EnvStatusMessage } from './workspace-manager.ts';
+import { WorkspaceManager, ownerLabel } from './workspace-manager.ts';
+
+class FakeProvider implements Provider {
+  readonly name = 'fake';
+  created: EnvironmentSpec[] = [];
+  destroyed: string[] = [];
+  failNext = false;
+  pending: (() => void)[] = [];
+  create(spec: EnvironmentSpec, opts?: CreateOptions): Promise<Environment> {
+    this.created.push(spec);
+    const id = `env${this.created.length}`;
+    opts?.onProgress?.({ phase: 'boot', done: 1, total: 3, message: 'booting hosts' });
+    const fail = this.failNext;
+    this.failNext = false;
+    return new Promise((resolve, reject) => {
+      this.pending.push(() => {
+        if (fail) reject(new Error('no bridge'));
+        else
+          resolve({
+            id,
+            provider: 'fake',
+            spec,
+            hosts: spec.hosts.map((name, i) => ({ name, address: `10.213.0.${i + 2}`, port: 22, user: 'root' })),
+            privateKey: 'KEY',
+            privateKeyPath: '/dev/null',
+            createdAt: 0,
+          });
+      });
+    });
+  }
+  finish(): void {
+    for (const p of this.pending.splice(0)) p();
+  }
+  destroy(env: Environment | string): Promise<void> {
+    this.destroyed.push(typeof env === 'string' ? env : env.id);
+    return Promise.resolve();
+  }
+  list(): Promise<Environment[]> {
+    return Promise.resolve([]);
+  }
+}
+
+const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
+
+function setup() {
+  const provider = new FakeProvider();
+  const mgr = new WorkspaceManager({ provider, labShape: (id) => (id === 'etcd' ? shape : undefined) });
+  return { provider, mgr };
+}
+
+describe('WorkspaceManager', () => {
+  it('provisions once per (session, lab) and reuses it on reload', async () => {
+    const { provider, mgr } = setup();
+    const a = mgr.acquire('s1', 'etcd');
+    const b = mgr.acquire('s1', 'etcd');
+    expect(a).toBe(b);
+    expect(provider.created).toHaveLength(1);
+    expect(provider.created[0]!.owner).toBe(ownerLabel('s1', 'etcd'));
+    expect(provider.created[0]!.owner).not.toContain('s1');
+    provider.finish();
+    const env = await mgr.whenReady('s1', 'etcd');
+    expect(env.id).toBe('env1');
+    expect(mgr.get('s1', 'etcd')?.state).toBe('ready');
+    mgr.acquire('s2', 'etcd');
+    expect(provider.created).toHaveLength(2);
+  });
+
+  it('pushes provisioning progress and readiness to subscribers', async () => {
+    const { provider, mgr } = setup();
+    mgr.acquire('s1', 'etcd');
+    const seen: EnvStatusMessage[] = [];
+    const off = mgr.subscribe('s1', 'etcd', (s) => seen.push(s));
+    expect(seen[0]).toMatchObject({ state: 'provisioning', progress: { done: 1, total: 3, message: 'booting hosts' } });
+    provider.finish();
+    await mgr.whenReady('s1', 'etcd');
+    expect(seen.at(-1)).toMatchObject({ state: 'ready', hosts: [{ name: 'host0' }, { name: 'host1' }] });
+    mgr.reportHost('s1', 'etcd', 'host1', true);
+    expect(seen.at(-1)?.hosts).toEqual([
+      { name: 'host0', reachable: false },
+      { name: 'host1', reachable: true },
+    ]);
+    off();
+  });
+
+  it('reports a failure and tries again on the next acquire', async () => {
+    const { provider, mgr } = setup();
+    provider.failNext = true;
+    const seen: EnvStatusMessage[] = [];
+    mgr.acquire('s1', 'etcd');
+    mgr.subscribe('s1', 'etcd', (s) => seen.push(s));
+    provider.finish();
+    await expect(mgr.whenReady('s1', 'etcd')).rejects.toThrow(/no bridge/);
+    expect(seen.at(-1)).toMatchObject({ state: 'failed', message: expect.stringContaining('no bridge') as unknown });
+    mgr.acquire('s1', 'etcd');
+    expect(provider.created).toHaveLength(2);
+    // The page that saw the failure hears about the retry without subscribing again.
+    expect(seen.at(-1)).toMatchObject({ state: 'provisioning' });
+  });
+
+  it('destroys environments when the session is released and on close, even mid-provisioning', async () => {
+    const { provider, mgr } = setup();
+    mgr.acquire('s1', 'etcd');
+    provider.finish();
+    await mgr.whenReady('s1', 'etcd');
+    await mgr.release('s1');
+    expect(provider.destroyed).toEqual(['env1']);
+    expect(mgr.get('s1', 'etcd')).toBeUndefined();
+
+    mgr.acquire('s2', 'etcd');
+    const closing = mgr.close();
+    provider.finish();
+    await closing;
+    expect(provider.destroyed).toEqual(['env1', 'env2']);
+    expect(() => mgr.acquire('s3', 'etcd')).toThrow(/shutting down/);
+  });
+
+  it('refuses an unknown lab', () => {
+    const { mgr } = setup();
+    expect(() => mgr.acquire('s1', 'nope')).toThrow(/no lab "nope"/);
+  });
+});

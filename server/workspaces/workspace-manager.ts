@@ -1,0 +1,286 @@
+// Binds (session, lab) to an Environment: claims one from the provider the first time a page
+// of that lab connects, tells the session's pages how provisioning goes (env-status), reuses it
+// across reloads and reconnects, and gives it back when the session goes or the server stops.
+import { createHash } from 'node:crypto';
+import type { LabServices } from '../../common/lab.ts';
+import type { EnvState, HostStatus, ServerMessage } from '../../common/protocol.ts';
+import type { Environment, Provider } from '../../provisioning/provider.ts';
+import type { Logger } from '../log.ts';
+import { logger } from '../log.ts';
+import type { SshPool } from '../ssh/ssh-pool.ts';
+
+export type EnvStatusMessage = Extract<ServerMessage, { type: 'env-status' }>;
+
+export interface LabShape {
+  hosts: string[];
+  services: LabServices;
+}
+
+export interface Workspace {
+  readonly sessionId: string;
+  readonly labId: string;
+  readonly state: EnvState;
+  /** Set once state is `ready`. */
+  readonly env: Environment | undefined;
+  readonly hosts: readonly HostStatus[];
+  /** Resolves with the environment once ready; rejects if provisioning fails or the workspace is released. */
+  whenReady(): Promise<Environment>;
+  /** The env-status message describing this workspace now. */
+  status(): EnvStatusMessage;
+}
+
+export interface WorkspaceManagerOptions {
+  provider: Provider;
+  /** The hosts and services of a lab, or undefined when there is no such (valid) lab. */
+  labShape: (labId: string) => LabShape | undefined;
+  /** Used to probe host reachability; its connections to an environment are closed on release. */
+  ssh?: SshPool;
+  /** How often hosts are probed while someone watches the workspace. */
+  probeIntervalMs?: number;
+}
+
+export class WorkspaceError extends Error {
+  override name = 'WorkspaceError';
+  constructor(
+    readonly code: 'unknown-lab' | 'released' | 'failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The owner label kept with the environment (visible in `labwright env ls`). It must not
+ * contain the session id itself, which is the session cookie's secret value.
+ */
+export const ownerLabel = (sessionId: string, labId: string): string =>
+  `session:${createHash('sha256').update(sessionId).digest('hex').slice(0, 16)}:${labId}`;
+
+const PROBE_TIMEOUT_MS = 5000;
+
+class WorkspaceEntry implements Workspace {
+  state: EnvState = 'provisioning';
+  env: Environment | undefined;
+  hosts: HostStatus[];
+  progress: EnvStatusMessage['progress'];
+  message: string | undefined;
+  readonly listeners = new Set<(s: EnvStatusMessage) => void>();
+  readonly abort = new AbortController();
+  ready!: Promise<Environment>;
+  probeTimer: NodeJS.Timeout | null = null;
+  released = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly labId: string,
+    readonly shape: LabShape,
+  ) {
+    this.hosts = shape.hosts.map((name) => ({ name, reachable: false }));
+  }
+
+  whenReady(): Promise<Environment> {
+    return this.ready;
+  }
+
+  status(): EnvStatusMessage {
+    const msg: EnvStatusMessage = { type: 'env-status', state: this.state, hosts: this.hosts.map((h) => ({ ...h })) };
+    if (this.progress && this.state === 'provisioning') msg.progress = { ...this.progress };
+    if (this.message !== undefined) msg.message = this.message;
+    return msg;
+  }
+
+  publish(): void {
+    const s = this.status();
+    for (const l of this.listeners) l(s);
+  }
+}
+
+export class WorkspaceManager {
+  readonly #entries = new Map<string, WorkspaceEntry>();
+  readonly #log: Logger = logger('workspaces');
+  #closed = false;
+  readonly #releaseListeners = new Set<(env: Environment) => void>();
+
+  constructor(private readonly opts: WorkspaceManagerOptions) {}
+
+  /** The workspace of (session, lab), if one was acquired. */
+  get(sessionId: string, labId: string): Workspace | undefined {
+    return this.#entries.get(key(sessionId, labId));
+  }
+
+  /** Awaits the environment of (session, lab); rejects with WorkspaceError when there is none or it failed. */
+  whenReady(sessionId: string, labId: string): Promise<Environment> {
+    const e = this.#entries.get(key(sessionId, labId));
+    return e ? e.ready : Promise.reject(new WorkspaceError('released', 'no environment for this session and lab'));
+  }
+
+  /**
+   * The workspace of (session, lab), provisioning it if there is none yet. A failed one is
+   * tried again (the attendee reloading the page is the natural "retry" button).
+   */
+  acquire(sessionId: string, labId: string): Workspace {
+    if (this.#closed) throw new WorkspaceError('released', 'the server is shutting down');
+    const k = key(sessionId, labId);
+    const existing = this.#entries.get(k);
+    if (existing && existing.state !== 'failed') return existing;
+    const shape = this.opts.labShape(labId);
+    if (!shape) throw new WorkspaceError('unknown-lab', `no lab "${labId}"`);
+    const entry = new WorkspaceEntry(sessionId, labId, shape);
+    if (existing) {
+      for (const l of existing.listeners) entry.listeners.add(l);
+    }
+    this.#entries.set(k, entry);
+    entry.ready = this.#provision(entry);
+    // Callers that only subscribe never await `ready`; its failure is reported through env-status.
+    entry.ready.catch(() => undefined);
+    return entry;
+  }
+
+  /** Calls `listener` with the current status now and on every change; returns an unsubscribe. */
+  subscribe(sessionId: string, labId: string, listener: (s: EnvStatusMessage) => void): () => void {
+    const e = this.#entries.get(key(sessionId, labId));
+    if (!e) return () => undefined;
+    e.listeners.add(listener);
+    listener(e.status());
+    if (e.state === 'ready') this.#startProbing(e);
+    return () => {
+      e.listeners.delete(listener);
+      if (e.listeners.size === 0) this.#stopProbing(e);
+    };
+  }
+
+  /** What a terminal learned about a host (it connected, or could not): shown at once in env-status. */
+  reportHost(sessionId: string, labId: string, host: string, reachable: boolean): void {
+    const e = this.#entries.get(key(sessionId, labId));
+    if (!e || e.state !== 'ready') return;
+    const h = e.hosts.find((x) => x.name === host);
+    if (!h || h.reachable === reachable) return;
+    h.reachable = reachable;
+    e.publish();
+  }
+
+  /** Gives back every environment of a session (the session ended). */
+  async release(sessionId: string): Promise<void> {
+    const mine = [...this.#entries.values()].filter((e) => e.sessionId === sessionId);
+    await Promise.all(mine.map((e) => this.#release(e)));
+  }
+
+  /** Destroys every environment (server shutdown in solo mode). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#entries.values()].map((e) => this.#release(e)));
+  }
+
+  async #provision(e: WorkspaceEntry): Promise<Environment> {
+    const log = this.#log.child({ lab: e.labId, owner: ownerLabel(e.sessionId, e.labId) });
+    log.info('provisioning');
+    e.publish();
+    let env: Environment;
+    try {
+      env = await this.opts.provider.create(
+        { hosts: e.shape.hosts, services: e.shape.services, owner: ownerLabel(e.sessionId, e.labId) },
+        {
+          signal: e.abort.signal,
+          onProgress: (p) => {
+            if (e.released) return;
+            e.progress = { done: p.done, total: p.total, message: p.message };
+            e.publish();
+          },
+        },
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (e.released) throw new WorkspaceError('released', 'the environment was released while it was being created');
+      log.error({ err: message }, 'provisioning failed');
+      e.state = 'failed';
+      e.message = `Could not create the lab hosts: ${message}`;
+      e.publish();
+      throw new WorkspaceError('failed', e.message);
+    }
+    if (e.released) {
+      // Released while the provider was still working: nobody will use it.
+      await this.#destroy(env, log);
+      throw new WorkspaceError('released', 'the environment was released while it was being created');
+    }
+    e.env = env;
+    e.state = 'ready';
+    e.message = undefined;
+    log.info({ env: env.id }, 'ready');
+    e.publish();
+    if (e.listeners.size > 0) this.#startProbing(e);
+    return env;
+  }
+
+  #startProbing(e: WorkspaceEntry): void {
+    if (!this.opts.ssh || e.probeTimer || e.released) return;
+    void this.#probe(e);
+    e.probeTimer = setInterval(() => void this.#probe(e), this.opts.probeIntervalMs ?? 15_000);
+    e.probeTimer.unref();
+  }
+
+  #stopProbing(e: WorkspaceEntry): void {
+    if (e.probeTimer) clearInterval(e.probeTimer);
+    e.probeTimer = null;
+  }
+
+  async #probe(e: WorkspaceEntry): Promise<void> {
+    const env = e.env;
+    const ssh = this.opts.ssh;
+    if (!env || !ssh) return;
+    const results = await Promise.all(
+      e.hosts.map(async (h) => {
+        const conn = ssh.get(env, h.name);
+        if (!conn) return false;
+        try {
+          const r = await conn.exec('true', { timeoutMs: PROBE_TIMEOUT_MS });
+          return r.code === 0;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    if (e.released) return;
+    let changed = false;
+    e.hosts.forEach((h, i) => {
+      const r = results[i] ?? false;
+      if (h.reachable !== r) {
+        h.reachable = r;
+        changed = true;
+      }
+    });
+    if (changed) e.publish();
+  }
+
+  async #release(e: WorkspaceEntry): Promise<void> {
+    if (e.released) return;
+    e.released = true;
+    this.#stopProbing(e);
+    e.abort.abort();
+    const k = key(e.sessionId, e.labId);
+    if (this.#entries.get(k) === e) this.#entries.delete(k);
+    e.listeners.clear();
+    const env = e.env;
+    if (env) await this.#destroy(env, this.#log.child({ lab: e.labId, env: env.id }));
+    // Still provisioning: #provision destroys what the provider hands back; wait for that.
+    else await e.ready.catch(() => undefined);
+  }
+
+  /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */
+  onRelease(listener: (env: Environment) => void): () => void {
+    this.#releaseListeners.add(listener);
+    return () => this.#releaseListeners.delete(listener);
+  }
+
+  async #destroy(env: Environment, log: Logger): Promise<void> {
+    for (const l of this.#releaseListeners) l(env);
+    this.opts.ssh?.closeEnvironment(env.id);
+    try {
+      await this.opts.provider.destroy(env);
+      log.info('environment destroyed');
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not destroy environment');
+    }
+  }
+}
+
+const key = (sessionId: string, labId: string): string => `${labId}\u0000${sessionId}`;
