@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabSummary } from '../common/lab.ts';
-import { StaticLabSource } from './http/static-lab-source.ts';
+import { StaticLabViews } from './http/static-lab-views.ts';
 import { sampleLabView } from './http/test-labs.ts';
 import type { TestServer } from './http/test-server.ts';
 import { TestSocket, sessionCookie, startTestServer } from './http/test-server.ts';
@@ -31,7 +31,7 @@ for (const basePath of ['/', '/labwright/']) {
     let t: TestServer;
     let cookie: string;
     beforeAll(async () => {
-      t = await startTestServer({ basePath, clientDir, labs: new StaticLabSource([sampleLabView()], [broken]) });
+      t = await startTestServer({ basePath, clientDir, labs: new StaticLabViews([sampleLabView()], [broken]) });
       cookie = await sessionCookie(t.server.url);
     });
     afterAll(() => t.server.close());

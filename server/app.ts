@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { sendApiError } from './http/api-error.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { clientRoutes } from './http/client-routes.ts';
-import type { LabSource } from './http/lab-source.ts';
+import type { LabViewSource } from './http/lab-source.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { logger } from './log.ts';
@@ -20,7 +20,7 @@ import type { Gateway } from './ws/gateway.ts';
 import type { GatewayModule } from './ws/gateway-module.ts';
 
 export interface AppDeps {
-  labs: LabSource;
+  labs: LabViewSource;
   /** Defaults to an in-memory store (solo mode). */
   sessions?: SessionStore;
   /** Feature modules plugged into the WebSocket gateway (terminals, checks). */

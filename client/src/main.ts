@@ -1,1 +1,33 @@
-// Browser entry point (filled in by the foundation issue).
+// Browser entry point: mounts the page for the current hash route and swaps it on navigation.
+import './styles.css';
+import { h } from './dom.ts';
+import type { Page } from './page.ts';
+import { labListPage } from './pages/lab-list-page.ts';
+import { labPage } from './pages/lab-page.ts';
+import { listHref, parseRoute } from './router.ts';
+
+const app = document.getElementById('app');
+let current: Page | undefined;
+
+function notFound(): Page {
+  return {
+    root: h('main', { class: 'catalogue' }, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: listHref }, '← All labs'))),
+    dispose: () => undefined,
+  };
+}
+
+function show(): void {
+  if (!app) return;
+  current?.dispose();
+  const route = parseRoute(location.hash);
+  document.title = 'Labwright';
+  current = route.page === 'list' ? labListPage() : route.page === 'lab' ? labPage(route.labId) : notFound();
+  app.replaceChildren(
+    h('header', { class: 'app-bar' }, h('a', { class: 'brand', href: listHref }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Labwright')),
+    current.root,
+  );
+  app.dataset.page = route.page;
+}
+
+window.addEventListener('hashchange', show);
+show();

@@ -1,11 +1,96 @@
-// `labwright serve` — placeholder until its issue lands.
+// `labwright serve`: loads the config and the labs, starts the server, prints its URL, and shuts
+// down cleanly (closing every connection and the folder watch) on SIGINT / SIGTERM.
+import { existsSync } from 'node:fs';
+import { startServer } from '../app.ts';
+import type { Config } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { catalogViews } from '../http/catalog-views.ts';
+import { createLabCatalog } from '../labs/lab-catalog.ts';
+import { setLogLevel } from '../log.ts';
 import type { Command } from './main.ts';
+import { UsageError } from './main.ts';
+
+const USAGE = `labwright serve [--port N] [--labs DIR] [--base-path P] [--bind ADDR]
+
+  --port N         port to listen on (default 8080, env LABWRIGHT_PORT; 0 picks a free one)
+  --labs DIR       folder of labs, one <id>/lab.md each (default ./labs, env LABWRIGHT_LABS_DIR)
+  --base-path P    serve everything under this path, e.g. /labwright/ (env LABWRIGHT_BASE_PATH)
+  --bind ADDR      address to bind (default 127.0.0.1, env LABWRIGHT_BIND)
+
+Other settings come from the environment (LABWRIGHT_ORIGINS, LABWRIGHT_LOG_LEVEL, …).`;
+
+function parseFlags(args: string[]): Partial<Config> {
+  const out: Partial<Config> = {};
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--port': {
+        const raw = value();
+        const port = Number(raw);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number between 0 and 65535, got "${raw}"`);
+        out.port = port;
+        break;
+      }
+      case '--labs':
+        out.labsDir = value();
+        break;
+      case '--base-path':
+        out.basePath = value();
+        break;
+      case '--bind':
+        out.bind = value();
+        break;
+      default:
+        throw new UsageError(`unknown option "${flag}"; see labwright serve --help`);
+    }
+  }
+  return out;
+}
 
 export const serveCommand: Command = {
-  summary: '(not implemented yet)',
-  usage: 'labwright serve',
-  run() {
-    console.error('labwright serve: not implemented yet');
-    return Promise.resolve(1);
+  summary: 'start the Labwright server (lab list, lab pages, WebSocket gateway)',
+  usage: USAGE,
+  async run(args) {
+    const overrides = parseFlags(args);
+    const config = loadConfig(process.env, overrides);
+    setLogLevel(config.logLevel);
+    if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
+    const catalog = await createLabCatalog(config.labsDir);
+    let server;
+    try {
+      server = await startServer(config, { labs: catalogViews(catalog) });
+    } catch (e) {
+      catalog.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is already in use; pick another with --port`);
+      if (code === 'EACCES') throw new UsageError(`not allowed to listen on ${config.bind}:${config.port}`);
+      throw e;
+    }
+    const running = server;
+    const labs = catalog.list();
+    console.log(`Labwright is serving ${labs.length} lab(s) from ${config.labsDir}`);
+    console.log(`Open ${running.url}`);
+    return new Promise<number>((resolve) => {
+      const stop = (signal: string): void => {
+        console.log(`\n${signal}: shutting down`);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        catalog.close();
+        running.close().then(
+          () => resolve(0),
+          () => resolve(1),
+        );
+      };
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
   },
 };

@@ -3,11 +3,11 @@
 import { Router } from 'express';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { sendApiError } from './api-error.ts';
-import type { LabSource } from './lab-source.ts';
+import type { LabViewSource } from './lab-source.ts';
 import { isLabId } from './lab-source.ts';
 import { requireSession } from './require-session.ts';
 
-export function apiRoutes(labs: LabSource, sessions: SessionStore): Router {
+export function apiRoutes(labs: LabViewSource, sessions: SessionStore): Router {
   const router = Router();
 
   // Public on purpose: reverse proxies and service managers probe it without a session; it says nothing.

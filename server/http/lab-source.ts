@@ -2,7 +2,7 @@
 // attendee's view of one lab, and change notifications (for the author's live preview).
 import type { LabSummary, LabView } from '../../common/lab.ts';
 
-export interface LabSource {
+export interface LabViewSource {
   list(): LabSummary[];
   /** The attendee view (no checks, no solves) of a lab that loaded cleanly; undefined otherwise. */
   view(id: string): LabView | undefined;

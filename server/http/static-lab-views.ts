@@ -1,9 +1,9 @@
-// A LabSource over a fixed set of lab views, with change notifications raised by hand: for tests
+// A LabViewSource over a fixed set of lab views, with change notifications raised by hand: for tests
 // of the server, and for embedding Labwright with labs that do not come from a folder.
 import type { LabSummary, LabView } from '../../common/lab.ts';
-import type { LabSource } from './lab-source.ts';
+import type { LabViewSource } from './lab-source.ts';
 
-export class StaticLabSource implements LabSource {
+export class StaticLabViews implements LabViewSource {
   readonly #views = new Map<string, LabView>();
   readonly #broken: LabSummary[] = [];
   readonly #listeners = new Set<(labId: string) => void>();

@@ -7,19 +7,19 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
-import { StaticLabSource } from './static-lab-source.ts';
+import { StaticLabViews } from './static-lab-views.ts';
 import { sampleLabView } from './test-labs.ts';
 
 export interface TestServer {
   server: RunningServer;
-  labs: StaticLabSource;
+  labs: StaticLabViews;
   /** http://127.0.0.1:PORT — without the base path. */
   origin: string;
 }
 
-export async function startTestServer(opts: { basePath?: string; modules?: GatewayModule[]; labs?: StaticLabSource; clientDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { basePath?: string; modules?: GatewayModule[]; labs?: StaticLabViews; clientDir?: string } = {}): Promise<TestServer> {
   const config = loadConfig({}, { port: 0, basePath: opts.basePath ?? '/' });
-  const labs = opts.labs ?? new StaticLabSource([sampleLabView()]);
+  const labs = opts.labs ?? new StaticLabViews([sampleLabView()]);
   const server = await startServer(config, { labs, gatewayModules: opts.modules ?? [], ...(opts.clientDir ? { clientDir: opts.clientDir } : {}) });
   return { server, labs, origin: new URL(server.url).origin };
 }

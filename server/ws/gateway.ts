@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { ClientMessage, ClientMessageType, ErrorCode, ServerMessage } from '../../common/protocol.ts';
 import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encode, parseClientMessage } from '../../common/protocol.ts';
 import type { Config } from '../config.ts';
-import type { LabSource } from '../http/lab-source.ts';
+import type { LabViewSource } from '../http/lab-source.ts';
 import { isLabId } from '../http/lab-source.ts';
 import { logger } from '../log.ts';
 import { sessionOf } from '../sessions/session-cookie.ts';
@@ -24,7 +24,7 @@ import { isAllowedOrigin } from './origin-policy.ts';
 export interface GatewayOptions {
   config: Readonly<Pick<Config, 'basePath' | 'allowedOrigins'>>;
   sessions: SessionStore;
-  labs: LabSource;
+  labs: LabViewSource;
   modules?: readonly GatewayModule[];
   /** How often dead connections are detected with a ping. */
   heartbeatMs?: number;

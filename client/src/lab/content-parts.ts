@@ -1,0 +1,33 @@
+// Renders a step's content parts: server-rendered markdown, run blocks with their button, and
+// hints collapsed behind a "Show hint" toggle.
+import type { ContentPart } from '../../../common/lab.ts';
+import { h, trustedHtml } from '../dom.ts';
+import { runCommand } from '../run-command.ts';
+
+function runBlock(part: Extract<ContentPart, { kind: 'run' }>): HTMLElement {
+  const button = h('button', { type: 'button', class: 'run-button', 'data-host': part.host }, `Run on ${part.host}`);
+  const note = h('span', { class: 'run-note', role: 'status' });
+  button.addEventListener('click', () => {
+    const delivered = runCommand(part.host, part.code);
+    note.textContent = delivered ? '' : 'Terminals are not connected yet';
+  });
+  return h(
+    'div',
+    { class: 'run-block', 'data-run-id': part.id },
+    h('div', { class: 'run-head' }, h('span', { class: 'run-host' }, part.host), note, button),
+    h('pre', {}, h('code', {}, part.code)),
+  );
+}
+
+export function renderParts(parts: readonly ContentPart[]): HTMLElement[] {
+  return parts.map((part) => {
+    switch (part.kind) {
+      case 'html':
+        return trustedHtml(h('div', { class: 'prose' }), part.html);
+      case 'run':
+        return runBlock(part);
+      case 'hint':
+        return h('details', { class: 'hint' }, h('summary', {}, 'Show hint'), trustedHtml(h('div', { class: 'prose' }), part.html));
+    }
+  });
+}

@@ -1,0 +1,14 @@
+// The "Run on hostN" hook: the terminal feature installs the real implementation (type the code
+// into that host's terminal); until then the button says terminals are not available.
+export type RunCommand = (host: string, code: string) => boolean;
+
+let impl: RunCommand = () => false;
+
+/** Installed by the terminal feature; returns whether the command was delivered. */
+export function setRunCommand(fn: RunCommand): void {
+  impl = fn;
+}
+
+export function runCommand(host: string, code: string): boolean {
+  return impl(host, code);
+}
