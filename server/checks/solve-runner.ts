@@ -1,0 +1,92 @@
+// Runs a step's solve blocks on their hosts: non-interactively (`bash -e -c`, for the lab tester
+// and as the fallback of "skip step"), or typed into the attendee's tmux terminal so they see it.
+import { randomUUID } from 'node:crypto';
+import type { SolveBlock } from '../../common/lab.ts';
+import { TMUX_SESSION } from '../terminals/tmux-command.ts';
+import type { CheckTarget } from './check-target.ts';
+import { errorText } from './outcome.ts';
+import { shq } from './shell-quote.ts';
+
+export const DEFAULT_SOLVE_TIMEOUT_MS = 60_000;
+
+export interface SolveOutcome {
+  host: string;
+  line: number;
+  ok: boolean;
+  /** Exit status, or why it could not run. */
+  detail: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/**
+ * Runs each block with `bash -e`, in lab order (a later block may rely on an earlier one). A
+ * solve that starts a long-running process must background it (and redirect its output), or it
+ * runs into the timeout — that is the lab's job, and the failure says so.
+ */
+export async function execSolves(target: CheckTarget, solves: readonly SolveBlock[], timeoutMs = DEFAULT_SOLVE_TIMEOUT_MS): Promise<SolveOutcome[]> {
+  const out: SolveOutcome[] = [];
+  for (const s of solves) {
+    const start = performance.now();
+    try {
+      const r = await target.exec(s.host, `bash -e -c ${shq(s.code)} </dev/null`, { timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxOutputBytes: 64 * 1024 });
+      const ok = r.code === 0;
+      out.push({ host: s.host, line: s.line, ok, detail: r.code === null ? `killed by ${r.signal ?? 'a signal'}` : `exit ${r.code}`, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - start });
+      if (!ok) break;
+    } catch (e) {
+      const hint = /no answer within/.test(errorText(e)) ? ' (does it start a long-running process without backgrounding it?)' : '';
+      out.push({ host: s.host, line: s.line, ok: false, detail: `${errorText(e)}${hint}`, stdout: '', stderr: '', durationMs: performance.now() - start });
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Types each block into the host's tmux session (the one the attendee's terminal shows), so
+ * skipping a step looks like someone typing the solution, and waits for it to finish (a
+ * `tmux wait-for` channel signalled by a line typed after the block) before the next block, which
+ * may depend on it. A host without a terminal session yet gets the block through `bash -e`.
+ */
+export async function typeSolves(target: CheckTarget, solves: readonly SolveBlock[], timeoutMs = DEFAULT_SOLVE_TIMEOUT_MS): Promise<SolveOutcome[]> {
+  const out: SolveOutcome[] = [];
+  for (const s of solves) {
+    const start = performance.now();
+    const channel = `labwright-skip-${randomUUID().slice(0, 8)}`;
+    const has = await target
+      .exec(s.host, `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) })
+      .then((r) => r.code === 0)
+      .catch(() => false);
+    if (!has) {
+      const r = await execSolves(target, [s], timeoutMs);
+      out.push(...r);
+      if (r.some((o) => !o.ok)) break;
+      continue;
+    }
+    const text = `${s.code.replace(/\n+$/, '')}\ntmux wait-for -S ${channel}\n`;
+    try {
+      // Wait first, then type: the signal cannot come before someone waits for it.
+      // `timeout` on the host too, so an abandoned wait never lingers there.
+      const stopWaiting = new AbortController();
+      const waiting = target.exec(s.host, `timeout ${Math.ceil(timeoutMs / 1000)} tmux wait-for ${shq(channel)}`, {
+        timeoutMs,
+        signal: AbortSignal.any([stopWaiting.signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      waiting.catch(() => undefined);
+      const typed = await target.exec(s.host, `tmux send-keys -t ${shq(`=${TMUX_SESSION}:`)} -l -- ${shq(text)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) });
+      if (typed.code !== 0) {
+        stopWaiting.abort();
+        out.push({ host: s.host, line: s.line, ok: false, detail: `could not type into the terminal: ${typed.stderr.trim()}`, stdout: '', stderr: typed.stderr, durationMs: performance.now() - start });
+        break;
+      }
+      const waited = await waiting;
+      if (waited.code !== 0) throw new Error(`no end of the block within ${timeoutMs} ms`);
+      out.push({ host: s.host, line: s.line, ok: true, detail: 'typed into the terminal', stdout: '', stderr: '', durationMs: performance.now() - start });
+    } catch (e) {
+      out.push({ host: s.host, line: s.line, ok: false, detail: errorText(e), stdout: '', stderr: '', durationMs: performance.now() - start });
+      break;
+    }
+  }
+  return out;
+}

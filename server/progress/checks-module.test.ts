@@ -1,0 +1,134 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { CheckSpec } from '../../common/checks.ts';
+import { checkSchemas } from '../../common/checks.ts';
+import type { Lab } from '../../common/lab.ts';
+import type { ServerMessage } from '../../common/protocol.ts';
+import type { Environment } from '../../provisioning/provider.ts';
+import { fakeTarget } from '../checks/fake-target.ts';
+import { logger } from '../log.ts';
+import type { Cleanup, ConnectionContext } from '../ws/connection-context.ts';
+import { createChecksModule } from './checks-module.ts';
+import { MemoryProgressStore } from './progress-store.ts';
+
+const etcdKey = (key: string, equals: string): CheckSpec => ({ kind: 'etcd', line: 1, spec: checkSchemas.etcd.parse({ key, equals }) });
+
+function lab(gate: 'hard' | 'soft' = 'hard', allowSkip = false): Lab {
+  const step = (index: number, checks: CheckSpec[]) => ({ index, title: `s${index}`, line: 1, parts: [], checks, solves: [{ host: 'host0', code: `etcdctl put /k${index} v`, line: 2 }] });
+  return {
+    id: 'etcd',
+    file: 'labs/etcd/lab.md',
+    meta: { title: 't', summary: '', hosts: ['host0'], services: { etcd: 'cluster', docker: false }, durationMinutes: null, gate, allowSkip },
+    intro: [],
+    steps: [step(0, [etcdKey('/example', 'Azure')]), step(1, [etcdKey('/k1', 'v')]), step(2, [etcdKey('/k2', 'v')])],
+  };
+}
+
+const env = { id: 'e1', hosts: [] } as unknown as Environment;
+
+function fakeConn(sessionId = 'sess') {
+  const sent: ServerMessage[] = [];
+  const cleanups: Cleanup[] = [];
+  const ctx: ConnectionContext = {
+    connectionId: 'c1',
+    session: { id: sessionId, createdAt: 0 },
+    labId: 'etcd',
+    log: logger('test'),
+    send: (m) => sent.push(m),
+    sendError: (code, message, ref) => sent.push({ type: 'error', code, message, ...(ref ? { ref } : {}) }),
+    onClose: (c) => cleanups.push(c),
+    bufferedAmount: 0,
+    closed: false,
+    close: () => undefined,
+  };
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  return { ctx, sent, close };
+}
+
+function setup(l: Lab, recheckMs = 0) {
+  const target = fakeTarget(['host0'], () => ({}));
+  const progress = new MemoryProgressStore();
+  const mod = createChecksModule({ lab: () => l, environment: () => env, target: () => target, progress, recheckMs, skipSettleMs: 200 });
+  return { target, progress, mod };
+}
+
+const last = <T extends ServerMessage['type']>(sent: ServerMessage[], type: T) => sent.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type).at(-1);
+
+describe('checks module', () => {
+  it('sends progress on connect and refuses a locked step (hard gate)', async () => {
+    const { mod } = setup(lab());
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    expect(last(sent, 'progress')?.progress).toEqual({ current: 0, done: [] });
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 1 });
+    expect(last(sent, 'error')).toMatchObject({ code: 'step-locked', ref: 'check-run' });
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 7 });
+    expect(last(sent, 'error')).toMatchObject({ code: 'unknown-step' });
+    await close();
+  });
+
+  it('a failing check reports expected vs actual; a passing one marks the step done and unlocks the next', async () => {
+    const { mod, target, progress } = setup(lab());
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    target.kv.set('/example', 'Blue');
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 0 });
+    expect(last(sent, 'check-report')?.report.results[0]?.message).toBe('etcd key /example is "Blue", expected "Azure"');
+    target.kv.set('/example', 'Azure');
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 0 });
+    expect(last(sent, 'check-report')?.report.passed).toBe(true);
+    expect(last(sent, 'progress')?.progress.current).toBe(1);
+    expect((await progress.get('sess', 'etcd')).attempts[0]?.count).toBe(2);
+    await close();
+  });
+
+  it('re-checks the open step automatically and unlocks without a button press', async () => {
+    const { mod, target } = setup(lab(), 10);
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    target.kv.set('/example', 'Blue');
+    await vi.waitFor(() => expect(last(sent, 'check-report')?.report.passed).toBe(false));
+    const reports = sent.filter((m) => m.type === 'check-report').length;
+    target.kv.set('/example', 'Azure');
+    await vi.waitFor(() => expect(last(sent, 'progress')?.progress.current).toBe(1));
+    // Unchanged automatic reports are not re-sent: only the passing one came in between.
+    expect(sent.filter((m) => m.type === 'check-report').length).toBeLessThanOrEqual(reports + 2);
+    await close();
+    mod.close();
+  });
+
+  it('soft gate: any step may be checked and marked done', async () => {
+    const { mod, target } = setup(lab('soft'));
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    target.kv.set('/k2', 'v');
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 2 });
+    expect(last(sent, 'progress')?.progress).toMatchObject({ current: 0, done: [{ step: 2, skipped: false }] });
+    await close();
+  });
+
+  it('skip runs the solve blocks (bash -e when no terminal is open) and marks the step skipped', async () => {
+    const { mod, target } = setup(lab('hard', true));
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    target.exec = (host, command) => {
+      if (command.startsWith('tmux has-session')) return Promise.resolve({ code: 1, signal: null, stdout: '', stderr: '', truncated: false });
+      if (command.includes('etcdctl put /k0 v')) target.kv.set('/example', 'Azure');
+      return Promise.resolve({ code: 0, signal: null, stdout: host, stderr: '', truncated: false });
+    };
+    await mod.handlers['step-skip']!(ctx, { type: 'step-skip', step: 0 });
+    expect(target.kv.get('/example')).toBe('Azure');
+    expect(last(sent, 'progress')?.progress.done).toMatchObject([{ step: 0, skipped: true }]);
+    await close();
+  });
+
+  it('refuses skip when the lab does not allow it', async () => {
+    const { mod } = setup(lab('hard', false));
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    await mod.handlers['step-skip']!(ctx, { type: 'step-skip', step: 0 });
+    expect(last(sent, 'error')).toMatchObject({ code: 'forbidden' });
+    await close();
+  });
+});

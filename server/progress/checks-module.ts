@@ -1,0 +1,214 @@
+// The checks feature on the WebSocket: `check-run` and `step-skip` with gating, `progress` on
+// connect, and automatic re-checking of the open step while a page of (session, lab) is connected.
+import type { StepReport } from '../../common/checks.ts';
+import type { Lab } from '../../common/lab.ts';
+import type { ServerMessage } from '../../common/protocol.ts';
+import type { Environment } from '../../provisioning/provider.ts';
+import { runStepChecks } from '../checks/check-engine.ts';
+import type { CheckTarget } from '../checks/check-target.ts';
+import { typeSolves } from '../checks/solve-runner.ts';
+import type { Logger } from '../log.ts';
+import { logger } from '../log.ts';
+import type { ConnectionContext } from '../ws/connection-context.ts';
+import type { GatewayModule, MessageOf } from '../ws/gateway-module.ts';
+import { currentStep, isUnlocked, toProgressState } from './gating.ts';
+import type { ProgressStore } from './progress-store.ts';
+
+export interface ChecksModuleDeps {
+  /** The full lab (with checks and solves) by id, when it loaded cleanly. */
+  lab(labId: string): Lab | undefined;
+  /** The ready environment of (session, lab), or undefined while there is none (provisioning, failed). */
+  environment(sessionId: string, labId: string): Environment | undefined;
+  target(env: Environment): CheckTarget;
+  progress: ProgressStore;
+  /** Auto re-check period of the open step; 0 turns it off. */
+  recheckMs?: number;
+  /** After a skip, how long its checks are retried for while the typed solution takes effect. */
+  skipSettleMs?: number;
+}
+
+export interface ChecksModule extends GatewayModule {
+  /** Stops every auto re-check timer. */
+  close(): void;
+}
+
+export const DEFAULT_RECHECK_MS = 2500;
+
+/** The pages of one (session, lab): progress goes to all of them, and they share one re-check loop. */
+interface Room {
+  sessionId: string;
+  labId: string;
+  conns: Set<ConnectionContext>;
+  timer: NodeJS.Timeout | null;
+  /** A check of this room is running: the next tick is skipped, never overlapped. */
+  busy: boolean;
+  /** What the last report sent for each step said, so unchanged automatic reports are not re-sent. */
+  lastSent: Map<number, string>;
+  /** Steps being skipped: auto re-check leaves them alone so the skip marks them done as skipped. */
+  skipping: Set<number>;
+  log: Logger;
+}
+
+const signature = (r: StepReport): string => JSON.stringify(r.results.map((x) => [x.status, x.host, x.message]));
+
+export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
+  const rooms = new Map<string, Room>();
+  const recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS;
+  const skipSettleMs = deps.skipSettleMs ?? 15_000;
+  const log = logger('checks');
+
+  const roomKey = (sessionId: string, labId: string): string => `${sessionId}\u0000${labId}`;
+  const broadcast = (room: Room, msg: ServerMessage): void => {
+    for (const c of room.conns) c.send(msg);
+  };
+
+  async function sendProgress(room: Room, lab: Lab): Promise<void> {
+    const p = await deps.progress.get(room.sessionId, room.labId);
+    broadcast(room, { type: 'progress', progress: toProgressState(lab, p) });
+  }
+
+  /** Sends the report and, if it passed, marks the step done (hard gate: only the current step). */
+  async function settle(room: Room, lab: Lab, report: StepReport, opts: { explicit: boolean; skipped: boolean }): Promise<void> {
+    if (opts.explicit) await deps.progress.recordAttempt(room.sessionId, room.labId, report.step, report.passed, report.at);
+    const sig = signature(report);
+    if (opts.explicit || room.lastSent.get(report.step) !== sig) {
+      room.lastSent.set(report.step, sig);
+      broadcast(room, { type: 'check-report', report });
+    }
+    if (!report.passed) return;
+    const p = await deps.progress.get(room.sessionId, room.labId);
+    if (p.done.some((d) => d.step === report.step)) return;
+    if (lab.meta.gate === 'hard' && report.step !== currentStep(lab, p)) return;
+    await deps.progress.markDone(room.sessionId, room.labId, { step: report.step, at: report.at, skipped: opts.skipped });
+    room.log.info({ step: report.step, skipped: opts.skipped }, 'step done');
+    await sendProgress(room, lab);
+  }
+
+  async function tick(room: Room): Promise<void> {
+    const lab = deps.lab(room.labId);
+    const env = deps.environment(room.sessionId, room.labId);
+    if (!lab || !env) return;
+    const p = await deps.progress.get(room.sessionId, room.labId);
+    const step = lab.steps[currentStep(lab, p)];
+    // A step without checks is done by pressing Check (it is reading); re-checking it would skip it unread.
+    if (!step || step.checks.length === 0 || room.skipping.has(step.index)) return;
+    const report = await runStepChecks(deps.target(env), step);
+    if (room.conns.size > 0) await settle(room, lab, report, { explicit: false, skipped: false });
+  }
+
+  function startTimer(room: Room): void {
+    if (recheckMs <= 0 || room.timer) return;
+    room.timer = setInterval(() => {
+      if (room.busy) return;
+      room.busy = true;
+      tick(room)
+        .catch((e: unknown) => room.log.error({ err: e }, 'auto re-check failed'))
+        .finally(() => {
+          room.busy = false;
+        });
+    }, recheckMs);
+    room.timer.unref();
+  }
+
+  function join(ctx: ConnectionContext): Room {
+    const k = roomKey(ctx.session.id, ctx.labId);
+    let room = rooms.get(k);
+    if (!room) {
+      room = { sessionId: ctx.session.id, labId: ctx.labId, conns: new Set(), timer: null, busy: false, lastSent: new Map(), skipping: new Set(), log: ctx.log.child({ component: 'checks' }) };
+      rooms.set(k, room);
+    }
+    room.conns.add(ctx);
+    const r = room;
+    ctx.onClose(() => {
+      r.conns.delete(ctx);
+      if (r.conns.size === 0) {
+        if (r.timer) clearInterval(r.timer);
+        rooms.delete(k);
+      }
+    });
+    startTimer(room);
+    return room;
+  }
+
+  const roomOf = (ctx: ConnectionContext): Room | undefined => rooms.get(roomKey(ctx.session.id, ctx.labId));
+
+  /** Common preconditions of check-run and step-skip; undefined when an error was sent. */
+  async function prepare(ctx: ConnectionContext, step: number, ref: 'check-run' | 'step-skip'): Promise<{ room: Room; lab: Lab; env: Environment } | undefined> {
+    const lab = deps.lab(ctx.labId);
+    const room = roomOf(ctx);
+    if (!lab || !room) {
+      ctx.sendError('not-ready', 'this lab cannot be checked right now', ref);
+      return undefined;
+    }
+    if (step >= lab.steps.length) {
+      ctx.sendError('unknown-step', `this lab has ${lab.steps.length} steps`, ref);
+      return undefined;
+    }
+    if (!isUnlocked(lab, await deps.progress.get(room.sessionId, room.labId), step)) {
+      ctx.sendError('step-locked', `step ${step + 1} is locked: finish the previous steps first`, ref);
+      return undefined;
+    }
+    const env = deps.environment(room.sessionId, room.labId);
+    if (!env) {
+      ctx.sendError('not-ready', 'your hosts are not ready yet', ref);
+      return undefined;
+    }
+    return { room, lab, env };
+  }
+
+  async function checkRun(ctx: ConnectionContext, msg: MessageOf<'check-run'>): Promise<void> {
+    const ready = await prepare(ctx, msg.step, 'check-run');
+    if (!ready) return;
+    const step = ready.lab.steps[msg.step];
+    if (!step) return;
+    const report = await runStepChecks(deps.target(ready.env), step);
+    await settle(ready.room, ready.lab, report, { explicit: true, skipped: false });
+  }
+
+  async function stepSkip(ctx: ConnectionContext, msg: MessageOf<'step-skip'>): Promise<void> {
+    const lab = deps.lab(ctx.labId);
+    const step = lab?.steps[msg.step];
+    if (lab && step && (!lab.meta.allowSkip || step.solves.length === 0)) {
+      ctx.sendError('forbidden', 'this step cannot be skipped', 'step-skip');
+      return;
+    }
+    const ready = await prepare(ctx, msg.step, 'step-skip');
+    if (!ready || !step) return;
+    const { room } = ready;
+    if (room.skipping.has(step.index)) return;
+    room.skipping.add(step.index);
+    try {
+      const target = deps.target(ready.env);
+      const solved = await typeSolves(target, step.solves);
+      const failed = solved.find((s) => !s.ok);
+      if (failed) room.log.warn({ step: step.index, host: failed.host, detail: failed.detail }, 'skip: a solve block failed');
+      // The solution may take a moment to show (a unit starting, a lease appearing): retry briefly.
+      const until = Date.now() + skipSettleMs;
+      let report = await runStepChecks(target, step);
+      while (!report.passed && Date.now() < until && room.conns.size > 0) {
+        await new Promise((r) => setTimeout(r, 500));
+        report = await runStepChecks(target, step);
+      }
+      await settle(room, ready.lab, report, { explicit: true, skipped: true });
+    } finally {
+      room.skipping.delete(step.index);
+    }
+  }
+
+  return {
+    name: 'checks',
+    async onConnect(ctx) {
+      const room = join(ctx);
+      const lab = deps.lab(ctx.labId);
+      if (!lab) return;
+      const p = await deps.progress.get(room.sessionId, room.labId);
+      ctx.send({ type: 'progress', progress: toProgressState(lab, p) });
+    },
+    handlers: { 'check-run': checkRun, 'step-skip': stepSkip },
+    close() {
+      for (const room of rooms.values()) if (room.timer) clearInterval(room.timer);
+      rooms.clear();
+      log.debug('closed');
+    },
+  };
+}
