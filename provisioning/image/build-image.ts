@@ -1,0 +1,194 @@
+// Builds (once) and caches the lab host root filesystem: debootstrap minbase + the recipe's packages and
+// settings, keyed by the recipe hash under <cacheDir>/images/<hash>. A lock keeps two processes from building at once.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { run } from '../exec.ts';
+import { ProvisionError } from '../provider.ts';
+import type { ProvisionProgress } from '../provider.ts';
+import { CONFIGURE_SCRIPT, CONTAINER_IMAGES, IMAGE_TARBALL_DIR, MIRROR, PACKAGES, SUITE, recipeHash } from './recipe.ts';
+import { withDirLock } from './dir-lock.ts';
+
+export interface ImageOptions {
+  cacheDir: string;
+  signal?: AbortSignal;
+  onProgress?: (p: ProvisionProgress) => void;
+  /** Rebuild even if a cached image with this recipe exists. */
+  force?: boolean;
+}
+
+export interface ImageInfo {
+  hash: string;
+  /** The root filesystem, used read-only as the overlay lower layer of every host. */
+  rootfs: string;
+  builtAt: number;
+  sizeBytes?: number;
+}
+
+const TOTAL = 1000;
+
+export function imagesDir(cacheDir: string): string {
+  return path.join(cacheDir, 'images');
+}
+
+async function readInfo(cacheDir: string, hash: string): Promise<ImageInfo | undefined> {
+  try {
+    const raw = await fs.readFile(path.join(imagesDir(cacheDir), `${hash}.json`), 'utf8');
+    const info = JSON.parse(raw) as ImageInfo;
+    await fs.access(path.join(info.rootfs, 'usr/sbin/sshd'));
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached image for the current recipe, if it has been built. */
+export function cachedImage(cacheDir: string): Promise<ImageInfo | undefined> {
+  return readInfo(cacheDir, recipeHash());
+}
+
+/** Returns the cached image for the current recipe, building it first when needed. */
+export async function ensureImage(opts: ImageOptions): Promise<ImageInfo> {
+  const hash = recipeHash();
+  if (!opts.force) {
+    const have = await readInfo(opts.cacheDir, hash);
+    if (have) return have;
+  }
+  const dir = imagesDir(opts.cacheDir);
+  await fs.mkdir(dir, { recursive: true });
+  return withDirLock(
+    path.join(dir, '.build.lock'),
+    async () => {
+      // Another process may have finished the build while we waited for the lock.
+      if (!opts.force) {
+        const have = await readInfo(opts.cacheDir, hash);
+        if (have) return have;
+      }
+      return build(opts, hash);
+    },
+    {
+      signal: opts.signal,
+      onWait: () => opts.onProgress?.({ phase: 'image', done: 0, total: TOTAL, message: 'waiting for another image build to finish' }),
+    },
+  );
+}
+
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = (await fs.readFile('/proc/mounts', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await run('umount', ['-l', m], { okCodes: [0, 32] });
+}
+
+async function build(opts: ImageOptions, hash: string): Promise<ImageInfo> {
+  const dir = imagesDir(opts.cacheDir);
+  const tmp = path.join(dir, `${hash}.building`);
+  const final = path.join(dir, hash);
+  const report = (done: number, message: string): void =>
+    opts.onProgress?.({ phase: 'image', done: Math.min(TOTAL, Math.round(done)), total: TOTAL, message });
+  const { signal } = opts;
+
+  await unmountUnder(tmp);
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    // 1. debootstrap (0..450): progress from its "I: Retrieving/Extracting/Unpacking/Configuring" lines.
+    report(0, `debootstrap ${SUITE} (minbase)`);
+    let seen = 0;
+    await run('debootstrap', ['--variant=minbase', SUITE, tmp, MIRROR], {
+      signal,
+      onLine: (line) => {
+        if (!line.startsWith('I: ')) return;
+        seen += 1;
+        // minbase prints roughly 300 info lines; asymptotic so the bar never runs backwards.
+        report(450 * (1 - Math.exp(-seen / 120)), line.slice(3, 80));
+      },
+    });
+
+    // 2. Packages (450..850), in the new root with services kept from starting.
+    await fs.writeFile(path.join(tmp, 'etc/apt/sources.list'), `deb ${MIRROR} ${SUITE} main\n`);
+    await fs.writeFile(path.join(tmp, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+    await run('mount', ['-t', 'proc', 'proc', path.join(tmp, 'proc')]);
+    const chrootEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    try {
+      report(460, 'apt-get update');
+      await run('chroot', [tmp, 'apt-get', 'update', '-q'], { signal, env: chrootEnv });
+      let total = 0;
+      let steps = 0;
+      await run('chroot', [tmp, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], {
+        signal,
+        env: chrootEnv,
+        onLine: (line) => {
+          const m = /(\d+) newly installed/.exec(line);
+          if (m) total = Number(m[1]);
+          if (/^(Unpacking|Setting up) /.test(line)) {
+            steps += 1;
+            const frac = total > 0 ? steps / (2 * total) : 1 - Math.exp(-steps / 200);
+            report(470 + 380 * Math.min(1, frac), line.slice(0, 80));
+          } else if (line.startsWith('Get:')) {
+            report(465, `downloading ${line.split(' ')[3] ?? ''}`);
+          }
+        },
+      });
+      // 3. Settings (850..900).
+      report(855, 'configuring services, sshd, networkd');
+      await run('chroot', [tmp, 'bash', '-c', CONFIGURE_SCRIPT], { signal, env: chrootEnv });
+    } finally {
+      await unmountUnder(tmp);
+    }
+    await fs.rm(path.join(tmp, 'usr/sbin/policy-rc.d'), { force: true });
+
+    // 4. Container images (900..980): a rootfs tarball per image; docker imports it on the host's first start.
+    report(900, 'container images');
+    for (const name of CONTAINER_IMAGES) await makeContainerTarball(tmp, name);
+
+    // 5. Publish atomically: a half-built tree is never mistaken for an image.
+    report(980, 'publishing');
+    await fs.rm(final, { recursive: true, force: true });
+    await fs.rename(tmp, final);
+    const du = await run('du', ['-sb', final]).catch(() => undefined);
+    const info: ImageInfo = { hash, rootfs: final, builtAt: Date.now(), sizeBytes: Number(du?.stdout.split('\t')[0] ?? 0) };
+    await fs.writeFile(path.join(dir, `${hash}.json`), `${JSON.stringify(info, null, 2)}\n`);
+    await removeOldImages(dir, hash);
+    report(TOTAL, 'image ready');
+    return info;
+  } catch (e) {
+    await unmountUnder(tmp);
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (signal?.aborted) throw new ProvisionError('aborted', 'image build aborted');
+    throw new ProvisionError('internal', `image build failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** busybox: the static binary plus one symlink per applet, as a tarball `docker import` understands. */
+async function makeContainerTarball(rootfs: string, name: string): Promise<void> {
+  if (name !== 'busybox') throw new Error(`no recipe for container image ${name}`);
+  const staging = path.join(rootfs, 'tmp', `ctr-${name}`);
+  await fs.rm(staging, { recursive: true, force: true });
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(staging, d), { recursive: true });
+  await fs.copyFile(path.join(rootfs, 'bin/busybox'), path.join(staging, 'bin/busybox'));
+  await fs.chmod(path.join(staging, 'bin/busybox'), 0o755);
+  const list = await run(path.join(rootfs, 'bin/busybox'), ['--list']);
+  for (const applet of list.stdout.split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox')) {
+    await fs.symlink('busybox', path.join(staging, 'bin', applet)).catch(() => undefined);
+  }
+  await fs.writeFile(path.join(staging, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  await fs.writeFile(path.join(staging, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  const outDir = path.join(rootfs, IMAGE_TARBALL_DIR);
+  await fs.mkdir(outDir, { recursive: true });
+  await run('tar', ['-C', staging, '--numeric-owner', '--owner=0', '--group=0', '-cf', path.join(outDir, `${name}.tar`), '.']);
+  await fs.rm(staging, { recursive: true, force: true });
+}
+
+/** Old images are removed unless an overlay still uses them as its lower layer. */
+async function removeOldImages(dir: string, keep: string): Promise<void> {
+  const mounts = await fs.readFile('/proc/mounts', 'utf8');
+  for (const entry of await fs.readdir(dir)) {
+    const hash = entry.replace(/\.json$/, '');
+    if (hash === keep || entry.startsWith('.') || entry.endsWith('.building')) continue;
+    const root = path.join(dir, hash);
+    if (mounts.includes(`lowerdir=${root}`)) continue;
+    await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+  }
+}

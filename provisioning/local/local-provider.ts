@@ -1,0 +1,393 @@
+// The `local` provider: lab hosts as systemd-nspawn machines on this machine, booted from the cached
+// Debian image (provisioning/image), one bridge + subnet per environment, etcd/docker started as units.
+//
+// Usage (as root):
+//   const provider = createLocalProvider(loadConfig());
+//   await provider.recover();                        // once at start: reap a crashed run's leftovers, adopt live envs
+//   const env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: true } },
+//                                     { signal, onProgress });
+//   // env.hosts[i].address / port / user + env.privateKey (PEM-ish OpenSSH key, never send it to a browser)
+//   await provider.destroy(env);                     // or destroy(env.id); idempotent
+// Hosts outlive the creating process (the CLI exits, hosts stay); list() finds them again from the state files.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import ssh2 from 'ssh2';
+import { MAX_HOSTS } from '../../common/lab.ts';
+import type { Config } from '../../server/config.ts';
+import { logger } from '../../server/log.ts';
+import { haveCommand } from '../exec.ts';
+import { ensureImage } from '../image/build-image.ts';
+import { pidAlive } from '../image/dir-lock.ts';
+import { ProvisionError } from '../provider.ts';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress } from '../provider.ts';
+import { cgroupParents, createHostCgroups, killCgroups, removeCgroups } from './cgroups.ts';
+import type { HostLimits } from './cgroups.ts';
+import { writeHostFiles } from './host-files.ts';
+import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
+import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
+import { createBridge, deleteBridge, listLinks, usedNetworks } from './network.ts';
+import { connectWhenUp, exec } from './ssh-probe.ts';
+import { envDir, envsDir, keyPath, listEnvIds, readState, writeState } from './state.ts';
+import type { EnvState, HostState } from './state.ts';
+import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
+import type { Cidr } from './subnet.ts';
+
+export type LocalProviderConfig = Pick<Config, 'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix'>;
+
+export interface LocalProviderOptions {
+  limits?: Partial<HostLimits>;
+  /** How long a host may take from launch to ready (SSH + systemd + services). */
+  readyTimeoutMs?: number;
+}
+
+export interface RecoverReport {
+  adopted: string[];
+  reaped: string[];
+}
+
+const DEFAULT_LIMITS: HostLimits = { memoryBytes: 1024 * 1024 * 1024, pids: 4096 };
+const SERVICE_UNITS = ['ssh.service', 'etcd.service', 'docker.service', 'containerd.service', 'systemd-networkd.service'];
+
+const log = logger('local-provider');
+
+/** Checks a spec and returns a one-line reason when it is unusable. */
+export function specProblem(spec: EnvironmentSpec, subnetPrefix: number): string | undefined {
+  if (!Array.isArray(spec.hosts) || spec.hosts.length === 0) return 'an environment needs at least 1 host';
+  const max = Math.min(MAX_HOSTS, maxHostsFor(subnetPrefix));
+  if (spec.hosts.length > max) return `${spec.hosts.length} hosts asked, at most ${max} are allowed`;
+  const bad = spec.hosts.find((h) => !HOST_NAME_RE.test(h));
+  if (bad !== undefined) return `host name "${bad}" must be lowercase letters, digits and dashes, starting with a letter`;
+  if (new Set(spec.hosts).size !== spec.hosts.length) return 'host names must be unique';
+  const services = spec.services as Partial<EnvironmentSpec['services']> | undefined;
+  if (!services || (services.etcd !== 'cluster' && services.etcd !== 'none')) return 'services.etcd must be "cluster" or "none"';
+  if (typeof services.docker !== 'boolean') return 'services.docker must be true or false';
+  return undefined;
+}
+
+export class LocalProvider implements Provider {
+  readonly name = 'local';
+  private readonly limits: HostLimits;
+  private readonly readyTimeoutMs: number;
+
+  constructor(
+    private readonly config: LocalProviderConfig,
+    opts: LocalProviderOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
+  }
+
+  /** Throws a ProvisionError naming the first thing this machine lacks. */
+  async checkDependencies(needImageBuild = false): Promise<void> {
+    if (process.getuid?.() !== 0) throw new ProvisionError('not-root', 'the local provider must run as root (it creates bridges, mounts and cgroups)');
+    for (const cmd of ['systemd-nspawn', 'ip', 'mount', ...(needImageBuild ? ['debootstrap', 'chroot'] : [])]) {
+      if (!(await haveCommand(cmd))) {
+        const pkg = cmd === 'systemd-nspawn' ? 'systemd-container' : cmd === 'ip' ? 'iproute2' : cmd;
+        throw new ProvisionError('missing-dependency', `${cmd} not found: install the Debian package ${pkg} (scripts/setup.sh does)`);
+      }
+    }
+  }
+
+  async create(spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> {
+    const problem = specProblem(spec, this.config.subnetPrefix);
+    if (problem) throw new ProvisionError('bad-spec', problem);
+    const { signal } = opts;
+    const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
+    await this.checkDependencies(false);
+    const image = await ensureImage({
+      cacheDir: this.config.cacheDir,
+      signal,
+      onProgress: (p: ProvisionProgress) => opts.onProgress?.(p),
+    }).catch(async (e: unknown) => {
+      // A missing debootstrap only matters when the image actually has to be built.
+      await this.checkDependencies(true);
+      throw e;
+    });
+    signal?.throwIfAborted();
+
+    const { id, dir } = await this.reserveEnvDir();
+    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `labwright-${id}` });
+    await fs.writeFile(keyPath(this.config.dataDir, id), keys.private, { mode: 0o600 });
+    await fs.writeFile(`${keyPath(this.config.dataDir, id)}.pub`, `${keys.public}\n`, { mode: 0o600 });
+    const state: EnvState = {
+      version: 1,
+      id,
+      status: 'creating',
+      creatorPid: process.pid,
+      spec: { hosts: [...spec.hosts], services: { ...spec.services }, ...(spec.owner ? { owner: spec.owner } : {}) },
+      subnet: '',
+      bridge: bridgeName(id),
+      bridgeAddress: '',
+      imageRootfs: image.rootfs,
+      hosts: spec.hosts.map((name, i) => ({ name, machine: machineName(id, i), address: '', pid: 0, cgroups: [], dir: path.join(dir, 'hosts', name) })),
+      createdAt: Date.now(),
+    };
+    await writeState(this.config.dataDir, state);
+    const elog = log.child({ env: id });
+    const t0 = Date.now();
+    try {
+      progress('network', 0, 1, 'choosing a subnet');
+      const subnet = await this.reserveSubnet(id);
+      const addrs = addressesIn(subnet, spec.hosts.length);
+      state.subnet = formatCidr(subnet);
+      state.bridgeAddress = addrs.bridge;
+      state.hosts.forEach((h, i) => (h.address = addrs.hosts[i]!));
+      await writeState(this.config.dataDir, state);
+      await createBridge(state.bridge, addrs.bridge, subnet.prefix);
+      progress('network', 1, 1, `bridge ${state.bridge} ${state.subnet}`);
+      signal?.throwIfAborted();
+
+      const peers = state.hosts.map((h) => ({ name: h.name, address: h.address }));
+      let booted = 0;
+      await Promise.all(
+        state.hosts.map(async (h, i) => {
+          const p = hostPaths(h.dir);
+          await mountOverlay(image.rootfs, p);
+          await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services });
+          h.cgroups = await createHostCgroups(h.machine, this.limits);
+          signal?.throwIfAborted();
+          h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: state.bridge }), h.cgroups, p.log);
+          booted += 1;
+          progress('boot', booted, state.hosts.length, `${h.name} booting`);
+        }),
+      );
+      await writeState(this.config.dataDir, state);
+      elog.debug({ ms: Date.now() - t0 }, 'hosts launched');
+
+      let ready = 0;
+      const deadline = Date.now() + this.readyTimeoutMs;
+      await Promise.all(
+        state.hosts.map(async (h) => {
+          await this.waitReady(h, keys.private, spec.services, deadline, signal);
+          ready += 1;
+          progress('services', ready, state.hosts.length, `${h.name} ready`);
+        }),
+      );
+      state.status = 'ready';
+      await writeState(this.config.dataDir, state);
+      elog.info({ ms: Date.now() - t0, hosts: state.hosts.length }, 'environment ready');
+      progress('ready', 1, 1, `environment ${id} ready`);
+      return this.toEnvironment(state, keys.private);
+    } catch (e) {
+      elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
+      await this.teardown(id, state).catch((te: unknown) => elog.error({ err: String(te) }, 'rollback failed'));
+      if (signal?.aborted) throw new ProvisionError('aborted', `creating ${id} was cancelled`);
+      if (e instanceof ProvisionError) throw e;
+      throw new ProvisionError('boot-failed', `environment ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  async destroy(env: Environment | string): Promise<void> {
+    const id = typeof env === 'string' ? env : env.id;
+    if (!ENV_ID_RE.test(id)) throw new ProvisionError('bad-spec', `"${id}" is not a local environment id (like lwk3x9a)`);
+    await this.teardown(id, await readState(this.config.dataDir, id));
+  }
+
+  async list(): Promise<Environment[]> {
+    const out: Environment[] = [];
+    for (const id of await listEnvIds(this.config.dataDir)) {
+      const st = await readState(this.config.dataDir, id);
+      if (st?.status !== 'ready') continue;
+      const key = await fs.readFile(keyPath(this.config.dataDir, id), 'utf8').catch(() => undefined);
+      if (key !== undefined) out.push(this.toEnvironment(st, key));
+    }
+    return out;
+  }
+
+  /**
+   * Run once when a server starts: environments whose hosts still run are adopted (returned by list()),
+   * anything else carrying our names — half-created environments of a dead process, orphan bridges,
+   * cgroups, mounts, nspawn processes — is removed.
+   */
+  async recover(): Promise<RecoverReport> {
+    const report: RecoverReport = { adopted: [], reaped: [] };
+    const ids = new Set(await listEnvIds(this.config.dataDir));
+    for (const id of ids) {
+      const st = await readState(this.config.dataDir, id);
+      if (st?.status === 'creating' && pidAlive(st.creatorPid) && st.creatorPid !== process.pid) continue; // still being made
+      if (st?.status === 'ready') {
+        const alive = await Promise.all(st.hosts.map((h) => isHostProcess(h.pid, h.machine)));
+        if (alive.every(Boolean)) {
+          report.adopted.push(id);
+          continue;
+        }
+      }
+      if (!st) {
+        // A directory without a state file may be a creator between mkdir and its first write.
+        const age = Date.now() - ((await fs.stat(envDir(this.config.dataDir, id)).catch(() => undefined))?.mtimeMs ?? 0);
+        if (age < 10_000) continue;
+      }
+      await this.teardown(id, st);
+      report.reaped.push(id);
+    }
+    // Resources named like ours whose environment directory is gone.
+    const orphanIds = new Set<string>();
+    for (const link of await listLinks('bridge')) {
+      const m = BRIDGE_RE.exec(link);
+      if (m?.[1] && !ids.has(m[1])) orphanIds.add(m[1]);
+    }
+    for (const parent of await cgroupParents()) {
+      for (const e of await fs.readdir(parent).catch(() => [] as string[])) {
+        const m = MACHINE_RE.exec(e);
+        if (m?.[1] && !ids.has(m[1])) orphanIds.add(m[1]);
+      }
+    }
+    for (const id of orphanIds) {
+      await this.teardown(id, undefined);
+      report.reaped.push(id);
+    }
+    const subnetsDir = path.join(this.config.dataDir, 'subnets');
+    for (const f of await fs.readdir(subnetsDir).catch(() => [] as string[])) {
+      const owner = (await fs.readFile(path.join(subnetsDir, f), 'utf8').catch(() => '')).trim();
+      // Checked now, not against the listing above: another process may have created an environment since.
+      const live = ENV_ID_RE.test(owner) && (await fs.access(envDir(this.config.dataDir, owner)).then(() => true, () => false));
+      if (!live) await fs.rm(path.join(subnetsDir, f), { force: true });
+    }
+    if (report.reaped.length) log.info(report, 'recovered leftovers');
+    return report;
+  }
+
+  private toEnvironment(st: EnvState, privateKey: string): Environment {
+    return {
+      id: st.id,
+      provider: this.name,
+      spec: st.spec,
+      hosts: st.hosts.map((h) => ({ name: h.name, address: h.address, port: 22, user: 'root' })),
+      privateKey,
+      privateKeyPath: keyPath(this.config.dataDir, st.id),
+      createdAt: st.createdAt,
+    };
+  }
+
+  private async reserveEnvDir(): Promise<{ id: string; dir: string }> {
+    await fs.mkdir(envsDir(this.config.dataDir), { recursive: true, mode: 0o700 });
+    for (let i = 0; i < 20; i++) {
+      const id = newEnvId();
+      const dir = envDir(this.config.dataDir, id);
+      try {
+        await fs.mkdir(dir, { mode: 0o700 });
+        return { id, dir };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    throw new ProvisionError('internal', 'could not find a free environment id');
+  }
+
+  /** One reservation file per subnet (created exclusively), so concurrent processes never share a subnet. */
+  private async reserveSubnet(id: string): Promise<Cidr> {
+    const dir = path.join(this.config.dataDir, 'subnets');
+    await fs.mkdir(dir, { recursive: true });
+    const range = parseCidr(this.config.subnetRange);
+    const taken: Cidr[] = [...(await usedNetworks())];
+    for (const f of await fs.readdir(dir)) taken.push(parseCidr(`${f.replace(/_/g, '/')}`));
+    const count = 2 ** (this.config.subnetPrefix - range.prefix);
+    // Start at a random block: a subnet freed a moment ago is not handed out again at once (ARP, known_hosts).
+    const start = Math.floor(Math.random() * count);
+    for (;;) {
+      const s = chooseSubnet(range, this.config.subnetPrefix, taken, start);
+      if (!s) throw new ProvisionError('internal', `no free /${this.config.subnetPrefix} left in ${this.config.subnetRange}`);
+      try {
+        await fs.writeFile(path.join(dir, formatCidr(s).replace('/', '_')), `${id}\n`, { flag: 'wx' });
+        return s;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        taken.push(s);
+      }
+    }
+  }
+
+  private async waitReady(h: HostState, key: string, services: EnvironmentSpec['services'], deadline: number, signal?: AbortSignal): Promise<void> {
+    const abortable = async (): Promise<void> => {
+      const client = await connectWhenUp(h.address, key, deadline, signal);
+      try {
+        const script = [
+          'echo "system=$(systemctl is-system-running --wait 2>/dev/null)"',
+          'echo "failed=$(systemctl list-units --failed --no-legend --plain 2>/dev/null | cut -d" " -f1 | tr "\\n" " ")"',
+          services.etcd === 'cluster'
+            ? 'for i in $(seq 1 100); do etcdctl endpoint health >/dev/null 2>&1 && break; sleep 0.1; done; etcdctl endpoint health >/dev/null 2>&1 && echo etcd=ok || echo etcd=bad'
+            : '',
+          services.docker ? 'docker image inspect busybox >/dev/null 2>&1 && echo docker=ok || echo docker=bad' : '',
+        ]
+          .filter(Boolean)
+          .join('\n');
+        const r = await exec(client, script, Math.max(1000, deadline - Date.now()));
+        const field = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+        const system = field('system');
+        const failed = field('failed').split(' ').filter(Boolean);
+        const badService = failed.find((u) => SERVICE_UNITS.includes(u));
+        if (badService) throw new Error(`${h.name}: ${badService} failed to start`);
+        if (system !== 'running' && system !== 'degraded') throw new Error(`${h.name}: systemd is "${system || 'unknown'}"`);
+        if (system === 'degraded') log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
+        if (services.etcd === 'cluster' && field('etcd') !== 'ok') throw new Error(`${h.name}: etcd is not healthy`);
+        if (services.docker && field('docker') !== 'ok') throw new Error(`${h.name}: docker is not ready`);
+      } finally {
+        client.end();
+      }
+    };
+    try {
+      await abortable();
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      // A host whose nspawn died says why in its console log; that beats "ssh did not answer".
+      if (!(await isHostProcess(h.pid, h.machine))) {
+        const tail = (await fs.readFile(hostPaths(h.dir).log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+        throw new Error(`${h.name} stopped while booting: ${tail || 'no output'}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Removes everything of environment `id`, recorded in `st` or found by name. Safe to repeat. */
+  private async teardown(id: string, st: EnvState | undefined): Promise<void> {
+    const dir = envDir(this.config.dataDir, id);
+    const parents = await cgroupParents();
+    const machines = new Set<string>(st?.hosts.map((h) => h.machine) ?? []);
+    for (const parent of parents) {
+      for (const e of await fs.readdir(parent).catch(() => [] as string[])) if (e.startsWith(`${id}-`) && MACHINE_RE.test(e)) machines.add(e);
+    }
+    await Promise.all(
+      [...machines].map(async (machine) => {
+        const host = st?.hosts.find((h) => h.machine === machine);
+        const cgroups = new Set<string>(host?.cgroups ?? []);
+        for (const parent of parents) cgroups.add(path.join(parent, machine));
+        const existing: string[] = [];
+        for (const c of cgroups) if (await fs.access(c).then(() => true, () => false)) existing.push(c);
+        if (host && (await isHostProcess(host.pid, machine))) process.kill(host.pid, 'SIGKILL');
+        await killCgroups(existing);
+        await removeCgroups(existing);
+        await removeNspawnRuntime(machine);
+      }),
+    );
+    for (const m of (await fs.readFile('/proc/mounts', 'utf8')).split('\n')) {
+      const [, mountPoint = ''] = m.split(' ');
+      if (!mountPoint.startsWith(`${dir}/hosts/`)) continue;
+      const lock = await directoryLockFile(mountPoint);
+      if (lock) await fs.rm(lock, { force: true });
+    }
+    await unmountUnder(dir);
+    // The host side of each veth goes away with the host's network namespace, but asynchronously.
+    const bridge = st?.bridge ?? bridgeName(id);
+    await deleteBridge(bridge);
+    const links = await listLinks();
+    for (const machine of machines) if (links.includes(vethName(machine))) await deleteBridge(vethName(machine));
+    if (st?.subnet) {
+      const f = path.join(this.config.dataDir, 'subnets', st.subnet.replace('/', '_'));
+      const owner = (await fs.readFile(f, 'utf8').catch(() => '')).trim();
+      if (owner === id) await fs.rm(f, { force: true });
+    }
+    // Only delete files once nothing is mounted below: rm through a live overlay would write whiteouts, not free space.
+    for (let i = 0; i < 20; i++) {
+      const mounts = await fs.readFile('/proc/mounts', 'utf8');
+      if (!mounts.includes(` ${dir}/`)) break;
+      await sleep(50);
+      await unmountUnder(dir);
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function createLocalProvider(config: LocalProviderConfig, opts: LocalProviderOptions = {}): LocalProvider {
+  return new LocalProvider(config, opts);
+}

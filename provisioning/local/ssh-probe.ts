@@ -1,0 +1,60 @@
+// Minimal SSH exec used to decide that a host is ready (the server's own SSH pool lives in server/;
+// provisioning does not depend on it). Retries the connection while the host is still booting.
+import { Client } from 'ssh2';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function connectOnce(address: string, privateKey: string, timeoutMs: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', (e) => {
+      c.end();
+      reject(e);
+    });
+    c.connect({ host: address, port: 22, username: 'root', privateKey, readyTimeout: timeoutMs, keepaliveInterval: 0 });
+  });
+}
+
+/** Connects as root, retrying every few ms until the deadline (the host's sshd may not be up yet). */
+export async function connectWhenUp(address: string, privateKey: string, deadline: number, signal?: AbortSignal): Promise<Client> {
+  let last: unknown;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    try {
+      return await connectOnce(address, privateKey, Math.max(1000, Math.min(5000, deadline - Date.now())));
+    } catch (e) {
+      last = e;
+      await sleep(40);
+    }
+  }
+  throw new Error(`ssh to ${address} did not answer: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+export function exec(c: Client, command: string, timeoutMs: number): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${command.slice(0, 60)}`)), timeoutMs);
+    c.exec(command, (err, ch) => {
+      if (err) {
+        clearTimeout(timer);
+        reject(err);
+        return;
+      }
+      let stdout = '';
+      let stderr = '';
+      ch.setEncoding('utf8');
+      ch.on('data', (d: string) => (stdout += d));
+      ch.stderr.setEncoding('utf8');
+      ch.stderr.on('data', (d: string) => (stderr += d));
+      ch.on('close', (code: number | null) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+    });
+  });
+}
