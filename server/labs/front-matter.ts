@@ -45,10 +45,9 @@ export function parseFrontMatter(lines: readonly string[], problems: ProblemList
     return { meta, bodyStart: 1, hostsKnown: false };
   }
   const yaml = new YamlSource(lines.slice(1, end).join('\n'), 2);
-  let hostsKnown = false;
-  if (yaml.reportErrors(problems, 'front matter')) {
-    hostsKnown = readFields(yaml, meta, problems);
-  }
+  // Unreadable YAML is one error; complaining about a missing title as well would only be an echo of it.
+  if (!yaml.reportErrors(problems, 'front matter')) return { meta, bodyStart: end + 1, hostsKnown: false };
+  const hostsKnown = readFields(yaml, meta, problems);
   if (meta.title === '' && !problems.items.some((p) => p.message.startsWith('`title`'))) {
     problems.error(1, 'missing title: the front matter needs `title: <what the lab is about>`');
   }

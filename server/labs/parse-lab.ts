@@ -81,6 +81,8 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
     }
     if (info.kind === 'near-miss') {
       problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint and solve HOST`);
+      // A misspelt check is still meant as a check: do not also report the step as having none.
+      if (info.meant === 'check') current.checkBlocks += 1;
       pending.push(token);
       continue;
     }

@@ -16,13 +16,16 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.counter, uniqueKeys: true, prettyErrors: true, strict: true });
   }
 
-  /** Reports YAML syntax errors; returns false when the document cannot be trusted. */
+  /**
+   * Reports the first YAML syntax error (the ones after it are mostly echoes of the first);
+   * returns false when the document cannot be trusted.
+   */
   reportErrors(problems: ProblemList, what: string): boolean {
-    for (const e of this.doc.errors) {
-      const line = e.linePos ? this.firstLine + e.linePos[0].line - 1 : this.firstLine;
-      problems.error(line, `${what} is not valid YAML: ${firstLine(e.message)}`);
-    }
-    return this.doc.errors.length === 0;
+    const [e] = this.doc.errors;
+    if (!e) return true;
+    const line = e.linePos ? this.firstLine + e.linePos[0].line - 1 : this.firstLine;
+    problems.error(line, `${what} is not valid YAML: ${firstLine(e.message)}`);
+    return false;
   }
 
   /** Lab-file line of a node (or `fallback` when the node has no position). */
