@@ -1,10 +1,14 @@
 // Browser entry point: mounts the page for the current hash route and swaps it on navigation.
 import './styles.css';
 import { h } from './dom.ts';
+import { registerLabPageFeature } from './lab-page-features.ts';
 import type { Page } from './page.ts';
 import { labListPage } from './pages/lab-list-page.ts';
 import { labPage } from './pages/lab-page.ts';
 import { listHref, parseRoute } from './router.ts';
+import { terminalFeature } from './terminal/terminal-feature.ts';
+
+registerLabPageFeature(terminalFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;
