@@ -1,11 +1,142 @@
-// `labwright test` — placeholder until its issue lands.
+// `labwright test <lab-id | path> [--keep] [--json]`: replays every step's solution on fresh hosts
+// and proves each step's checks fail before and pass after. Exit 0 only when every lab passes.
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { CheckResult } from '../../common/checks.ts';
+import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
+import type { LabTestResult, StepTestResult, TestEvent } from '../checks/lab-tester.ts';
+import { testLab } from '../checks/lab-tester.ts';
+import { loadConfig } from '../config.ts';
+import { LAB_FILE, LAB_ID } from '../labs/lab-catalog.ts';
+import { loadLabFile } from '../labs/lint-lab.ts';
+import { setLogLevel } from '../log.ts';
 import type { Command } from './main.ts';
+import { UsageError } from './main.ts';
+
+const USAGE = `labwright test <lab-id | path> [--keep] [--json]
+
+Provisions fresh hosts for the lab (as its front matter asks), then for every step
+in order: checks must NOT pass yet, the step's solve blocks run on their hosts
+(bash -e, non-interactive), and the checks must pass (retried for a few seconds).
+Prints a per-step report and tears the hosts down.
+
+  <lab-id>   a lab under labs/ (e.g. etcd)
+  <path>     a lab file, a lab folder, or a folder of lab folders (tests each)
+  --keep     leave the hosts running and print how to ssh in (for debugging)
+  --json     print the results as JSON instead of the report
+
+Exits 1 when a lab fails (or has lint errors), 2 on a bad invocation. Needs root
+(the local provider starts systemd-nspawn hosts).`;
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** Lab files named by the argument: an id under labs/, a file, a lab folder, or a folder of labs. */
+async function resolveLabs(arg: string, labsDir: string): Promise<string[]> {
+  const info = await stat(arg).catch(() => null);
+  if (!info) {
+    if (LAB_ID.test(arg) && (await isFile(join(labsDir, arg, LAB_FILE)))) return [join(labsDir, arg, LAB_FILE)];
+    throw new UsageError(`no lab "${arg}": not a lab id under ${labsDir} nor an existing path`);
+  }
+  if (info.isFile()) return [arg];
+  if (await isFile(join(arg, LAB_FILE))) return [join(arg, LAB_FILE)];
+  const found: string[] = [];
+  for (const e of (await readdir(arg, { withFileTypes: true })).filter((d) => d.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (await isFile(join(arg, e.name, LAB_FILE))) found.push(join(arg, e.name, LAB_FILE));
+  }
+  if (found.length === 0) throw new UsageError(`no lab files in ${arg}`);
+  return found;
+}
+
+const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+const mark = (r: CheckResult): string => (r.status === 'pass' ? '✓' : r.status === 'fail' ? '✗' : '⚠');
+
+function printStep(r: StepTestResult): void {
+  const n = r.step + 1;
+  if (r.verdict === 'not-run') {
+    console.log(`  - step ${n}: ${r.title} (not run)`);
+    return;
+  }
+  const t = r.timings;
+  const timing = `checks before ${secs(t.beforeMs)}, solve ${secs(t.solveMs)}, checks after ${secs(t.afterMs)}`;
+  console.log(`  ${r.verdict === 'pass' ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
+  if (r.verdict === 'pass') return;
+  console.log(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
+  // Per-check detail: the report that decided the verdict.
+  const report = r.after ?? r.before;
+  for (const x of report?.results ?? []) console.log(`      ${mark(x)} ${x.message}`);
+}
+
+function printKept(res: LabTestResult): void {
+  const env = res.kept;
+  if (!env) return;
+  console.log(`  hosts kept (environment ${env.id}); connect with:`);
+  for (const h of env.hosts) console.log(`    ssh -i ${env.privateKeyPath} -o StrictHostKeyChecking=no -p ${h.port} ${h.user}@${h.address}   # ${h.name}`);
+  console.log(`  remove them with: labwright env rm ${env.id}`);
+}
 
 export const testCommand: Command = {
-  summary: '(not implemented yet)',
-  usage: 'labwright test',
-  run() {
-    console.error('labwright test: not implemented yet');
-    return Promise.resolve(1);
+  summary: 'replay a lab’s solutions on fresh hosts and verify every step’s checks',
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    const keep = args.includes('--keep');
+    const json = args.includes('--json');
+    const unknown = args.find((a) => a.startsWith('-') && a !== '--keep' && a !== '--json');
+    if (unknown) throw new UsageError(`unknown option ${unknown}; usage: labwright test <lab-id | path> [--keep] [--json]`);
+    const targets = args.filter((a) => !a.startsWith('-'));
+    if (targets.length !== 1) throw new UsageError('name one lab id or path; usage: labwright test <lab-id | path> [--keep] [--json]');
+    const config = loadConfig();
+    setLogLevel(process.env.LABWRIGHT_LOG_LEVEL ?? 'warn');
+    const files = await resolveLabs(targets[0] ?? '', config.labsDir);
+    const provider = createLocalProvider(config);
+
+    // Ctrl-C stops between steps and still tears down what was created.
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const results: LabTestResult[] = [];
+    let exit = 0;
+    try {
+      for (const file of files) {
+        const load = await loadLabFile(file, basename(dirname(file)));
+        if (!load.ok) {
+          exit = 1;
+          if (json) results.push({ labId: basename(dirname(file)), file, ok: false, problem: 'lint errors', provisionMs: 0, steps: [] });
+          else {
+            console.log(`✗ ${file}: lint errors, not tested`);
+            for (const p of load.problems) console.log(`  ${p.file}:${p.line}: ${p.severity}: ${p.message}`);
+          }
+          continue;
+        }
+        const lab = load.lab;
+        const onEvent = (e: TestEvent): void => {
+          if (json) return;
+          if (e.type === 'provisioning') console.log(`${lab.meta.title} (${file})\n  provisioning ${e.hosts.join(', ')}…`);
+          else if (e.type === 'provisioned') console.log(`  hosts ready in ${secs(e.ms)} (environment ${e.env.id})`);
+          else if (e.type === 'step') printStep(e.result);
+          else console.log('  tearing down…');
+        };
+        const res = await testLab(lab, { provider, keep, onEvent, signal: abort.signal });
+        results.push(res);
+        if (!res.ok) exit = 1;
+        if (!json) {
+          if (res.problem) console.log(`  ✗ ${res.problem}`);
+          printKept(res);
+          const passed = res.steps.filter((s) => s.verdict === 'pass').length;
+          console.log(`${res.ok ? '✓ PASS' : '✗ FAIL'} ${lab.id}: ${passed}/${lab.steps.length} steps passed\n`);
+        }
+        if (abort.signal.aborted) break;
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (json) console.log(JSON.stringify(results, null, 2));
+    return exit;
   },
 };

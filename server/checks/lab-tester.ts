@@ -1,0 +1,156 @@
+// The lab tester behind `labwright test`: on fresh hosts, for every step in order, its checks must
+// not pass yet, its solve blocks must run, and then its checks must pass. Stops at the first
+// failing step (later steps build on it) and always tears the hosts down unless asked to keep them.
+import type { StepReport } from '../../common/checks.ts';
+import type { Lab, Step } from '../../common/lab.ts';
+import type { Environment, Provider } from '../../provisioning/provider.ts';
+import { SshPool } from '../ssh/ssh-pool.ts';
+import { runStepChecks } from './check-engine.ts';
+import type { CheckTarget } from './check-target.ts';
+import { EtcdClients, environmentTarget } from './env-target.ts';
+import { errorText } from './outcome.ts';
+import type { SolveOutcome } from './solve-runner.ts';
+import { execSolves } from './solve-runner.ts';
+
+export type StepVerdict = 'pass' | 'fail' | 'not-run';
+
+export interface StepTestResult {
+  step: number;
+  title: string;
+  line: number;
+  verdict: StepVerdict;
+  /** Why the step failed, in one line; absent when it passed. */
+  problem?: string;
+  /** The checks before the solve (they must not all pass). */
+  before?: StepReport;
+  solves: SolveOutcome[];
+  /** The last check after the solve (it must pass). */
+  after?: StepReport;
+  timings: { beforeMs: number; solveMs: number; afterMs: number };
+}
+
+export interface LabTestResult {
+  labId: string;
+  file: string;
+  ok: boolean;
+  /** Provisioning failure or the like: the lab could not be tested at all. */
+  problem?: string;
+  provisionMs: number;
+  steps: StepTestResult[];
+  /** Present when the hosts were kept (--keep); never the private key itself, only its path. */
+  kept?: Pick<Environment, 'id' | 'hosts' | 'privateKeyPath'>;
+}
+
+export type TestEvent =
+  | { type: 'provisioning'; hosts: string[] }
+  | { type: 'provisioned'; env: Environment; ms: number }
+  | { type: 'step'; result: StepTestResult }
+  | { type: 'teardown' };
+
+export interface LabTestOptions {
+  provider: Provider;
+  keep?: boolean;
+  /** How long the checks after a solve are retried for (eventual consistency: units starting, leases). */
+  settleMs?: number;
+  onEvent?: (e: TestEvent) => void;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_SETTLE_MS = 10_000;
+const RETRY_EVERY_MS = 300;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const failedResults = (r: StepReport): string => r.results.filter((x) => x.status !== 'pass').map((x) => x.message).join('; ');
+
+/** Tests one step on an environment that has gone through all earlier steps. */
+export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS): Promise<StepTestResult> {
+  const res: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'fail', solves: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
+  let t = performance.now();
+  if (step.checks.length > 0) {
+    res.before = await runStepChecks(target, step);
+    res.timings.beforeMs = performance.now() - t;
+    if (res.before.passed) {
+      res.problem = 'its checks already pass before the solution ran (the step would unlock by itself)';
+      return res;
+    }
+    const errors = res.before.results.filter((r) => r.status === 'error');
+    if (errors.length > 0) {
+      res.problem = `a check could not be evaluated before the solution ran: ${errors.map((e) => e.message).join('; ')}`;
+      return res;
+    }
+  }
+  t = performance.now();
+  res.solves = await execSolves(target, step.solves);
+  res.timings.solveMs = performance.now() - t;
+  const broken = res.solves.find((s) => !s.ok);
+  if (broken) {
+    const why = broken.stderr.trim().split('\n').slice(-3).join(' | ');
+    res.problem = `solve on ${broken.host} (line ${broken.line}) failed: ${broken.detail}${why ? `: ${why}` : ''}`;
+    return res;
+  }
+  if (step.checks.length === 0) {
+    res.verdict = 'pass';
+    return res;
+  }
+  t = performance.now();
+  const until = Date.now() + settleMs;
+  let after = await runStepChecks(target, step);
+  while (!after.passed && Date.now() < until) {
+    await sleep(RETRY_EVERY_MS);
+    after = await runStepChecks(target, step);
+  }
+  res.after = after;
+  res.timings.afterMs = performance.now() - t;
+  if (!after.passed) {
+    res.problem = `checks still fail after the solution ran: ${failedResults(after)}`;
+    return res;
+  }
+  res.verdict = 'pass';
+  return res;
+}
+
+export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestResult> {
+  const result: LabTestResult = { labId: lab.id, file: lab.file, ok: false, provisionMs: 0, steps: [] };
+  const emit = opts.onEvent ?? (() => undefined);
+  const start = performance.now();
+  emit({ type: 'provisioning', hosts: lab.meta.hosts });
+  let env: Environment;
+  try {
+    const createOpts = opts.signal ? { signal: opts.signal } : {};
+    env = await opts.provider.create({ hosts: lab.meta.hosts, services: lab.meta.services, owner: `labwright test ${lab.id}` }, createOpts);
+  } catch (e) {
+    result.problem = `could not provision hosts: ${errorText(e)}`;
+    return result;
+  }
+  result.provisionMs = performance.now() - start;
+  emit({ type: 'provisioned', env, ms: result.provisionMs });
+  const pool = new SshPool();
+  const etcd = new EtcdClients();
+  try {
+    const target = environmentTarget(env, pool, etcd);
+    let failed = false;
+    for (const step of lab.steps) {
+      if (failed || opts.signal?.aborted) {
+        const skipped: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'not-run', solves: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
+        result.steps.push(skipped);
+        emit({ type: 'step', result: skipped });
+        continue;
+      }
+      const r = await testStep(target, step, opts.settleMs);
+      result.steps.push(r);
+      emit({ type: 'step', result: r });
+      failed = r.verdict !== 'pass';
+    }
+    result.ok = !failed && !opts.signal?.aborted;
+    if (opts.signal?.aborted) result.problem = 'interrupted';
+  } finally {
+    etcd.closeAll();
+    pool.closeAll();
+    if (opts.keep) result.kept = { id: env.id, hosts: env.hosts, privateKeyPath: env.privateKeyPath };
+    else {
+      emit({ type: 'teardown' });
+      await opts.provider.destroy(env);
+    }
+  }
+  return result;
+}
