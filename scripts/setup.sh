@@ -24,3 +24,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+
+# The lab host image (debootstrap + packages, about a minute the first time; cached by recipe hash).
+if [ "$(id -u)" -eq 0 ]; then
+  node bin/labwright.mjs env image
+else
+  echo "setup: not root: skipping the lab host image (run: sudo npx labwright env image)" >&2
+fi
