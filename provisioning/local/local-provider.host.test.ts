@@ -1,0 +1,74 @@
+// The acceptance scenario on real nspawn hosts: three hosts with etcd and Docker, used through the
+// real ssh client, then destroyed without leaving a process, mount, link, cgroup or file behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environment } from '../provider.ts';
+import { leftoversOf } from './leftovers.ts';
+import type { LocalProvider } from './local-provider.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
+
+describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', () => {
+  let provider: LocalProvider;
+  let env: Environment;
+  const phases = new Set<string>();
+
+  beforeAll(async () => {
+    provider = await testProvider();
+    env = await provider.create(
+      { hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster', docker: true }, owner: 'test' },
+      { onProgress: (p) => phases.add(p.phase) },
+    );
+  });
+
+  afterAll(async () => {
+    if (env) await provider.destroy(env);
+  });
+
+  it('reports progress through network, boot and readiness', () => {
+    expect([...phases]).toEqual(expect.arrayContaining(['network', 'boot', 'services', 'ready']));
+  });
+
+  it('gives each host its own name and a running systemd', async () => {
+    for (const h of env.hosts) {
+      const r = await sshRun(env, h.name, 'hostname; systemctl is-system-running');
+      expect(r.stdout.trim().split('\n')).toEqual([h.name, 'running']);
+    }
+  });
+
+  it('runs a healthy three-member etcd cluster', async () => {
+    const r = await sshRun(env, 'host1', 'etcdctl endpoint health --cluster 2>&1');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/is healthy/g)).toHaveLength(3);
+    const put = await sshRun(env, 'host0', 'etcdctl put /t from-host0 >/dev/null && echo put');
+    expect(put.stdout.trim()).toBe('put');
+    expect((await sshRun(env, 'host2', 'etcdctl get --print-value-only /t')).stdout.trim()).toBe('from-host0');
+  });
+
+  it('runs containers from the built-in busybox image with no registry', async () => {
+    const r = await sshRun(env, 'host2', 'docker run --rm busybox echo ok');
+    expect(r.stdout.trim()).toBe('ok');
+  });
+
+  it('lets hosts reach each other by name', async () => {
+    const r = await sshRun(env, 'host0', 'ping -c1 -W2 host2 >/dev/null && getent hosts host2');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(env.hosts[2]!.address);
+  });
+
+  it('keeps identities apart: machine-id and SSH host key differ per host', async () => {
+    const ids = await Promise.all(env.hosts.map(async (h) => (await sshRun(env, h.name, 'cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub')).stdout));
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('lists the environment with its hosts (what a restarted server adopts)', async () => {
+    const listed = (await provider.list()).find((e) => e.id === env.id);
+    expect(listed?.hosts.map((h) => h.address)).toEqual(env.hosts.map((h) => h.address));
+    expect(listed?.privateKey).toBe(env.privateKey);
+  });
+
+  it('destroys everything it created, and a second destroy is harmless', async () => {
+    await provider.destroy(env);
+    expect(await leftoversOf(testConfig.dataDir, env.id)).toEqual([]);
+    await provider.destroy(env.id);
+    expect((await provider.list()).some((e) => e.id === env.id)).toBe(false);
+  });
+});

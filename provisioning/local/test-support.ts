@@ -1,0 +1,33 @@
+// Shared by the real-host tests: skip cleanly where nspawn hosts cannot run, ssh with the real client.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../server/config.ts';
+import type { Environment } from '../provider.ts';
+import { ensureImage } from '../image/build-image.ts';
+import { createLocalProvider } from './local-provider.ts';
+import type { LocalProvider } from './local-provider.ts';
+
+const pexec = promisify(execFile);
+
+export const canRunHosts = process.getuid?.() === 0;
+
+export const testConfig = loadConfig();
+
+export async function testProvider(): Promise<LocalProvider> {
+  await ensureImage({ cacheDir: testConfig.cacheDir });
+  return createLocalProvider(testConfig, { readyTimeoutMs: 120_000 });
+}
+
+/** Runs a command on a host with the OpenSSH client, exactly as `env up` tells a person to. */
+export async function sshRun(env: Environment, host: string, command: string): Promise<{ stdout: string; code: number }> {
+  const h = env.hosts.find((x) => x.name === host);
+  if (!h) throw new Error(`no host ${host}`);
+  const args = ['-i', env.privateKeyPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', `root@${h.address}`, command];
+  try {
+    const r = await pexec('ssh', args, { timeout: 60_000 });
+    return { stdout: r.stdout, code: 0 };
+  } catch (e) {
+    const err = e as { stdout?: string; code?: number };
+    return { stdout: err.stdout ?? '', code: typeof err.code === 'number' ? err.code : -1 };
+  }
+}
