@@ -82,7 +82,12 @@ function parseOneCheck(yaml: YamlSource, item: unknown, fenceLine: number, scope
     problems.error(yaml.lineOf(fieldsNode, line), `\`${kind}\` check needs a mapping of fields, e.g. \`${EXAMPLES[kind]}\``);
     return null;
   }
-  const fields = isMap(fieldsNode) ? yaml.toJS(fieldsNode) : {};
+  const converted = isMap(fieldsNode) ? yaml.toJS(fieldsNode) : ({ ok: true, value: {} } as const);
+  if (!converted.ok) {
+    problems.error(line, `\`${kind}\` check cannot be read: ${converted.error}`);
+    return null;
+  }
+  const fields = converted.value;
   const result = checkSchemas[kind].safeParse(fields);
   // Host names are checked even when other fields are wrong, so that one pass reports everything.
   const hostsOk = hostsDeclared(yaml, kind, fieldsNode, scope, problems);

@@ -2,6 +2,8 @@
 // that every problem can name the line of the lab file it comes from.
 import { LineCounter, isCollection, isNode, parseDocument } from 'yaml';
 import type { Document, Node, ParsedNode } from 'yaml';
+import { err, ok } from '../../common/result.ts';
+import type { Result } from '../../common/result.ts';
 import type { ProblemList } from './problem-list.ts';
 
 export class YamlSource {
@@ -36,10 +38,14 @@ export class YamlSource {
     return fallback;
   }
 
-  /** Plain JavaScript value of a node. */
-  toJS(node: ParsedNode | Node | null | undefined): unknown {
-    if (node === null || node === undefined) return null;
-    return node.toJS(this.doc);
+  /** Plain JavaScript value of a node, or why there is none (an alias to a missing anchor, too many aliases). */
+  toJS(node: ParsedNode | Node | null | undefined): Result<unknown> {
+    if (node === null || node === undefined) return ok(null);
+    try {
+      return ok(node.toJS(this.doc, { maxAliasCount: 50 }));
+    } catch (e) {
+      return err(e instanceof Error ? e.message : String(e));
+    }
   }
 
   /** The node at `path` below `node` (or the deepest existing one), for pointing at a bad field. */

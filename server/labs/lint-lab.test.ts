@@ -1,0 +1,164 @@
+// One test per lint rule (fixtures/broken/<rule>/lab.md holds exactly that mistake), the real
+// labs/ passing lint, and a fuzz test: lint never throws, whatever bytes it is given.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LintProblem } from '../../common/lab.ts';
+import { loadLab, loadLabFile } from './lint-lab.ts';
+import { parseLab } from './parse-lab.ts';
+
+const BROKEN = join(import.meta.dirname, 'fixtures', 'broken');
+const LABS = join(import.meta.dirname, '..', '..', 'labs');
+
+/** rule → the single problem its fixture must produce: [line, severity, text the message contains]. */
+const EXPECTED: Record<string, [number, LintProblem['severity'], string]> = {
+  'no-front-matter': [1, 'error', 'missing front matter'],
+  'unclosed-front-matter': [1, 'error', 'never closed'],
+  'invalid-front-matter-yaml': [3, 'error', 'front matter is not valid YAML'],
+  'missing-title': [1, 'error', 'missing title'],
+  'unknown-front-matter-field': [3, 'error', 'unknown front matter field `author`; expected one of title, summary, hosts'],
+  'bad-host-name': [3, 'error', 'invalid host name "Host_1"'],
+  'duplicate-host': [3, 'error', 'host "host1" is listed twice'],
+  'no-hosts': [3, 'error', '`hosts` is empty'],
+  'too-many-hosts': [3, 'error', 'lists 17 hosts; a lab may have at most 16'],
+  'unknown-service': [3, 'error', 'unknown service `redis`; known services: etcd, docker'],
+  'bad-duration': [3, 'error', '`duration` must look like 20m'],
+  'bad-gate': [3, 'error', '`gate` must be `hard`'],
+  'near-miss-block': [15, 'error', 'unknown block kind `chek`: did you mean `check`?'],
+  'run-without-host': [11, 'error', 'a `run` block names exactly one host'],
+  'run-undeclared-host': [11, 'error', 'run block names host "host3", but the lab declares host0, host1'],
+  'solve-undeclared-host': [19, 'error', 'solve block names host "host2", but the lab declares host0, host1'],
+  'invalid-check-yaml': [17, 'error', 'check block is not valid YAML'],
+  'unknown-check-kind': [16, 'error', 'unknown check kind `etcdkey`; expected one of etcd, overlay, unit'],
+  'unknown-check-field': [18, 'error', 'etcd check: unknown field `colour`'],
+  'ill-typed-check-field': [17, 'error', 'command check: field `run` must be a string, got boolean true'],
+  'missing-check-field': [16, 'error', 'unit check: missing required field `name`'],
+  'bad-regex': [18, 'error', 'field `matches` is not a valid regular expression'],
+  'check-undeclared-host': [16, 'error', 'file check names host "host5" in `on`, but the lab declares host0, host1'],
+  'check-too-many-hosts': [16, 'error', '`on: 3` asks for exactly 3 hosts, but the lab declares only 2'],
+  'solve-without-check': [7, 'error', 'has a solve block but no check'],
+  'check-without-solve': [7, 'warning', 'has a check but no solve block'],
+  'duplicate-step-title': [23, 'error', 'duplicate step title "Step One": step 1 (line 7)'],
+  'empty-step': [23, 'error', 'step 2 "Step two" is empty'],
+  'no-steps': [4, 'error', 'the lab has no steps'],
+};
+
+describe('lint rules', () => {
+  it('has a fixture for every rule and a rule for every fixture', () => {
+    expect(readdirSync(BROKEN).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+  for (const [rule, [line, severity, text]] of Object.entries(EXPECTED)) {
+    it(`${rule}: reports exactly that problem, with its line`, async () => {
+      const file = join(BROKEN, rule, 'lab.md');
+      const load = await loadLabFile(file);
+      expect(load.problems).toHaveLength(1);
+      expect(load.problems[0]).toMatchObject({ file, line, severity });
+      expect(load.problems[0]?.message).toContain(text);
+      expect(load.ok).toBe(severity !== 'error');
+    });
+  }
+
+  it('reports several problems of one check block, each on its own line', () => {
+    const source = '---\ntitle: T\nhosts: [host0]\n---\n## S\n\n```check\n- unit:\n    name: 7\n    on: host9\n    colour: red\n- etcd: { key: /a, absent: false }\n```\n\n```solve host0\nx\n```\n';
+    const problems = loadLab(source, { id: 't', file: 't.md' }).problems;
+    expect(problems.map((p) => [p.line, p.message])).toEqual([
+      [9, expect.stringContaining('unit check: field `name` must be a string, got number 7')],
+      [10, expect.stringContaining('unit check names host "host9" in `on`, but the lab declares host0')],
+      [11, expect.stringContaining('unit check: unknown field `colour`; unit checks take name, on, state')],
+      [12, expect.stringContaining('etcd check: field `absent` must be true; got boolean false')],
+    ]);
+  });
+
+  it('reports a YAML alias to a missing anchor, or an alias bomb, as a problem', () => {
+    const lab = (check: string) => `---\ntitle: T\n---\n## S\n\n\`\`\`check\n${check}\n\`\`\`\n\n\`\`\`solve host0\nx\n\`\`\`\n`;
+    const missing = loadLab(lab('etcd: { key: *nothing }'), { id: 't', file: 't.md' }).problems;
+    expect(missing).toEqual([expect.objectContaining({ line: 7, severity: 'error' })]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+    const blown = loadLab(lab(`etcd:\n  key: /k\n  x:\n${bomb.map((l) => `    ${l}`).join('\n')}`), { id: 't', file: 't.md' }).problems;
+    expect(blown).toHaveLength(1);
+    expect(blown[0]).toMatchObject({ line: 7, severity: 'error' });
+    expect(blown[0]?.message).toContain('etcd` check cannot be read');
+  });
+
+  it('accepts all, any, N and from: server as hosts of a check', () => {
+    const source = '---\ntitle: T\nhosts: [host0, host1]\n---\n## S\n\n```check\n- unit: { name: a, on: all }\n- unit: { name: a, on: any }\n- unit: { name: a, on: 2 }\n- http: { from: server, url: "http://host0/" }\n- http: { from: host1, url: "http://host0/" }\n```\n\n```solve host0\nx\n```\n';
+    expect(loadLab(source, { id: 't', file: 't.md' }).problems).toEqual([]);
+  });
+
+  it('passes every lab in labs/', async () => {
+    const ids = readdirSync(LABS);
+    expect(ids).toContain('etcd');
+    for (const id of ids) {
+      const load = await loadLabFile(join(LABS, id, 'lab.md'));
+      expect(load.problems).toEqual([]);
+    }
+  });
+
+  it('reports an unreadable file as a problem, not an exception', async () => {
+    const load = await loadLabFile(join(BROKEN, 'does-not-exist', 'lab.md'));
+    expect(load).toMatchObject({ ok: false, problems: [{ line: 1, message: 'cannot read the lab file: no such file' }] });
+  });
+});
+
+/** A small seeded generator, so that a failing fuzz case can be replayed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('lint never throws', () => {
+  const etcd = readFileSync(join(LABS, 'etcd', 'lab.md'), 'utf8');
+  const pieces = ['---\n', '## ', '```', '```run host0\n', '```check\n', '```solve host1\n', '```hint\n', 'etcd: ', '{ key: ', '- ', ':', '[', ']', '{', '}', '\n', ' ', '"', "'", '&', '*a', '!!binary', '<<: *a', '\t', '\0', '\uFFFF', '\uD800', 'on: ', '999999999999999999999', '-1', 'null', '~'];
+
+  function mustNotThrow(source: string): void {
+    let result;
+    try {
+      result = parseLab(source, { id: 'fuzz', file: 'fuzz.md' });
+    } catch (e) {
+      throw new Error(`parseLab threw on ${JSON.stringify(source.slice(0, 300))}: ${String(e)}`);
+    }
+    for (const p of result.problems) {
+      expect(p.line).toBeGreaterThanOrEqual(1);
+      expect(p.message.length).toBeGreaterThan(0);
+    }
+  }
+
+  it('on every truncation of a real lab', () => {
+    for (let n = 0; n <= etcd.length; n += 7) mustNotThrow(etcd.slice(0, n));
+  });
+
+  it('on random bytes and binary data', () => {
+    const next = random(1);
+    for (let i = 0; i < 300; i++) {
+      const bytes = Buffer.from(Array.from({ length: Math.floor(next() * 2000) }, () => Math.floor(next() * 256)));
+      mustNotThrow(bytes.toString('utf8'));
+      mustNotThrow(`---\ntitle: x\n---\n${bytes.toString('latin1')}`);
+    }
+  });
+
+  it('on random mixtures of lab syntax', () => {
+    const next = random(2);
+    for (let i = 0; i < 2000; i++) {
+      const parts = Array.from({ length: Math.floor(next() * 60) }, () => pieces[Math.floor(next() * pieces.length)] ?? '');
+      mustNotThrow(parts.join(''));
+    }
+  });
+
+  it('on a real lab with characters changed at random', () => {
+    const next = random(3);
+    for (let i = 0; i < 300; i++) {
+      const chars = [...etcd];
+      for (let k = 0; k < 20; k++) {
+        const at = Math.floor(next() * chars.length);
+        chars[at] = pieces[Math.floor(next() * pieces.length)] ?? '';
+      }
+      mustNotThrow(chars.join(''));
+    }
+  });
+});
