@@ -8,7 +8,7 @@ import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import type { MirrorPolicy } from './mirror-policy.ts';
 import { soloMirrorPolicy } from './mirror-policy.ts';
 import { ShellHub } from './shell-hub.ts';
-import type { ShellOpener } from './terminal-bridge.ts';
+import type { ShellOpener, TerminalBridge } from './terminal-bridge.ts';
 import type { TermMessage } from './terminal-mux.ts';
 import { TerminalMux } from './terminal-mux.ts';
 import { attachCommand, mirrorCommand } from './tmux-command.ts';
@@ -24,6 +24,8 @@ export interface TerminalModuleOptions {
 export interface TerminalModule extends GatewayModule {
   /** The mux of a connection (tests and the bench look at flow-control figures through it). */
   muxOf(ctx: ConnectionContext): TerminalMux | undefined;
+  /** Every open terminal of every connection (tests and the bench read flow-control figures). */
+  bridges(): TerminalBridge[];
   readonly hub: ShellHub;
   close(): void;
 }
@@ -35,6 +37,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
   const hub = opts.hub ?? new ShellHub();
   const policy = opts.mirrorPolicy ?? soloMirrorPolicy;
   const muxes = new WeakMap<ConnectionContext, TerminalMux>();
+  const live = new Set<TerminalMux>();
   const unsubscribe = opts.workspaces.onRelease((env) => hub.closeEnvironment(env.id));
 
   function muxFor(ctx: ConnectionContext): TerminalMux | undefined {
@@ -66,7 +69,11 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     });
     muxes.set(ctx, mux);
     const m = mux;
-    ctx.onClose(() => m.closeAll());
+    live.add(m);
+    ctx.onClose(() => {
+      live.delete(m);
+      m.closeAll();
+    });
     return mux;
   }
 
@@ -93,6 +100,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
       'term-close': handle,
     },
     muxOf: (ctx) => muxes.get(ctx),
+    bridges: () => [...live].flatMap((m) => [...m.channels.values()]),
     close() {
       unsubscribe();
       hub.closeAll();

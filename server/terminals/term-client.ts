@@ -1,0 +1,134 @@
+// A Node WebSocket client that speaks the terminal protocol like the browser page does, for the
+// real-host tests and the benches: session cookie, hello, term-open, output per channel, acks.
+import { WebSocket } from 'ws';
+import type { ClientMessage, ServerMessage } from '../../common/protocol.ts';
+import { PROTOCOL_VERSION, encode, parseServerMessage } from '../../common/protocol.ts';
+
+/** Loads the page (which sets the session cookie) and returns `name=value` of the cookie. */
+export async function fetchSessionCookie(pageUrl: string): Promise<string> {
+  const res = await fetch(pageUrl);
+  await res.arrayBuffer();
+  const set = res.headers.get('set-cookie');
+  if (!set) throw new Error(`${pageUrl} set no session cookie`);
+  return set.split(';')[0] ?? '';
+}
+
+export interface TermClientOptions {
+  /** Page URL ending with the base path, e.g. http://127.0.0.1:8080/. */
+  url: string;
+  cookie: string;
+  labId: string;
+  /** Acknowledge output as soon as it arrives (like a fast browser). Default true. */
+  autoAck?: boolean;
+}
+
+export class TermClient {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  readonly output = new Map<number, string>();
+  /** Characters received and not yet acknowledged, per channel (when autoAck is off). */
+  readonly unacked = new Map<number, number>();
+  autoAck: boolean;
+  #listeners = new Set<(m: ServerMessage) => void>();
+  readonly welcome: Promise<void>;
+
+  constructor(opts: TermClientOptions) {
+    this.autoAck = opts.autoAck ?? true;
+    const u = new URL('ws', opts.url);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.ws = new WebSocket(u, { headers: { cookie: opts.cookie, origin: new URL(opts.url).origin } });
+    this.ws.on('open', () => this.send({ type: 'hello', version: PROTOCOL_VERSION, labId: opts.labId }));
+    this.ws.on('message', (data: Buffer) => this.#receive(data.toString('utf8')));
+    this.welcome = this.waitFor((m) => m.type === 'welcome').then(() => undefined);
+  }
+
+  #receive(raw: string): void {
+    const parsed = parseServerMessage(raw);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const m = parsed.value;
+    if (m.type === 'term-output') {
+      this.output.set(m.channel, (this.output.get(m.channel) ?? '') + m.data);
+      if (this.autoAck) this.send({ type: 'term-ack', channel: m.channel, bytes: m.data.length });
+      else this.unacked.set(m.channel, (this.unacked.get(m.channel) ?? 0) + m.data.length);
+    } else {
+      this.messages.push(m);
+    }
+    for (const l of this.#listeners) l(m);
+  }
+
+  send(msg: ClientMessage | string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof msg === 'string' ? msg : encode(msg));
+  }
+
+  /** Sends everything received on a channel so far as acknowledged. */
+  ackAll(channel: number): void {
+    const n = this.unacked.get(channel) ?? 0;
+    if (n > 0) this.send({ type: 'term-ack', channel, bytes: n });
+    this.unacked.set(channel, 0);
+  }
+
+  /** Resolves with the first message (already received or future) that matches. */
+  waitFor(match: (m: ServerMessage) => boolean, timeoutMs = 30_000): Promise<ServerMessage> {
+    const seen = this.messages.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners.delete(l);
+        reject(new Error(`timed out waiting for a message; last ones: ${JSON.stringify(this.messages.slice(-5))}`));
+      }, timeoutMs);
+      const l = (m: ServerMessage): void => {
+        if (!match(m)) return;
+        clearTimeout(timer);
+        this.#listeners.delete(l);
+        resolve(m);
+      };
+      this.#listeners.add(l);
+    });
+  }
+
+  /** Resolves once the channel's output (from `from` on) matches. */
+  waitForOutput(channel: number, re: RegExp, timeoutMs = 30_000, from = 0): Promise<string> {
+    const test = (): string | undefined => {
+      const out = (this.output.get(channel) ?? '').slice(from);
+      return re.test(out) ? out : undefined;
+    };
+    const now = test();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners.delete(l);
+        reject(new Error(`timed out waiting for ${re} on channel ${channel}; output ends with ${JSON.stringify((this.output.get(channel) ?? '').slice(-300))}`));
+      }, timeoutMs);
+      const l = (m: ServerMessage): void => {
+        if (m.type !== 'term-output' || m.channel !== channel) return;
+        const out = test();
+        if (out === undefined) return;
+        clearTimeout(timer);
+        this.#listeners.delete(l);
+        resolve(out);
+      };
+      this.#listeners.add(l);
+    });
+  }
+
+  /** Opens a terminal and waits until its shell is connected. */
+  async open(channel: number, host: string, size = { cols: 120, rows: 40 }, mirrorOf?: string): Promise<void> {
+    await this.welcome;
+    this.send({ type: 'term-open', channel, host, ...size, ...(mirrorOf !== undefined ? { mirrorOf } : {}) });
+    await this.waitFor((m) => m.type === 'term-state' && m.channel === channel && m.state === 'connected', 120_000);
+  }
+
+  /** Subscribes to every message; returns an unsubscribe. */
+  onMessage(l: (m: ServerMessage) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}

@@ -1,0 +1,54 @@
+// Wires environments into the server: a WorkspaceManager over a provider, the SSH pool the checks
+// share, and the gateway modules for env-status and terminals. `serve`, e2e and the benches use it.
+import type { LabMeta } from '../../common/lab.ts';
+import type { Provider } from '../../provisioning/provider.ts';
+import { SshPool } from '../ssh/ssh-pool.ts';
+import type { MirrorPolicy } from '../terminals/mirror-policy.ts';
+import { createTerminalModule } from '../terminals/terminal-module.ts';
+import type { TerminalModule } from '../terminals/terminal-module.ts';
+import type { GatewayModule } from '../ws/gateway-module.ts';
+import { WorkspaceManager } from './workspace-manager.ts';
+import { createWorkspaceModule } from './workspace-module.ts';
+
+export interface LabWorkspacesOptions {
+  provider: Provider;
+  /** The lab's metadata (hosts, services) by id; undefined for an unknown or broken lab. */
+  labMeta: (labId: string) => Pick<LabMeta, 'hosts' | 'services'> | undefined;
+  /** Defaults to a new pool; pass the checks' pool to share connections. */
+  ssh?: SshPool;
+  mirrorPolicy?: MirrorPolicy;
+}
+
+export interface LabWorkspaces {
+  readonly workspaces: WorkspaceManager;
+  readonly ssh: SshPool;
+  readonly terminals: TerminalModule;
+  /** env-status and terminals, for startServer's gatewayModules. */
+  readonly modules: readonly GatewayModule[];
+  /** Closes every terminal connection and destroys every environment (solo mode: at shutdown). */
+  close(): Promise<void>;
+}
+
+export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
+  const ssh = opts.ssh ?? new SshPool();
+  const workspaces = new WorkspaceManager({
+    provider: opts.provider,
+    ssh,
+    labShape: (labId) => {
+      const meta = opts.labMeta(labId);
+      return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;
+    },
+  });
+  const terminals = createTerminalModule({ workspaces, ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}) });
+  return {
+    workspaces,
+    ssh,
+    terminals,
+    modules: [createWorkspaceModule(workspaces), terminals],
+    async close() {
+      terminals.close();
+      await workspaces.close();
+      ssh.closeAll();
+    },
+  };
+}
