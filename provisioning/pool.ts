@@ -1,0 +1,111 @@
+// A warm pool over any Provider: keeps N environments of one spec ready so that claim() hands one out at
+// once, and refills in the background. Environments it holds are owned by the pool until claimed.
+import { logger } from '../server/log.ts';
+import type { Environment, EnvironmentSpec, Provider } from './provider.ts';
+
+export interface PoolStats {
+  ready: number;
+  creating: number;
+  claimed: number;
+  failures: number;
+}
+
+const log = logger('warm-pool');
+
+export class WarmPool {
+  private readonly ready: Environment[] = [];
+  private creating = 0;
+  private claimed = 0;
+  private failures = 0;
+  private consecutiveFailures = 0;
+  private draining = false;
+  private readonly abort = new AbortController();
+  private readonly inflight = new Set<Promise<void>>();
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly provider: Provider,
+    readonly spec: EnvironmentSpec,
+    readonly size: number,
+    /** How many environments are created at the same time (hosts boot in parallel already; 2 cores). */
+    private readonly concurrency = 1,
+  ) {
+    if (!Number.isInteger(size) || size < 0) throw new Error(`pool size must be a whole number ≥ 0, got ${size}`);
+    this.refill();
+  }
+
+  stats(): PoolStats {
+    return { ready: this.ready.length, creating: this.creating, claimed: this.claimed, failures: this.failures };
+  }
+
+  /** A ready environment: from the pool when one is there (near-instant), otherwise created now. */
+  async claim(opts: { signal?: AbortSignal } = {}): Promise<Environment> {
+    if (this.draining) throw new Error('the pool is draining');
+    const env = this.ready.shift();
+    this.refill();
+    if (env) {
+      this.claimed += 1;
+      return env;
+    }
+    const fresh = await this.provider.create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, { signal: opts.signal });
+    this.claimed += 1;
+    return fresh;
+  }
+
+  /** Resolves once `n` environments are ready (or the pool is draining). For start-up and tests. */
+  async waitReady(n = this.size): Promise<void> {
+    while (this.ready.length < Math.min(n, this.size) && !this.draining) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Stops refilling, cancels environments being created and destroys the ready ones. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.abort.abort();
+    this.wake();
+    await Promise.allSettled([...this.inflight]);
+    const envs = this.ready.splice(0);
+    await Promise.allSettled(envs.map((e) => this.provider.destroy(e)));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private refill(): void {
+    while (!this.draining && this.ready.length + this.creating < this.size && this.creating < this.concurrency) {
+      // Back off after repeated failures (a broken image must not turn into a create loop burning the CPU).
+      if (this.consecutiveFailures >= 3) {
+        setTimeout(() => {
+          this.consecutiveFailures = 0;
+          this.refill();
+        }, 30_000).unref();
+        return;
+      }
+      this.creating += 1;
+      const p = this.provider
+        .create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, { signal: this.abort.signal })
+        .then(async (env) => {
+          if (this.draining) await this.provider.destroy(env);
+          else this.ready.push(env);
+          this.consecutiveFailures = 0;
+        })
+        .catch((e: unknown) => {
+          if (this.draining) return;
+          this.failures += 1;
+          this.consecutiveFailures += 1;
+          log.warn({ err: e instanceof Error ? e.message : String(e) }, 'pool refill failed');
+        })
+        .finally(() => {
+          this.creating -= 1;
+          this.inflight.delete(p);
+          this.wake();
+          this.refill();
+        });
+      this.inflight.add(p);
+    }
+  }
+}
