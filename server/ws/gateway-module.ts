@@ -24,6 +24,8 @@ export interface GatewayModule {
   /** Runs after the `welcome` is sent, e.g. to attach the session's environment and send `env-status`. */
   onConnect?(ctx: ConnectionContext): void | Promise<void>;
   readonly handlers: Partial<HandlerTable>;
+  /** Runs once when the server stops, after every connection (and its cleanups) has closed. */
+  close?(): void | Promise<void>;
 }
 
 const notReady =

@@ -155,7 +155,7 @@ describe('gateway modules', () => {
         'term-close': () => Promise.reject(new Error('boom')),
       },
     };
-    const t = await startTestServer({ modules: [mod] });
+    const t = await startTestServer({ modules: [{ ...mod, close: () => void events.push('module closed') }] });
     try {
       const cookie = await sessionCookie(t.server.url);
       const s = new TestSocket(`${t.server.url.replace('http', 'ws')}ws`, { Cookie: cookie, Origin: t.origin });
@@ -174,6 +174,7 @@ describe('gateway modules', () => {
     } finally {
       await t.server.close();
     }
+    expect(events).toEqual(['connect demo', 'cleanup', 'module closed']);
   });
 
   it('closes connections with ServerShutdown (retryable) when the server stops', async () => {

@@ -268,6 +268,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
       await Promise.all([...closers].map((c) => c()));
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      for (const mod of modules) {
+        try {
+          await mod.close?.();
+        } catch (e) {
+          log.error({ err: e, module: mod.name }, 'module close failed');
+        }
+      }
     },
   };
 }
