@@ -7,6 +7,8 @@ import { startServer } from '../server/app.ts';
 import { loadConfig } from '../server/config.ts';
 import { catalogViews } from '../server/http/catalog-views.ts';
 import { createLabCatalog } from '../server/labs/lab-catalog.ts';
+import { createLocalProvider } from '../provisioning/local/local-provider.ts';
+import { createLabWorkspaces } from '../server/workspaces/lab-workspaces.ts';
 import { setLogLevel } from '../server/log.ts';
 import { E2E_BASE_PATH, e2eLabsDir, e2ePort } from './e2e-env.ts';
 
@@ -23,13 +25,21 @@ if (existsSync(brokenFixtures)) cpSync(brokenFixtures, path.join(labsDir), { rec
 setLogLevel('error');
 const config = loadConfig({}, { port: e2ePort(), basePath: E2E_BASE_PATH, labsDir });
 const catalog = await createLabCatalog(labsDir, { debounceMs: 50 });
-const server = await startServer(config, { labs: catalogViews(catalog) });
+const labViews = catalogViews(catalog);
+// Real lab hosts per browser session. Every test has its own browser context (session), so hosts
+// are given back soon after its page is gone (a reload reconnects well within that) instead of
+// piling up until the run ends.
+const workspaces = createLabWorkspaces({ provider: createLocalProvider(config), labMeta: (id) => labViews.view(id)?.meta, idleReleaseMs: 10_000 });
+const server = await startServer(config, { labs: labViews, gatewayModules: workspaces.modules });
 console.log(`e2e server at ${server.url} with labs in ${labsDir}`);
 
 const stop = (): void => {
   catalog.close();
-  void server.close().finally(() => {
-    rmSync(labsDir, { recursive: true, force: true });
+  void server
+    .close()
+    .then(() => workspaces.close())
+    .finally(() => {
+    rmSync(path.dirname(labsDir), { recursive: true, force: true });
     process.exit(0);
   });
 };
