@@ -12,8 +12,16 @@ export interface ExecResult {
 function connectOnce(address: string, privateKey: string, timeoutMs: number): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new Client();
-    c.once('ready', () => resolve(c));
-    c.once('error', (e) => {
+    let settled = false;
+    c.once('ready', () => {
+      settled = true;
+      resolve(c);
+    });
+    // ssh2 may emit more than one 'error' (e.g. a timeout, then "connection lost"); an unhandled one would
+    // crash the whole process, so the listener stays for the client's lifetime.
+    c.on('error', (e) => {
+      if (settled) return;
+      settled = true;
       c.end();
       reject(e);
     });

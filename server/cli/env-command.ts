@@ -25,6 +25,7 @@ const USAGE = `labwright env <subcommand>
   ls [--json]                                environments on this machine
   down <env-id…> | --all                     destroy environments (--all also reaps crash leftovers)
   ssh <env-id> <host> [command…]             ssh into a host as root with the environment's key
+  reap                                       remove leftovers of crashed runs; keep live environments
   image [--force]                            build the cached host image now (with progress)
 
 Runs as root. Hosts stay up after the command exits, until \`env down\`.`;
@@ -205,7 +206,7 @@ async function image(config: Config, args: string[]): Promise<number> {
 }
 
 export const envCommand: Command = {
-  summary: 'lab hosts on this machine: up, ls, down, ssh, image',
+  summary: 'lab hosts on this machine: up, ls, down, ssh, reap, image',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
     const [sub, ...rest] = args;
@@ -225,10 +226,16 @@ export const envCommand: Command = {
           return await ssh(provider, rest);
         case 'image':
           return await image(config, rest);
+        case 'reap': {
+          if (rest.length) throw new UsageError('usage: labwright env reap');
+          const r = await provider.recover();
+          console.log(`reaped ${r.reaped.length} leftover environment(s)${r.reaped.length ? `: ${r.reaped.join(' ')}` : ''}; ${r.adopted.length} live`);
+          return 0;
+        }
         case undefined:
-          throw new UsageError('missing subcommand: up, ls, down, ssh or image');
+          throw new UsageError('missing subcommand: up, ls, down, ssh, reap or image');
         default:
-          throw new UsageError(`unknown subcommand "${sub}": up, ls, down, ssh or image`);
+          throw new UsageError(`unknown subcommand "${sub}": up, ls, down, ssh, reap or image`);
       }
     } catch (e) {
       if (e instanceof ProvisionError) {
