@@ -25,7 +25,8 @@ export default defineConfig({
     stdout: 'ignore',
     stderr: 'pipe',
     env: { LABWRIGHT_E2E_PORT: String(port) },
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    // Long enough for the server to destroy the lab hosts the tests made (about 2 s per environment).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 60_000 },
   },
   use: {
     baseURL,

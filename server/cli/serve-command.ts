@@ -6,6 +6,8 @@ import type { Config } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
+import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
+import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './main.ts';
 import { UsageError } from './main.ts';
@@ -62,11 +64,20 @@ export const serveCommand: Command = {
     setLogLevel(config.logLevel);
     if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
     const catalog = await createLabCatalog(config.labsDir);
+    const labViews = catalogViews(catalog);
+    const provider = createLocalProvider(config);
+    // Hosts left by a crashed run are reaped; live ones are kept for `labwright env`.
+    await provider.recover().catch((e: unknown) => {
+      console.error(`labwright serve: could not check for hosts left by an earlier run: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    // Solo mode: each browser session gets its own hosts for the lab it opens, destroyed at shutdown.
+    const workspaces = createLabWorkspaces({ provider, labMeta: (id) => labViews.view(id)?.meta });
     let server;
     try {
-      server = await startServer(config, { labs: catalogViews(catalog) });
+      server = await startServer(config, { labs: labViews, gatewayModules: workspaces.modules });
     } catch (e) {
       catalog.close();
+      await workspaces.close();
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is already in use; pick another with --port`);
       if (code === 'EACCES') throw new UsageError(`not allowed to listen on ${config.bind}:${config.port}`);
@@ -82,10 +93,13 @@ export const serveCommand: Command = {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         catalog.close();
-        running.close().then(
-          () => resolve(0),
-          () => resolve(1),
-        );
+        running
+          .close()
+          .then(() => workspaces.close())
+          .then(
+            () => resolve(0),
+            () => resolve(1),
+          );
       };
       const onInt = (): void => stop('SIGINT');
       const onTerm = (): void => stop('SIGTERM');

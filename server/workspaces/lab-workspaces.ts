@@ -17,6 +17,8 @@ export interface LabWorkspacesOptions {
   /** Defaults to a new pool; pass the checks' pool to share connections. */
   ssh?: SshPool;
   mirrorPolicy?: MirrorPolicy;
+  /** See WorkspaceManagerOptions.idleReleaseMs. */
+  idleReleaseMs?: number;
 }
 
 export interface LabWorkspaces {
@@ -34,6 +36,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
   const workspaces = new WorkspaceManager({
     provider: opts.provider,
     ssh,
+    ...(opts.idleReleaseMs !== undefined ? { idleReleaseMs: opts.idleReleaseMs } : {}),
     labShape: (labId) => {
       const meta = opts.labMeta(labId);
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;

@@ -122,3 +122,22 @@ describe('WorkspaceManager', () => {
     expect(() => mgr.acquire('s1', 'nope')).toThrow(/no lab "nope"/);
   });
 });
+
+describe('WorkspaceManager idle release', () => {
+  it('releases a workspace nobody watched for the idle time, but not one a reloaded page watches again', async () => {
+    const provider = new FakeProvider();
+    const mgr = new WorkspaceManager({ provider, labShape: () => shape, idleReleaseMs: 20 });
+    mgr.acquire('s1', 'etcd');
+    provider.finish();
+    await mgr.whenReady('s1', 'etcd');
+    const off = mgr.subscribe('s1', 'etcd', () => undefined);
+    off();
+    // The page reloads: a new subscription before the idle time keeps it.
+    const again = mgr.subscribe('s1', 'etcd', () => undefined);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(provider.destroyed).toEqual([]);
+    again();
+    await expect.poll(() => provider.destroyed).toEqual(['env1']);
+    expect(mgr.get('s1', 'etcd')).toBeUndefined();
+  });
+});

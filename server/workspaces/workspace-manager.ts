@@ -37,6 +37,11 @@ export interface WorkspaceManagerOptions {
   ssh?: SshPool;
   /** How often hosts are probed while someone watches the workspace. */
   probeIntervalMs?: number;
+  /**
+   * Release a workspace once no page has watched it for this long. Unset (solo mode): keep it
+   * while the server runs. Long enough to cover a page reload or a network drop.
+   */
+  idleReleaseMs?: number;
 }
 
 export class WorkspaceError extends Error {
@@ -68,6 +73,7 @@ class WorkspaceEntry implements Workspace {
   readonly abort = new AbortController();
   ready!: Promise<Environment>;
   probeTimer: NodeJS.Timeout | null = null;
+  idleTimer: NodeJS.Timeout | null = null;
   released = false;
 
   constructor(
@@ -141,11 +147,19 @@ export class WorkspaceManager {
     const e = this.#entries.get(key(sessionId, labId));
     if (!e) return () => undefined;
     e.listeners.add(listener);
+    if (e.idleTimer) clearTimeout(e.idleTimer);
+    e.idleTimer = null;
     listener(e.status());
     if (e.state === 'ready') this.#startProbing(e);
     return () => {
-      e.listeners.delete(listener);
-      if (e.listeners.size === 0) this.#stopProbing(e);
+      if (!e.listeners.delete(listener) || e.listeners.size > 0) return;
+      this.#stopProbing(e);
+      const idle = this.opts.idleReleaseMs;
+      if (idle === undefined || e.released) return;
+      e.idleTimer = setTimeout(() => {
+        if (e.listeners.size === 0) void this.#release(e);
+      }, idle);
+      e.idleTimer.unref();
     };
   }
 
@@ -255,6 +269,7 @@ export class WorkspaceManager {
     if (e.released) return;
     e.released = true;
     this.#stopProbing(e);
+    if (e.idleTimer) clearTimeout(e.idleTimer);
     e.abort.abort();
     const k = key(e.sessionId, e.labId);
     if (this.#entries.get(k) === e) this.#entries.delete(k);
