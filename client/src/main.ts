@@ -1,5 +1,6 @@
 // Browser entry point: mounts the page for the current hash route and swaps it on navigation.
 import './styles.css';
+import { checksFeature } from './checks/checks-feature.ts';
 import { h } from './dom.ts';
 import { registerLabPageFeature } from './lab-page-features.ts';
 import type { Page } from './page.ts';
@@ -9,6 +10,7 @@ import { listHref, parseRoute } from './router.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
 
 registerLabPageFeature(terminalFeature);
+registerLabPageFeature(checksFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;
