@@ -1,6 +1,7 @@
 // What goes into the lab host image. Everything here is hashed: change any of it (a package, a line of
 // the configure script) and the next `ensureImage` rebuilds; leave it alone and the cached image is reused.
 import { createHash } from 'node:crypto';
+import { labContentHash } from './lab-content.ts';
 
 export const SUITE = 'bookworm';
 export const MIRROR = 'http://deb.debian.org/debian';
@@ -29,10 +30,13 @@ export const PACKAGES: readonly string[] = [
   'ca-certificates',
   'git',
   'dnsmasq-base',
+  // For labs/: the redis container image's binaries, and apt-ftparchive for the local apt mirror (lab-content.ts).
+  'redis-tools',
+  'apt-utils',
 ];
 
 /** Container images made without any registry: name -> how the rootfs tarball is produced (see build-image.ts). */
-export const CONTAINER_IMAGES: readonly string[] = ['busybox'];
+export const CONTAINER_IMAGES: readonly string[] = ['busybox', 'redis'];
 
 /** Where the image keeps container image tarballs; docker imports them when it first starts on a host. */
 export const IMAGE_TARBALL_DIR = '/usr/share/labwright/images';
@@ -48,10 +52,11 @@ for u in etcd.service docker.service docker.socket containerd.service nginx.serv
   systemctl disable "$u" >/dev/null 2>&1 || true
 done
 systemctl enable ssh.service >/dev/null 2>&1
-# Units that only cost boot time in a short-lived lab host.
+# Units that only cost boot time in a short-lived lab host (logind: no pam_systemd here, and it sat on
+# the critical path to multi-user.target).
 for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \\
          man-db.timer logrotate.timer dpkg-db-backup.timer console-getty.service getty@tty1.service \\
-         systemd-timesyncd.service; do
+         systemd-timesyncd.service systemd-logind.service; do
   systemctl mask "$u" >/dev/null 2>&1 || true
 done
 mkdir -p /etc/ssh/sshd_config.d
@@ -64,6 +69,8 @@ UseDNS no
 HostKey /etc/ssh/ssh_host_ed25519_key
 MaxSessions 64
 MaxStartups 64:30:128
+# The post-quantum default KEX costs ~0.2 s of CPU per login; lab traffic never leaves this machine.
+KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256
 EOF
 rm -f /etc/ssh/ssh_host_*
 mkdir -p /root/.ssh && chmod 700 /root/.ssh
@@ -97,9 +104,9 @@ rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /usr/share/doc/*
 `;
 
 /** Bump when the build procedure in build-image.ts changes in a way the fields above do not capture. */
-const BUILD_PROCEDURE_VERSION = 1;
+const BUILD_PROCEDURE_VERSION = 2;
 
 export function recipeHash(): string {
-  const recipe = { SUITE, MIRROR, PACKAGES, CONTAINER_IMAGES, IMAGE_TARBALL_DIR, CONFIGURE_SCRIPT, BUILD_PROCEDURE_VERSION };
+  const recipe = { SUITE, MIRROR, PACKAGES, CONTAINER_IMAGES, IMAGE_TARBALL_DIR, CONFIGURE_SCRIPT, BUILD_PROCEDURE_VERSION, labs: labContentHash() };
   return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
 }
