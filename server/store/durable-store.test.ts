@@ -1,0 +1,108 @@
+// The durable store on a real SQLite file: what survives closing and reopening, capacity under
+// a race for the last seat, step order and first-completion times, and schema versioning.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATABASE_FILE, StoreError, migrate, openDatabase } from './database.ts';
+import type { DurableStore } from './durable-store.ts';
+import { openDurableStore } from './durable-store.ts';
+
+describe('durable store', () => {
+  let dir: string;
+  let store: DurableStore;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lw-store-'));
+    store = openDurableStore(dir);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const reopen = (): DurableStore => {
+    store.close();
+    store = openDurableStore(dir);
+    return store;
+  };
+
+  it('keeps sessions and progress across a reopen; a step done twice keeps its first time', async () => {
+    const s = await store.sessions.create();
+    await store.progress.markDone(s.id, 'etcd', { step: 1, at: 200, skipped: true });
+    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 100, skipped: false });
+    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 999, skipped: false });
+    await store.progress.recordAttempt(s.id, 'etcd', 2, false, 300);
+    await store.progress.recordAttempt(s.id, 'etcd', 2, false, 310);
+    await store.progress.recordAttempt(s.id, 'etcd', 2, true, 320);
+    reopen();
+    expect(await store.sessions.get(s.id)).toEqual({ ...s, role: 'solo', workshopId: undefined, attendeeId: undefined, displayName: undefined });
+    expect(await store.progress.get(s.id, 'etcd')).toEqual({
+      done: [
+        { step: 0, at: 100, skipped: false },
+        { step: 1, at: 200, skipped: true },
+      ],
+      attempts: { 2: { count: 3, failed: 2, lastAt: 320, lastPassed: true } },
+    });
+    expect((await store.progress.get(s.id, 'other')).done).toEqual([]);
+  });
+
+  it('refuses junk and unknown session ids', async () => {
+    expect(await store.sessions.get('forged')).toBeUndefined();
+    expect(await store.sessions.get('x'.repeat(43))).toBeUndefined();
+  });
+
+  it('gives a workshop seats up to its capacity, then reports it full, ended or expired', () => {
+    const w = store.workshops.create({ labId: 'etcd', capacity: 2, expiresAt: Date.now() + 60_000 });
+    const a = store.workshops.join(w.joinToken, 'Ada');
+    const b = store.workshops.join(w.joinToken, 'Bob');
+    expect(a?.ok && a.session.role).toBe('attendee');
+    expect(b?.ok && b.session.displayName).toBe('Bob');
+    expect(store.workshops.join(w.joinToken, 'Cy')).toEqual({ ok: false, reason: 'full' });
+    expect(store.workshops.join('nope', 'Cy')).toBeUndefined();
+    expect(store.workshops.join(w.joinToken, 'Cy', w.expiresAt + 1)).toEqual({ ok: false, reason: 'expired' });
+    reopen();
+    expect(store.sessions.attendeesOf(w.id).map((s) => s.displayName)).toEqual(['Ada', 'Bob']);
+    expect(store.workshops.end(w.id, 'ended')).toBe(true);
+    expect(store.workshops.end(w.id, 'expired')).toBe(false);
+    expect(store.workshops.get(w.id)?.endReason).toBe('ended');
+    expect(store.workshops.setExpiry(w.id, Date.now() + 1)).toBe(false);
+  });
+
+  it('remembers which environment a session owns, and forgets it', async () => {
+    const s = await store.sessions.create();
+    store.environments.record(s.id, 'etcd', 'lwaaaa1');
+    store.environments.record(s.id, 'etcd', 'lwbbbb2');
+    reopen();
+    expect(store.environments.find(s.id, 'etcd')).toBe('lwbbbb2');
+    store.environments.forget(s.id, 'etcd');
+    expect(store.environments.find(s.id, 'etcd')).toBeUndefined();
+  });
+
+  it('clears a session’s progress on reset', async () => {
+    const s = await store.sessions.create();
+    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 1, skipped: false });
+    store.progress.clear(s.id);
+    expect(await store.progress.get(s.id, 'etcd')).toEqual({ done: [], attempts: {} });
+  });
+});
+
+describe('schema migrations', () => {
+  it('apply once, in order, and refuse a database from a newer version', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-migr-'));
+    try {
+      openDatabase(dir).close();
+      const db = new Database(path.join(dir, DATABASE_FILE));
+      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      migrate(db, [
+        { version: 1, sql: 'SELECT 1' },
+        { version: 2, sql: 'CREATE TABLE extra (x INTEGER)' },
+      ]);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(() => migrate(db)).toThrow(StoreError);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,35 @@
+// The server's durable state in one SQLite file under config.dataDir: sessions, progress,
+// workshops and environment ownership, over one connection (better-sqlite3 is synchronous,
+// so each write is committed before the caller continues).
+import type { Db } from './database.ts';
+import { openDatabase } from './database.ts';
+import { SqliteEnvironmentOwners } from './environment-owners.ts';
+import { SqliteProgressStore } from './sqlite-progress-store.ts';
+import { SqliteSessionStore } from './sqlite-session-store.ts';
+import { WorkshopRecords } from './workshop-records.ts';
+
+export interface DurableStore {
+  readonly sessions: SqliteSessionStore;
+  readonly progress: SqliteProgressStore;
+  readonly workshops: WorkshopRecords;
+  readonly environments: SqliteEnvironmentOwners;
+  /** Closes the database; idempotent. */
+  close(): void;
+}
+
+export function openDurableStore(dataDir: string): DurableStore {
+  const db: Db = openDatabase(dataDir);
+  const sessions = new SqliteSessionStore(db);
+  let closed = false;
+  return {
+    sessions,
+    progress: new SqliteProgressStore(db),
+    workshops: new WorkshopRecords(db, sessions),
+    environments: new SqliteEnvironmentOwners(db),
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

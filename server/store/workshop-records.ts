@@ -1,0 +1,145 @@
+// Workshops in the durable store: created by an instructor, joined by attendees through an
+// unguessable token, extended, ended. Capacity is enforced inside one transaction.
+import { randomBytes } from 'node:crypto';
+import type { Db } from './database.ts';
+import type { SessionRecord, SqliteSessionStore } from './sqlite-session-store.ts';
+
+export type WorkshopEndReason = 'ended' | 'expired';
+
+export interface WorkshopRecord {
+  readonly id: string;
+  /** The secret part of the join link. */
+  readonly joinToken: string;
+  readonly labId: string;
+  readonly capacity: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly endedAt: number | undefined;
+  readonly endReason: WorkshopEndReason | undefined;
+}
+
+interface Row {
+  id: string;
+  join_token: string;
+  lab_id: string;
+  capacity: number;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: WorkshopEndReason | null;
+}
+
+const toRecord = (r: Row): WorkshopRecord =>
+  Object.freeze({
+    id: r.id,
+    joinToken: r.join_token,
+    labId: r.lab_id,
+    capacity: r.capacity,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    endedAt: r.ended_at ?? undefined,
+    endReason: r.end_reason ?? undefined,
+  });
+
+/** 256 random bits: whoever holds the link may join, so it cannot be guessed. */
+export const newJoinToken = (): string => randomBytes(32).toString('base64url');
+export const isJoinTokenShape = (t: string): boolean => /^[A-Za-z0-9_-]{43}$/.test(t);
+export const newWorkshopId = (): string => `w${randomBytes(6).toString('base64url')}`;
+export const isWorkshopIdShape = (id: string): boolean => /^w[A-Za-z0-9_-]{8}$/.test(id);
+
+export type JoinOutcome =
+  | { ok: true; session: SessionRecord }
+  | { ok: false; reason: 'full' | 'ended' | 'expired' };
+
+export class WorkshopRecords {
+  readonly #insert;
+  readonly #byId;
+  readonly #byToken;
+  readonly #all;
+  readonly #open;
+  readonly #countAttendees;
+  readonly #setExpiry;
+  readonly #end;
+  readonly #join;
+
+  constructor(
+    db: Db,
+    sessions: SqliteSessionStore,
+  ) {
+    this.#insert = db.prepare<[string, string, string, number, number, number]>(
+      'INSERT INTO workshops (id, join_token, lab_id, capacity, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#byId = db.prepare<[string], Row>('SELECT * FROM workshops WHERE id = ?');
+    this.#byToken = db.prepare<[string], Row>('SELECT * FROM workshops WHERE join_token = ?');
+    this.#all = db.prepare<[], Row>('SELECT * FROM workshops ORDER BY created_at DESC');
+    this.#open = db.prepare<[], Row>('SELECT * FROM workshops WHERE ended_at IS NULL ORDER BY expires_at');
+    this.#countAttendees = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sessions WHERE workshop_id = ? AND role = 'attendee'");
+    this.#setExpiry = db.prepare<[number, string]>('UPDATE workshops SET expires_at = ? WHERE id = ? AND ended_at IS NULL');
+    this.#end = db.prepare<[number, WorkshopEndReason, string]>('UPDATE workshops SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL');
+    // Count and insert in one transaction: two attendees racing for the last seat cannot both get it.
+    this.#join = db.transaction((token: string, displayName: string, now: number): JoinOutcome | undefined => {
+      const w = this.#byToken.get(token);
+      if (!w) return undefined;
+      if (w.ended_at !== null) return { ok: false, reason: w.end_reason === 'expired' ? 'expired' : 'ended' };
+      if (w.expires_at <= now) return { ok: false, reason: 'expired' };
+      if ((this.#countAttendees.get(w.id)?.n ?? 0) >= w.capacity) return { ok: false, reason: 'full' };
+      return { ok: true, session: sessions.createSync('attendee', { workshopId: w.id, displayName }) };
+    });
+  }
+
+  create(spec: { labId: string; capacity: number; expiresAt: number }): WorkshopRecord {
+    const row: Row = {
+      id: newWorkshopId(),
+      join_token: newJoinToken(),
+      lab_id: spec.labId,
+      capacity: spec.capacity,
+      created_at: Date.now(),
+      expires_at: spec.expiresAt,
+      ended_at: null,
+      end_reason: null,
+    };
+    this.#insert.run(row.id, row.join_token, row.lab_id, row.capacity, row.created_at, row.expires_at);
+    return toRecord(row);
+  }
+
+  get(id: string): WorkshopRecord | undefined {
+    if (!isWorkshopIdShape(id)) return undefined;
+    const r = this.#byId.get(id);
+    return r ? toRecord(r) : undefined;
+  }
+
+  byToken(token: string): WorkshopRecord | undefined {
+    if (!isJoinTokenShape(token)) return undefined;
+    const r = this.#byToken.get(token);
+    return r ? toRecord(r) : undefined;
+  }
+
+  list(): WorkshopRecord[] {
+    return this.#all.all().map(toRecord);
+  }
+
+  /** Workshops not ended yet (some may be past their expiry, waiting to be freed). */
+  open(): WorkshopRecord[] {
+    return this.#open.all().map(toRecord);
+  }
+
+  attendeeCount(id: string): number {
+    return this.#countAttendees.get(id)?.n ?? 0;
+  }
+
+  /** Creates an attendee session if the workshop is open and has a seat; undefined for an unknown token. */
+  join(token: string, displayName: string, now = Date.now()): JoinOutcome | undefined {
+    if (!isJoinTokenShape(token)) return undefined;
+    return this.#join(token, displayName, now);
+  }
+
+  /** Moves the expiry of an open workshop; false when it has ended. */
+  setExpiry(id: string, expiresAt: number): boolean {
+    return this.#setExpiry.run(expiresAt, id).changes === 1;
+  }
+
+  /** Marks the workshop ended; false when it already was. */
+  end(id: string, reason: WorkshopEndReason, at = Date.now()): boolean {
+    return this.#end.run(at, reason, id).changes === 1;
+  }
+}
