@@ -8,6 +8,7 @@ import { loadConfig } from '../server/config.ts';
 import { catalogViews } from '../server/http/catalog-views.ts';
 import { createLabCatalog } from '../server/labs/lab-catalog.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
+import { createLabChecks } from '../server/progress/lab-checks.ts';
 import { createLabWorkspaces } from '../server/workspaces/lab-workspaces.ts';
 import { setLogLevel } from '../server/log.ts';
 import { E2E_BASE_PATH, e2eLabsDir, e2ePort } from './e2e-env.ts';
@@ -30,11 +31,13 @@ const labViews = catalogViews(catalog);
 // are given back soon after its page is gone (a reload reconnects well within that) instead of
 // piling up until the run ends.
 const workspaces = createLabWorkspaces({ provider: createLocalProvider(config), labMeta: (id) => labViews.view(id)?.meta, idleReleaseMs: 10_000 });
-const server = await startServer(config, { labs: labViews, gatewayModules: workspaces.modules });
+const checks = createLabChecks({ catalog, workspaces: workspaces.workspaces, ssh: workspaces.ssh });
+const server = await startServer(config, { labs: labViews, gatewayModules: [...workspaces.modules, checks.module] });
 console.log(`e2e server at ${server.url} with labs in ${labsDir}`);
 
 const stop = (): void => {
   catalog.close();
+  checks.close();
   void server
     .close()
     .then(() => workspaces.close())

@@ -7,6 +7,7 @@ import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
+import { createLabChecks } from '../progress/lab-checks.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './main.ts';
@@ -72,11 +73,14 @@ export const serveCommand: Command = {
     });
     // Solo mode: each browser session gets its own hosts for the lab it opens, destroyed at shutdown.
     const workspaces = createLabWorkspaces({ provider, labMeta: (id) => labViews.view(id)?.meta });
+    // Checks, gating and auto re-check of the open step, over the same SSH connections.
+    const checks = createLabChecks({ catalog, workspaces: workspaces.workspaces, ssh: workspaces.ssh });
     let server;
     try {
-      server = await startServer(config, { labs: labViews, gatewayModules: workspaces.modules });
+      server = await startServer(config, { labs: labViews, gatewayModules: [...workspaces.modules, checks.module] });
     } catch (e) {
       catalog.close();
+      checks.close();
       await workspaces.close();
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is already in use; pick another with --port`);
@@ -93,6 +97,7 @@ export const serveCommand: Command = {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         catalog.close();
+        checks.close();
         running
           .close()
           .then(() => workspaces.close())
