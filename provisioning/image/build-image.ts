@@ -7,6 +7,15 @@ import { ProvisionError } from '../provider.ts';
 import type { ProvisionProgress } from '../provider.ts';
 import { CONFIGURE_SCRIPT, CONTAINER_IMAGES, IMAGE_TARBALL_DIR, MIRROR, PACKAGES, SUITE, recipeHash } from './recipe.ts';
 import { withDirLock } from './dir-lock.ts';
+import {
+  APT_MIRROR_DIR,
+  APT_MIRROR_PACKAGES,
+  BASE_ROOTFS_TARBALL,
+  CONTAINER_IMAGE_BINARIES,
+  HOST_FILES,
+  LABS_CONFIGURE_SCRIPT,
+  hostFileSource,
+} from './lab-content.ts';
 
 export interface ImageOptions {
   cacheDir: string;
@@ -106,6 +115,16 @@ async function build(opts: ImageOptions, hash: string): Promise<ImageInfo> {
       },
     });
 
+    // 1b. The untouched minbase tree is the labs' `debian:bookworm` base image (lab-content.ts); kept outside
+    // the tree until step 2 is done, so that it never contains itself.
+    report(450, 'saving the Debian base root filesystem');
+    const baseTarball = path.join(dir, `${hash}.debian.tar`);
+    await run('tar', [
+      '-C', tmp, '--numeric-owner', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*',
+      '--exclude=./usr/share/doc/*', '--exclude=./usr/share/man/*', '--exclude=./usr/share/locale/*',
+      '--exclude=./var/cache/apt/*', '--exclude=./var/lib/apt/lists/*', '-cf', baseTarball, '.',
+    ]);
+
     // 2. Packages (450..850), in the new root with services kept from starting.
     await fs.writeFile(path.join(tmp, 'etc/apt/sources.list'), `deb ${MIRROR} ${SUITE} main\n`);
     await fs.writeFile(path.join(tmp, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
@@ -114,6 +133,10 @@ async function build(opts: ImageOptions, hash: string): Promise<ImageInfo> {
     try {
       report(460, 'apt-get update');
       await run('chroot', [tmp, 'apt-get', 'update', '-q'], { signal, env: chrootEnv });
+      // The labs' apt mirror: what a minbase system (the state of this tree now) lacks to install these packages.
+      await fs.mkdir(path.join(tmp, APT_MIRROR_DIR, 'partial'), { recursive: true });
+      await run('chroot', [tmp, 'apt-get', 'install', '-y', '-q', '--download-only', '--no-install-recommends',
+        '-o', `Dir::Cache::archives=${APT_MIRROR_DIR}`, ...APT_MIRROR_PACKAGES], { signal, env: chrootEnv });
       let total = 0;
       let steps = 0;
       await run('chroot', [tmp, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], {
@@ -134,10 +157,19 @@ async function build(opts: ImageOptions, hash: string): Promise<ImageInfo> {
       // 3. Settings (850..900).
       report(855, 'configuring services, sshd, networkd');
       await run('chroot', [tmp, 'bash', '-c', CONFIGURE_SCRIPT], { signal, env: chrootEnv });
+      for (const f of HOST_FILES) {
+        const dest = path.join(tmp, f.dest);
+        await fs.mkdir(path.dirname(dest), { recursive: true });
+        await fs.copyFile(hostFileSource(f), dest);
+        await fs.chmod(dest, f.mode);
+      }
+      await run('chroot', [tmp, 'bash', '-c', LABS_CONFIGURE_SCRIPT], { signal, env: chrootEnv });
     } finally {
       await unmountUnder(tmp);
     }
     await fs.rm(path.join(tmp, 'usr/sbin/policy-rc.d'), { force: true });
+    await fs.mkdir(path.dirname(path.join(tmp, BASE_ROOTFS_TARBALL)), { recursive: true });
+    await fs.rename(baseTarball, path.join(tmp, BASE_ROOTFS_TARBALL));
 
     // 4. Container images (900..980): a rootfs tarball per image; docker imports it on the host's first start.
     report(900, 'container images');
@@ -156,14 +188,19 @@ async function build(opts: ImageOptions, hash: string): Promise<ImageInfo> {
   } catch (e) {
     await unmountUnder(tmp);
     await fs.rm(tmp, { recursive: true, force: true });
+    await fs.rm(path.join(dir, `${hash}.debian.tar`), { force: true });
     if (signal?.aborted) throw new ProvisionError('aborted', 'image build aborted');
     throw new ProvisionError('internal', `image build failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-/** busybox: the static binary plus one symlink per applet, as a tarball `docker import` understands. */
+/**
+ * busybox: the static binary plus one symlink per applet, as a tarball `docker import` understands. Other images
+ * are that tree plus binaries from the host image and the shared libraries they need (CONTAINER_IMAGE_BINARIES).
+ */
 async function makeContainerTarball(rootfs: string, name: string): Promise<void> {
-  if (name !== 'busybox') throw new Error(`no recipe for container image ${name}`);
+  const binaries = CONTAINER_IMAGE_BINARIES[name];
+  if (name !== 'busybox' && !binaries) throw new Error(`no recipe for container image ${name}`);
   const staging = path.join(rootfs, 'tmp', `ctr-${name}`);
   await fs.rm(staging, { recursive: true, force: true });
   for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(staging, d), { recursive: true });
@@ -175,10 +212,32 @@ async function makeContainerTarball(rootfs: string, name: string): Promise<void>
   }
   await fs.writeFile(path.join(staging, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   await fs.writeFile(path.join(staging, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  if (binaries) await addBinaries(rootfs, staging, binaries);
   const outDir = path.join(rootfs, IMAGE_TARBALL_DIR);
   await fs.mkdir(outDir, { recursive: true });
   await run('tar', ['-C', staging, '--numeric-owner', '--owner=0', '--group=0', '-cf', path.join(outDir, `${name}.tar`), '.']);
   await fs.rm(staging, { recursive: true, force: true });
+}
+
+/** Copies binaries (host image path → container path) and, found by ldd in the new root, every library they load. */
+async function addBinaries(rootfs: string, staging: string, binaries: Readonly<Record<string, string>>): Promise<void> {
+  const libs = new Set<string>();
+  for (const [src, dest] of Object.entries(binaries)) {
+    await fs.mkdir(path.dirname(path.join(staging, dest)), { recursive: true });
+    await fs.copyFile(path.join(rootfs, src), path.join(staging, dest));
+    await fs.chmod(path.join(staging, dest), 0o755);
+    const ldd = await run('chroot', [rootfs, 'ldd', src]);
+    // "libssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+    for (const m of ldd.stdout.matchAll(/(?:=> )?(\/\S+) \(0x/g)) libs.add(m[1]!);
+  }
+  for (const lib of libs) {
+    const dest = path.join(staging, lib);
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    // Resolved inside the new root (its symlinks may be absolute): the container gets the real file under the soname.
+    const real = (await run('chroot', [rootfs, 'readlink', '-f', lib])).stdout.trim();
+    await fs.copyFile(path.join(rootfs, real), dest);
+  }
+  for (const d of ['data', 'usr/lib']) await fs.mkdir(path.join(staging, d), { recursive: true });
 }
 
 /** Old images are removed unless an overlay still uses them as its lower layer. */
