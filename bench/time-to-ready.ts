@@ -1,6 +1,6 @@
 // Time until lab hosts are ready (SSH answers, systemd running, etcd healthy, Docker with busybox), cold
 // (image cached, no pool) and warm (claimed from a pool), for 1 and 3 hosts; plus what a host costs in memory.
-// Run as root: npx tsx bench/time-to-ready.ts [--runs N]. Prints figures; never passes or fails on time.
+// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>]. Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ensureImage } from '../provisioning/image/build-image.ts';
@@ -13,9 +13,12 @@ import { loadConfig } from '../server/config.ts';
 import { setLogLevel } from '../server/log.ts';
 
 const runsArg = process.argv.indexOf('--runs');
+const imageArg = process.argv.indexOf('--image');
+/** A built image root to boot instead of the current recipe's (compare images without rebuilding). */
+const IMAGE = imageArg > 0 ? process.argv[imageArg + 1] : undefined;
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 if (!Number.isInteger(RUNS) || RUNS < 1) {
-  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N]');
+  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>]');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -25,7 +28,7 @@ if (process.getuid?.() !== 0) {
 setLogLevel('warn');
 
 const config = loadConfig();
-const provider = createLocalProvider(config);
+const provider = createLocalProvider(config, IMAGE ? { imageRootfs: IMAGE } : {});
 const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n }, (_, i) => `host${i}`), services: { etcd: 'cluster', docker: true }, owner: 'bench' });
 
 function summary(label: string, ms: number[]): void {
@@ -89,8 +92,8 @@ async function warm(n: number): Promise<void> {
   summary(`warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times);
 }
 
-const image = await ensureImage({ cacheDir: config.cacheDir });
-console.log(`image ${image.hash}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
+const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
+console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
 await provider.recover();
 for (const n of [1, 3]) await cold(n);
 for (const n of [1, 3]) await warm(n);

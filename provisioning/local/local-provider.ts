@@ -39,6 +39,8 @@ export interface LocalProviderOptions {
   limits?: Partial<HostLimits>;
   /** How long a host may take from launch to ready (SSH + systemd + services). */
   readyTimeoutMs?: number;
+  /** Boot from this already-built image root instead of the current recipe's (benchmarks, pinned images). */
+  imageRootfs?: string;
 }
 
 export interface RecoverReport {
@@ -69,6 +71,7 @@ export class LocalProvider implements Provider {
   readonly name = 'local';
   private readonly limits: HostLimits;
   private readonly readyTimeoutMs: number;
+  private readonly imageRootfs: string | undefined;
 
   constructor(
     private readonly config: LocalProviderConfig,
@@ -76,6 +79,7 @@ export class LocalProvider implements Provider {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
+    this.imageRootfs = opts.imageRootfs;
   }
 
   /** Throws a ProvisionError naming the first thing this machine lacks. */
@@ -95,7 +99,7 @@ export class LocalProvider implements Provider {
     const { signal } = opts;
     const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
     await this.checkDependencies(false);
-    const image = await ensureImage({
+    const image = this.imageRootfs ? { rootfs: this.imageRootfs } : await ensureImage({
       cacheDir: this.config.cacheDir,
       signal,
       onProgress: (p: ProvisionProgress) => opts.onProgress?.(p),
@@ -170,7 +174,8 @@ export class LocalProvider implements Provider {
       progress('ready', 1, 1, `environment ${id} ready`);
       return this.toEnvironment(state, keys.private);
     } catch (e) {
-      elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
+      if (signal?.aborted) elog.info('create cancelled; rolling back');
+      else elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
       await this.teardown(id, state).catch((te: unknown) => elog.error({ err: String(te) }, 'rollback failed'));
       if (signal?.aborted) throw new ProvisionError('aborted', `creating ${id} was cancelled`);
       if (e instanceof ProvisionError) throw e;
