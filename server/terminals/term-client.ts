@@ -29,6 +29,10 @@ export class TermClient {
   /** Characters received and not yet acknowledged, per channel (when autoAck is off). */
   readonly unacked = new Map<number, number>();
   autoAck: boolean;
+  /** Keep each channel's output text (tests); off for the throughput bench, which only counts. */
+  keepOutput = true;
+  /** Characters received per channel. */
+  readonly received = new Map<number, number>();
   #listeners = new Set<(m: ServerMessage) => void>();
   readonly welcome: Promise<void>;
 
@@ -47,7 +51,8 @@ export class TermClient {
     if (!parsed.ok) throw new Error(parsed.error);
     const m = parsed.value;
     if (m.type === 'term-output') {
-      this.output.set(m.channel, (this.output.get(m.channel) ?? '') + m.data);
+      this.received.set(m.channel, (this.received.get(m.channel) ?? 0) + m.data.length);
+      if (this.keepOutput) this.output.set(m.channel, (this.output.get(m.channel) ?? '') + m.data);
       if (this.autoAck) this.send({ type: 'term-ack', channel: m.channel, bytes: m.data.length });
       else this.unacked.set(m.channel, (this.unacked.get(m.channel) ?? 0) + m.data.length);
     } else {

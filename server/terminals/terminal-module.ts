@@ -19,6 +19,11 @@ export interface TerminalModuleOptions {
   hub?: ShellHub;
   highWater?: number;
   lowWater?: number;
+  /**
+   * The tmux session a terminal attaches to. Default: one fixed session per host, shared by
+   * every tab and reconnect. The bench gives each terminal its own shell this way.
+   */
+  sessionName?: (host: string, channel: number, connectionId: string) => string;
 }
 
 export interface TerminalModule extends GatewayModule {
@@ -48,12 +53,13 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     const ws = opts.workspaces.acquire(ctx.session.id, ctx.labId);
     const sessionId = ctx.session.id;
     const labId = ctx.labId;
-    const openerFor = (host: string, mirror: { sessionId: string; labId: string } | null): ShellOpener => {
+    const openerFor = (host: string, mirror: { sessionId: string; labId: string } | null, channel: number): ShellOpener => {
       return async (size) => {
         const owner = mirror ?? { sessionId, labId };
         const env = await (mirror ? opts.workspaces.whenReady(owner.sessionId, owner.labId) : opts.workspaces.acquire(sessionId, labId).whenReady());
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
-        return hub.open(env, host, pty, mirror ? mirrorCommand() : attachCommand());
+        const command = mirror ? mirrorCommand() : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
+        return hub.open(env, host, pty, command);
       };
     };
     mux = new TerminalMux({

@@ -20,7 +20,7 @@ export interface MuxOptions {
   /** Decides a mirror request (see mirror-policy.ts); undefined grant = not a mirror. */
   authorizeMirror: (mirrorOf: string) => { ok: true; value: MirrorGrant } | { ok: false; error: { code: 'forbidden'; message: string } };
   /** Opens host's shell: the connection's own environment, or the mirrored one read-only. */
-  openerFor: (host: string, mirror: MirrorGrant | null) => ShellOpener;
+  openerFor: (host: string, mirror: MirrorGrant | null, channel: number) => ShellOpener;
   send: (msg: ServerMessage) => void;
   sendError: (code: ErrorCode, message: string, ref?: TermMessage['type']) => void;
   log: Logger;
@@ -106,7 +106,7 @@ export class TerminalMux {
       host,
       readOnly,
       size: { cols: msg.cols, rows: msg.rows },
-      open: this.opts.openerFor(host, mirror),
+      open: this.opts.openerFor(host, mirror, channel),
       send: this.opts.send,
       log: this.opts.log,
       ...(this.opts.onReachability ? { onReachability: (r: boolean) => this.opts.onReachability?.(host, r) } : {}),

@@ -29,10 +29,14 @@ const CONF_PATH = '"$HOME/.labwright-tmux.conf"';
 /** Single-quotes a constant for sh. Only ever used on the constants above, but correct for any string. */
 export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
+/** Session names the server may choose (the bench uses one per terminal); never from the browser. */
+const SESSION_NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+
 /** Attaches to the host's session, creating it (with a login shell) the first time. */
-export function attachCommand(): string {
+export function attachCommand(session: string = TMUX_SESSION): string {
+  if (!SESSION_NAME.test(session)) throw new Error(`not a safe tmux session name: ${JSON.stringify(session)}`);
   const conf = `printf '%s\\n' ${TMUX_CONF.map(shQuote).join(' ')} > ${CONF_PATH}`;
-  return `${conf}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${TMUX_SESSION}`;
+  return `${conf}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${session}`;
 }
 
 /**

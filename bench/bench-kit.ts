@@ -1,0 +1,163 @@
+// Shared bench plumbing: a real environment, the Labwright server and WeTTY as child processes
+// pointed at the same hosts, their peak memory, and simple statistics.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import type { Environment } from '../provisioning/provider.ts';
+import { createLocalProvider } from '../provisioning/local/local-provider.ts';
+import { loadConfig } from '../server/config.ts';
+import { setLogLevel } from '../server/log.ts';
+import { SshPool } from '../server/ssh/ssh-pool.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+export interface BenchEnv {
+  env: Environment;
+  ssh: SshPool;
+  destroy(): Promise<void>;
+}
+
+export async function createBenchEnv(hosts: string[]): Promise<BenchEnv> {
+  setLogLevel('warn');
+  const provider = createLocalProvider(loadConfig({}));
+  const env = await provider.create({ hosts, services: { etcd: 'none', docker: false }, owner: 'bench' });
+  const ssh = new SshPool();
+  return {
+    env,
+    ssh,
+    async destroy() {
+      ssh.closeAll();
+      await provider.destroy(env);
+    },
+  };
+}
+
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  /** Peak resident memory (VmHWM) in MiB since start or the last resetPeak(). */
+  peakRssMiB(): number;
+  resetPeak(): void;
+  stop(): Promise<void>;
+}
+
+function childOf(proc: ChildProcess, url: string): Child {
+  const pid = proc.pid ?? 0;
+  return {
+    proc,
+    url,
+    peakRssMiB() {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : NaN;
+    },
+    resetPeak() {
+      // "5" resets the peak resident set size (see proc(5), clear_refs).
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    },
+    stop() {
+      if (proc.exitCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+      });
+    },
+  };
+}
+
+export async function startLabwright(env: Environment): Promise<Child> {
+  const file = path.join(os.tmpdir(), `labwright-bench-env-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(env), { mode: 0o600 });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\S+)/.exec(buf);
+      if (m?.[1]) resolve(m[1]);
+    });
+    proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return childOf(proc, url);
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+
+/** WeTTY connected to `host` of the environment over SSH with the environment's key. */
+export async function startWetty(env: Environment, host: string): Promise<Child> {
+  const info = env.hosts.find((h) => h.name === host);
+  if (!info) throw new Error(`no ${host}`);
+  const port = await freePort();
+  const args = [
+    path.join(ROOT, 'node_modules', 'wetty', 'build', 'main.js'),
+    '--host', '127.0.0.1', '--port', String(port), '--base', '/wetty/',
+    '--ssh-host', info.address, '--ssh-user', info.user, '--ssh-port', String(info.port),
+    '--ssh-key', env.privateKeyPath, '--ssh-auth', 'publickey', '--known-hosts', '/dev/null', '--force-ssh',
+    '--log-level', 'error',
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  const url = `http://127.0.0.1:${port}/wetty/`;
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`WeTTY exited with ${proc.exitCode}`);
+    const up = await fetch(url).then(() => true, () => false);
+    if (up) return childOf(proc, url);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('WeTTY did not start');
+}
+
+/** One WeTTY terminal over socket.io, speaking WeTTY's own events (input / data / commit). */
+export class WettyTerm {
+  readonly socket: Socket;
+  received = 0;
+  text = '';
+  keepText = true;
+  #listeners = new Set<(d: string) => void>();
+  readonly ready: Promise<void>;
+
+  constructor(url: string) {
+    const u = new URL(url);
+    this.socket = io(u.origin, { path: `${u.pathname}socket.io`, transports: ['websocket'], forceNew: true });
+    this.ready = new Promise((resolve) => this.socket.once('login', () => resolve()));
+    this.socket.on('data', (d: string) => {
+      this.received += d.length;
+      if (this.keepText) this.text += d;
+      // Acknowledge like WeTTY's own page does, so its flow control never stalls us.
+      this.socket.emit('commit', d.length);
+      for (const l of this.#listeners) l(d);
+    });
+    this.socket.emit('resize', { cols: 120, rows: 40 });
+  }
+
+  input(s: string): void {
+    this.socket.emit('input', s);
+  }
+
+  onData(l: (d: string) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
