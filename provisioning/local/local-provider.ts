@@ -16,13 +16,14 @@ import ssh2 from 'ssh2';
 import { MAX_HOSTS } from '../../common/lab.ts';
 import type { Config } from '../../server/config.ts';
 import { logger } from '../../server/log.ts';
-import { haveCommand } from '../exec.ts';
+import { haveCommand, run } from '../exec.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { pidAlive } from '../image/dir-lock.ts';
 import { ProvisionError } from '../provider.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress } from '../provider.ts';
 import { cgroupParents, createHostCgroups, killCgroups, removeCgroups } from './cgroups.ts';
 import type { HostLimits } from './cgroups.ts';
+import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
 import { writeHostFiles } from './host-files.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
@@ -94,6 +95,44 @@ export class LocalProvider implements Provider {
   }
 
   async create(spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> {
+    return this.createEnv(spec, opts, true);
+  }
+
+  /**
+   * Makes the per-image Docker seed now (normally made by the first create that asks for Docker).
+   * `labwright env image` calls it so that set-up pays for it, not the first attendee.
+   */
+  async prepareDockerSeed(signal?: AbortSignal): Promise<void> {
+    const rootfs = this.imageRootfs ?? (await ensureImage({ cacheDir: this.config.cacheDir, signal })).rootfs;
+    await this.dockerSeed(rootfs, signal);
+  }
+
+  private dockerSeed(imageRootfs: string, signal?: AbortSignal): Promise<string> {
+    return ensureDockerSeed(
+      imageRootfs,
+      async (dest) => {
+        const env = await this.createEnv({ hosts: ['seed'], services: { etcd: 'none', docker: true }, owner: 'docker-seed' }, { signal }, false);
+        try {
+          const st = await readState(this.config.dataDir, env.id);
+          const host = st?.hosts[0];
+          if (!host) throw new Error('seed host vanished');
+          const client = await connectWhenUp(host.address, env.privateKey, Date.now() + 30_000, signal);
+          try {
+            const r = await exec(client, 'systemctl stop docker.socket docker.service containerd.service', 60_000);
+            if (r.code !== 0) throw new Error(`stopping docker on the seed host: ${r.stderr.trim()}`);
+          } finally {
+            client.end();
+          }
+          await run('cp', ['-a', hostPaths(host.dir).docker, dest]);
+        } finally {
+          await this.destroy(env);
+        }
+      },
+      signal,
+    );
+  }
+
+  private async createEnv(spec: EnvironmentSpec, opts: CreateOptions, useSeed: boolean): Promise<Environment> {
     const problem = specProblem(spec, this.config.subnetPrefix);
     if (problem) throw new ProvisionError('bad-spec', problem);
     const { signal } = opts;
@@ -109,6 +148,7 @@ export class LocalProvider implements Provider {
       throw e;
     });
     signal?.throwIfAborted();
+    const seed = useSeed && spec.services.docker ? await this.dockerSeed(image.rootfs, signal) : undefined;
 
     const { id, dir } = await this.reserveEnvDir();
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `labwright-${id}` });
@@ -148,6 +188,7 @@ export class LocalProvider implements Provider {
         state.hosts.map(async (h, i) => {
           const p = hostPaths(h.dir);
           await mountOverlay(image.rootfs, p);
+          if (seed) await plantDockerSeed(seed, p.docker);
           await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services });
           h.cgroups = await createHostCgroups(h.machine, this.limits);
           signal?.throwIfAborted();

@@ -200,6 +200,8 @@ async function image(config: Config, args: string[]): Promise<number> {
   await provider.checkDependencies(true);
   const t0 = Date.now();
   const info = await ensureImage({ cacheDir: config.cacheDir, force: args.includes('--force'), onProgress: progressPrinter() });
+  // The Docker store with the image's container images imported, made by booting one host once.
+  await provider.prepareDockerSeed();
   const size = info.sizeBytes ? `, ${Math.round(info.sizeBytes / 1e6)} MB` : '';
   console.log(`host image ${info.hash} at ${info.rootfs}${size} (${Date.now() - t0 < 2000 ? 'cached' : `built in ${Math.round((Date.now() - t0) / 1000)} s`})`);
   return 0;
