@@ -19,7 +19,13 @@ interface Term {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Types like a person (a key every 20–60 ms) and records each key's echo time. */
+/**
+ * Mean gap between keys per terminal. Default 150 ms (a brisk typist, about 7 keys/s): 100
+ * terminals then send about 670 keys/s in total. BENCH_GAP_MS=40 is a much harsher load.
+ */
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 150);
+
+/** Types like a person (a key every GAP_MS ± 50 %) and records each key's echo time. */
 async function typeLoop(t: Term, keys: number, samples: number[]): Promise<void> {
   await sleep(Math.random() * 50);
   for (let k = 0; k < keys; k++) {
@@ -33,7 +39,7 @@ async function typeLoop(t: Term, keys: number, samples: number[]): Promise<void>
       t.send('\x15');
       await sleep(50);
     }
-    await sleep(20 + Math.random() * 40);
+    await sleep(GAP_MS * (0.5 + Math.random()));
   }
 }
 
@@ -111,7 +117,7 @@ try {
   children.push(lw);
   const wetties = await Promise.all(HOSTS.map((h) => startWetty(bench.env, h)));
   children.push(...wetties);
-  console.log(`keystroke round trip, ${KEYS_PER_TERMINAL} keys per terminal, hosts: ${HOSTS.join(', ')} (nspawn, local bridge)`);
+  console.log(`keystroke round trip, ${KEYS_PER_TERMINAL} keys per terminal, a key every ~${GAP_MS} ms per terminal, hosts: ${HOSTS.join(', ')} (nspawn, local bridge)`);
   console.log('terminals  server     samples  p50 ms  p99 ms');
   for (const n of [1, 100]) {
     const a = summary(await labwright(lw.url, n));
