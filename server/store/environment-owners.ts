@@ -7,6 +7,8 @@ export interface EnvironmentOwnership {
   find(sessionId: string, labId: string): string | undefined;
   record(sessionId: string, labId: string, envId: string): void;
   forget(sessionId: string, labId: string): void;
+  /** Every environment a session owns, including ones no process has adopted yet. */
+  ofSession(sessionId: string): { labId: string; envId: string }[];
 }
 
 export class SqliteEnvironmentOwners implements EnvironmentOwnership {
@@ -36,7 +38,6 @@ export class SqliteEnvironmentOwners implements EnvironmentOwnership {
     this.#forget.run(sessionId, labId);
   }
 
-  /** Every environment a session owns (to free them when its workshop ends). */
   ofSession(sessionId: string): { labId: string; envId: string }[] {
     return this.#ofSession.all(sessionId).map((r) => ({ labId: r.lab_id, envId: r.env_id }));
   }

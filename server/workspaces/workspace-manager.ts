@@ -8,6 +8,7 @@ import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
+import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 
 export type EnvStatusMessage = Extract<ServerMessage, { type: 'env-status' }>;
 
@@ -42,6 +43,12 @@ export interface WorkspaceManagerOptions {
    * while the server runs. Long enough to cover a page reload or a network drop.
    */
   idleReleaseMs?: number;
+  /**
+   * Durable record of which environment each (session, lab) uses. With it, a restarted server
+   * adopts the same environment (found through provider.list()) instead of creating a new one,
+   * so tmux on its hosts still holds the attendee's shells.
+   */
+  ownership?: EnvironmentOwnership;
 }
 
 export class WorkspaceError extends Error {
@@ -177,6 +184,17 @@ export class WorkspaceManager {
   async release(sessionId: string): Promise<void> {
     const mine = [...this.#entries.values()].filter((e) => e.sessionId === sessionId);
     await Promise.all(mine.map((e) => this.#release(e)));
+    // Owned by the session but not adopted since the last restart (nobody opened it yet).
+    for (const { labId, envId } of this.opts.ownership?.ofSession(sessionId) ?? []) {
+      this.opts.ownership?.forget(sessionId, labId);
+      const log = this.#log.child({ lab: labId, env: envId });
+      try {
+        await this.opts.provider.destroy(envId);
+        log.info('environment destroyed');
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not destroy environment');
+      }
+    }
   }
 
   /** Destroys every environment (server shutdown in solo mode). Idempotent. */
@@ -191,7 +209,9 @@ export class WorkspaceManager {
     e.publish();
     let env: Environment;
     try {
-      env = await this.opts.provider.create(
+      // Without ownership the provider is asked at once, in the same tick as acquire().
+      const adopted = this.opts.ownership ? await this.#adopt(e, log) : undefined;
+      env = adopted ?? await this.opts.provider.create(
         { hosts: e.shape.hosts, services: e.shape.services, owner: ownerLabel(e.sessionId, e.labId) },
         {
           signal: e.abort.signal,
@@ -216,6 +236,8 @@ export class WorkspaceManager {
       await this.#destroy(env, log);
       throw new WorkspaceError('released', 'the environment was released while it was being created');
     }
+    // Recorded before anyone is told it is ready: a crash from here on re-adopts it.
+    this.opts.ownership?.record(e.sessionId, e.labId, env.id);
     e.env = env;
     e.state = 'ready';
     e.message = undefined;
@@ -223,6 +245,20 @@ export class WorkspaceManager {
     e.publish();
     if (e.listeners.size > 0) this.#startProbing(e);
     return env;
+  }
+
+  /** The environment an earlier process made for (session, lab), if it still exists. */
+  async #adopt(e: WorkspaceEntry, log: Logger): Promise<Environment | undefined> {
+    const id = this.opts.ownership?.find(e.sessionId, e.labId);
+    if (id === undefined) return undefined;
+    const found = (await this.opts.provider.list()).find((env) => env.id === id);
+    if (!found) {
+      log.info({ env: id }, 'recorded environment is gone; creating a new one');
+      this.opts.ownership?.forget(e.sessionId, e.labId);
+      return undefined;
+    }
+    log.info({ env: id }, 'adopted the environment of an earlier run');
+    return found;
   }
 
   #startProbing(e: WorkspaceEntry): void {
@@ -278,6 +314,7 @@ export class WorkspaceManager {
     if (env) await this.#destroy(env, this.#log.child({ lab: e.labId, env: env.id }));
     // Still provisioning: #provision destroys what the provider hands back; wait for that.
     else await e.ready.catch(() => undefined);
+    this.opts.ownership?.forget(e.sessionId, e.labId);
   }
 
   /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */
