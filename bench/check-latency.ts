@@ -8,7 +8,7 @@ import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import type { Environment } from '../provisioning/provider.ts';
 import { runCheck, runStepChecks } from '../server/checks/check-engine.ts';
 import type { CheckTarget } from '../server/checks/check-target.ts';
-import { EtcdClients, environmentTarget } from '../server/checks/env-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from '../server/checks/env-target.ts';
 import { execSolves } from '../server/checks/solve-runner.ts';
 import { loadConfig } from '../server/config.ts';
 import { loadLabFile } from '../server/labs/lint-lab.ts';
@@ -42,12 +42,13 @@ setLogLevel('warn');
 const provider = createLocalProvider(loadConfig());
 const pool = new SshPool();
 const etcd = new EtcdClients();
+const warm = new WarmShells();
 let env: Environment | undefined;
 try {
   const t0 = performance.now();
   env = await provider.create({ hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster', docker: false }, owner: 'bench check-latency' });
   console.log(`3 hosts ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${RUNS} sequential runs per figure after ${WARMUP} warm-up runs\n`);
-  const target: CheckTarget = environmentTarget(env, pool, etcd);
+  const target: CheckTarget = environmentTarget(env, pool, etcd, warm);
   const sh = (host: string, cmd: string) => target.exec(host, cmd, { timeoutMs: 10_000, signal: AbortSignal.timeout(10_000) });
   await sh('host0', 'etcdctl put /bench Azure');
   for (const h of env.hosts) await sh(h.name, 'systemd-run --unit=bench-web.service sleep 100000');
@@ -66,6 +67,7 @@ try {
   await measure(`whole step ("${step.title.slice(0, 20)}…", ${step.checks.length} checks)`, async () => (await runStepChecks(target, step)).passed);
 } finally {
   etcd.closeAll();
+  warm.closeAll();
   pool.closeAll();
   if (env) await provider.destroy(env);
 }

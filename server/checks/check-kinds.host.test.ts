@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { SshPool } from '../ssh/ssh-pool.ts';
 import { runCheck } from './check-engine.ts';
 import type { CheckTarget } from './check-target.ts';
-import { EtcdClients, environmentTarget } from './env-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 
 function check<K extends keyof typeof checkSchemas>(kind: K, raw: unknown): CheckSpec {
   return { kind, line: 1, spec: checkSchemas[kind].parse(raw) } as CheckSpec;
@@ -19,6 +19,7 @@ const statuses = (r: CheckResult[]) => r.map((x) => x.status);
 const provider = createLocalProvider(loadConfig());
 const pool = new SshPool();
 const etcd = new EtcdClients();
+const warm = new WarmShells();
 let env: Environment;
 let t: CheckTarget;
 /**
@@ -35,13 +36,14 @@ async function sh(host: string, cmd: string): Promise<string> {
 
 beforeAll(async () => {
   env = await provider.create({ hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster', docker: true }, owner: 'check-kinds test' });
-  t = environmentTarget(env, pool, etcd);
+  t = environmentTarget(env, pool, etcd, warm);
   const deadEnv: Environment = { ...env, id: `${env.id}-dead`, hosts: env.hosts.map((h) => ({ ...h, address: '127.0.0.1', port: 9 })) };
-  dead = environmentTarget(deadEnv, pool, etcd);
+  dead = environmentTarget(deadEnv, pool, etcd, warm);
 });
 
 afterAll(async () => {
   etcd.closeAll();
+  warm.closeAll();
   pool.closeAll();
   if (env) await provider.destroy(env);
 });

@@ -26,6 +26,12 @@ export interface CheckTarget {
   readonly hosts: readonly TargetHost[];
   /** Runs a command on a host; rejects only with SshError (unreachable, timeout, …) — an `error`, never a `fail`. */
   exec(host: string, command: string, opts: TargetExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a command in a fresh SSH session (its own exec channel), for solve blocks and terminal
+   * typing: slower than `exec`, but with a session's full semantics (a background process may
+   * keep running after it returns).
+   */
+  execSession(host: string, command: string, opts: TargetExecOptions): Promise<ExecResult>;
   etcd(): EtcdReader;
 }
 

@@ -2,9 +2,11 @@
 // cached etcd v3 client per environment (warm connections keep a key check to a few ms).
 import { Etcd3 } from 'etcd3';
 import type { Environment } from '../../provisioning/provider.ts';
+import type { SshConnection } from '../ssh/ssh-connection.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { CheckTarget, EtcdReader } from './check-target.ts';
+import { WarmShellPool } from './warm-shell.ts';
 
 export const ETCD_CLIENT_PORT = 2379;
 
@@ -44,13 +46,54 @@ export class EtcdClients {
   }
 }
 
-export function environmentTarget(env: Environment, pool: SshPool, etcd: EtcdClients): CheckTarget {
+/** Warm check shells per environment and host, closed with the environment. */
+export class WarmShells {
+  private readonly byEnv = new Map<string, Map<string, WarmShellPool>>();
+
+  pool(env: Environment, host: string, conn: SshConnection): WarmShellPool {
+    let hosts = this.byEnv.get(env.id);
+    if (!hosts) this.byEnv.set(env.id, (hosts = new Map()));
+    let p = hosts.get(host);
+    if (!p) {
+      p = new WarmShellPool(host, async (command) => {
+        const ch = await conn.channel(command);
+        return {
+          write: (d) => ch.write(d),
+          onData: (l) => ch.on('data', l),
+          onClose: (l) => ch.on('close', l),
+          close: () => ch.close(),
+        };
+      });
+      hosts.set(host, p);
+    }
+    return p;
+  }
+
+  close(envId: string): void {
+    for (const p of this.byEnv.get(envId)?.values() ?? []) p.close();
+    this.byEnv.delete(envId);
+  }
+
+  closeAll(): void {
+    for (const id of [...this.byEnv.keys()]) this.close(id);
+  }
+}
+
+/** A CheckTarget over an environment; with `warm`, checks run in warm shells instead of new sessions. */
+export function environmentTarget(env: Environment, pool: SshPool, etcd: EtcdClients, warm?: WarmShells): CheckTarget {
+  const connection = (host: string): SshConnection => {
+    const conn = pool.get(env, host);
+    if (!conn) throw new SshError('unreachable', `no host named ${host}`);
+    return conn;
+  };
   return {
     hosts: env.hosts.map((h) => ({ name: h.name, address: h.address })),
-    exec(host, command, opts) {
-      const conn = pool.get(env, host);
-      if (!conn) return Promise.reject(new SshError('unreachable', `no host named ${host}`));
-      return conn.exec(command, opts);
+    async exec(host, command, opts) {
+      const conn = connection(host);
+      return warm ? warm.pool(env, host, conn).exec(command, opts) : conn.exec(command, opts);
+    },
+    async execSession(host, command, opts) {
+      return connection(host).exec(command, opts);
     },
     etcd: () => etcd.reader(env),
   };

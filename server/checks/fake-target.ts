@@ -22,6 +22,9 @@ export function fakeTarget(hosts: string[], answer: (host: string, command: stri
     calls,
     kv,
     hosts: hosts.map((name, i) => ({ name, address: `10.213.0.${i + 2}` })),
+    execSession(host, command, opts) {
+      return this.exec(host, command, opts);
+    },
     exec(host, command, opts) {
       calls.push([host, command]);
       const a = answer(host, command);

@@ -7,7 +7,7 @@ import type { Environment, Provider } from '../../provisioning/provider.ts';
 import { SshPool } from '../ssh/ssh-pool.ts';
 import { runStepChecks } from './check-engine.ts';
 import type { CheckTarget } from './check-target.ts';
-import { EtcdClients, environmentTarget } from './env-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 import { errorText } from './outcome.ts';
 import type { SolveOutcome } from './solve-runner.ts';
 import { execSolves } from './solve-runner.ts';
@@ -126,8 +126,9 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
   emit({ type: 'provisioned', env, ms: result.provisionMs });
   const pool = new SshPool();
   const etcd = new EtcdClients();
+  const warm = new WarmShells();
   try {
-    const target = environmentTarget(env, pool, etcd);
+    const target = environmentTarget(env, pool, etcd, warm);
     let failed = false;
     for (const step of lab.steps) {
       if (failed || opts.signal?.aborted) {
@@ -145,6 +146,7 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
     if (opts.signal?.aborted) result.problem = 'interrupted';
   } finally {
     etcd.closeAll();
+    warm.closeAll();
     pool.closeAll();
     if (opts.keep) result.kept = { id: env.id, hosts: env.hosts, privateKeyPath: env.privateKeyPath };
     else {

@@ -30,7 +30,7 @@ export async function execSolves(target: CheckTarget, solves: readonly SolveBloc
   for (const s of solves) {
     const start = performance.now();
     try {
-      const r = await target.exec(s.host, `bash -e -c ${shq(s.code)} </dev/null`, { timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxOutputBytes: 64 * 1024 });
+      const r = await target.execSession(s.host, `bash -e -c ${shq(s.code)} </dev/null`, { timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxOutputBytes: 64 * 1024 });
       const ok = r.code === 0;
       out.push({ host: s.host, line: s.line, ok, detail: r.code === null ? `killed by ${r.signal ?? 'a signal'}` : `exit ${r.code}`, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - start });
       if (!ok) break;
@@ -55,7 +55,7 @@ export async function typeSolves(target: CheckTarget, solves: readonly SolveBloc
     const start = performance.now();
     const channel = `labwright-skip-${randomUUID().slice(0, 8)}`;
     const has = await target
-      .exec(s.host, `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) })
+      .execSession(s.host, `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) })
       .then((r) => r.code === 0)
       .catch(() => false);
     if (!has) {
@@ -69,12 +69,12 @@ export async function typeSolves(target: CheckTarget, solves: readonly SolveBloc
       // Wait first, then type: the signal cannot come before someone waits for it.
       // `timeout` on the host too, so an abandoned wait never lingers there.
       const stopWaiting = new AbortController();
-      const waiting = target.exec(s.host, `timeout ${Math.ceil(timeoutMs / 1000)} tmux wait-for ${shq(channel)}`, {
+      const waiting = target.execSession(s.host, `timeout ${Math.ceil(timeoutMs / 1000)} tmux wait-for ${shq(channel)}`, {
         timeoutMs,
         signal: AbortSignal.any([stopWaiting.signal, AbortSignal.timeout(timeoutMs)]),
       });
       waiting.catch(() => undefined);
-      const typed = await target.exec(s.host, `tmux send-keys -t ${shq(`=${TMUX_SESSION}:`)} -l -- ${shq(text)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) });
+      const typed = await target.execSession(s.host, `tmux send-keys -t ${shq(`=${TMUX_SESSION}:`)} -l -- ${shq(text)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) });
       if (typed.code !== 0) {
         stopWaiting.abort();
         out.push({ host: s.host, line: s.line, ok: false, detail: `could not type into the terminal: ${typed.stderr.trim()}`, stdout: '', stderr: typed.stderr, durationMs: performance.now() - start });

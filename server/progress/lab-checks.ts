@@ -2,7 +2,7 @@
 // workspaces (whose ready environment is checked) and the shared SSH pool, with an etcd client
 // per environment that is closed when the environment is released. `serve` and e2e use it.
 import type { Lab } from '../../common/lab.ts';
-import { EtcdClients, environmentTarget } from '../checks/env-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from '../checks/env-target.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import type { ChecksModule } from './checks-module.ts';
@@ -29,8 +29,12 @@ export interface LabChecks {
 
 export function createLabChecks(opts: LabChecksOptions): LabChecks {
   const etcd = new EtcdClients();
+  const warm = new WarmShells();
   const progress = opts.progress ?? new MemoryProgressStore();
-  const unsubscribe = opts.workspaces.onRelease((env) => etcd.close(env.id));
+  const unsubscribe = opts.workspaces.onRelease((env) => {
+    etcd.close(env.id);
+    warm.close(env.id);
+  });
   const module = createChecksModule({
     lab: (id) => {
       const load = opts.catalog.get(id);
@@ -40,7 +44,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
       const ws = opts.workspaces.get(sessionId, labId);
       return ws?.state === 'ready' ? ws.env : undefined;
     },
-    target: (env) => environmentTarget(env, opts.ssh, etcd),
+    target: (env) => environmentTarget(env, opts.ssh, etcd, warm),
     progress,
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
   });
@@ -51,6 +55,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
       module.close();
       unsubscribe();
       etcd.closeAll();
+      warm.closeAll();
     },
   };
 }

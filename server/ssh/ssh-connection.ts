@@ -130,6 +130,22 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Opens a long-lived exec channel without a PTY, its stdin left open (e.g. a shell that reads
+   * commands from stdin, as the check engine's warm shells do); the caller owns the channel.
+   */
+  async channel(command: string): Promise<ClientChannel> {
+    const client = await this.connect();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(command, (e, stream) => {
+        if (e) {
+          this.forget(client);
+          reject(new SshError('unreachable', `${this.target.name}: cannot open a channel: ${e.message}`));
+        } else resolve(stream);
+      });
+    });
+  }
+
   /** Connects (once; concurrent callers share the attempt); a dropped connection is re-made on next use. */
   connect(): Promise<Client> {
     if (this.closed) return Promise.reject(new SshError('closed', `${this.target.name}: connection closed`));
