@@ -52,7 +52,7 @@ export class WarmShells {
 
   pool(env: Environment, host: string, conn: SshConnection): WarmShellPool {
     let hosts = this.byEnv.get(env.id);
-    if (!hosts) this.byEnv.set(env.id, (hosts = new Map()));
+    if (!hosts) this.byEnv.set(env.id, (hosts = new Map<string, WarmShellPool>()));
     let p = hosts.get(host);
     if (!p) {
       p = new WarmShellPool(host, async (command) => {
