@@ -67,6 +67,8 @@ ExecStart=/bin/busybox httpd -f -p ${APT_MIRROR_PORT} -h ${APT_MIRROR_DIR}
 WantedBy=multi-user.target
 EOF
 systemctl enable lw-apt.service >/dev/null 2>&1
+# A lab starts the registry when it needs one.
+systemctl disable docker-registry.service >/dev/null 2>&1 || true
 `;
 
 export function labContentHash(): string {

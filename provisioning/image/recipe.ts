@@ -30,9 +30,11 @@ export const PACKAGES: readonly string[] = [
   'ca-certificates',
   'git',
   'dnsmasq-base',
-  // For labs/: the redis container image's binaries, and apt-ftparchive for the local apt mirror (lab-content.ts).
+  // For labs/: the redis container image's binaries, apt-ftparchive for the local apt mirror (lab-content.ts),
+  // a private registry (disabled by default; labs/fleet-starter starts it).
   'redis-tools',
   'apt-utils',
+  'docker-registry',
 ];
 
 /** Container images made without any registry: name -> how the rootfs tarball is produced (see build-image.ts). */
