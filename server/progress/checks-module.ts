@@ -199,6 +199,8 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     name: 'checks',
     async onConnect(ctx) {
       const room = join(ctx);
+      // A new page has seen no report yet: the next automatic check is sent even if unchanged.
+      room.lastSent.clear();
       const lab = deps.lab(ctx.labId);
       if (!lab) return;
       const p = await deps.progress.get(room.sessionId, room.labId);
