@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { StepReport } from './checks.ts';
 import type { Result } from './result.ts';
+import type { DashboardSnapshot } from './workshop.ts';
 import { err, ok } from './result.ts';
 
 /** Bumped on any incompatible change; a client with another version is told to reload. */
@@ -20,6 +21,8 @@ export const CloseCode = {
   ForbiddenOrigin: 4003,
   NotFound: 4004,
   VersionMismatch: 4400,
+  /** The attendee's workshop ended or expired: their hosts are gone, reconnecting is pointless. */
+  WorkshopEnded: 4010,
   ServerShutdown: 4500,
   Replaced: 4501,
 } as const;
@@ -47,6 +50,8 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('term-close'), channel }),
   z.strictObject({ type: z.literal('check-run'), step: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('step-skip'), step: z.number().int().min(0) }),
+  /** Instructor dashboard: push this workshop's snapshot now and on every change. */
+  z.strictObject({ type: z.literal('dashboard-watch'), workshopId: z.string().min(1).max(40) }),
 ] as const;
 
 const clientMessage = z.discriminatedUnion('type', clientSchemas);
@@ -95,6 +100,7 @@ export type ServerMessage =
   | { type: 'check-report'; report: StepReport }
   | { type: 'progress'; progress: ProgressState }
   | { type: 'lab-changed'; labId: string }
+  | { type: 'dashboard'; snapshot: DashboardSnapshot }
   | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
 
 export type ServerMessageType = ServerMessage['type'];
@@ -153,6 +159,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'check-report': true,
   progress: true,
   'lab-changed': true,
+  dashboard: true,
   error: true,
 };
 

@@ -21,6 +21,11 @@ export interface Config {
   /** Environments kept ready per lab shape. */
   poolSize: number;
   logLevel: string;
+  /**
+   * The instructor credential (LABWRIGHT_INSTRUCTOR_TOKEN). Unset: `labwright serve` generates
+   * one at start and prints it once.
+   */
+  instructorToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +59,13 @@ function cidr(name: string, raw: string): string {
   return raw;
 }
 
+function instructorToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  // Guessable credentials would open every attendee's progress and the workshop controls.
+  if (raw.length < 16 || /\s/.test(raw)) throw new ConfigError('LABWRIGHT_INSTRUCTOR_TOKEN must be at least 16 characters without spaces');
+  return raw;
+}
+
 /** Builds the config from environment variables and explicit overrides (CLI flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
   const cfg: Config = {
@@ -68,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     subnetPrefix: int('LABWRIGHT_SUBNET_PREFIX', env.LABWRIGHT_SUBNET_PREFIX, 27, 20, 29),
     poolSize: int('LABWRIGHT_POOL_SIZE', env.LABWRIGHT_POOL_SIZE, 0, 0, 50),
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
+    instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
     ...overrides,
   };
   if (overrides.basePath !== undefined) cfg.basePath = normaliseBase(overrides.basePath);

@@ -24,6 +24,11 @@ export interface TerminalModuleOptions {
    * every tab and reconnect. The bench gives each terminal its own shell this way.
    */
   sessionName?: (host: string, channel: number, connectionId: string) => string;
+  /**
+   * For the instructor dashboard's socket: the connection has no environment of its own and may
+   * only open read-only mirrors (granted by mirrorPolicy); hostsOf names the lab's hosts.
+   */
+  mirrorsOnly?: { hostsOf: (labId: string) => readonly string[] | undefined };
 }
 
 export interface TerminalModule extends GatewayModule {
@@ -50,26 +55,30 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     if (mux) return mux;
     // Acquire here too (not only in the workspace module's onConnect) so that a term-open
     // racing the hello's onConnect still finds the environment being made.
-    const ws = opts.workspaces.acquire(ctx.session.id, ctx.labId);
+    const hosts = opts.mirrorsOnly
+      ? [...(opts.mirrorsOnly.hostsOf(ctx.labId) ?? [])]
+      : opts.workspaces.acquire(ctx.session.id, ctx.labId).hosts.map((h) => h.name);
     const sessionId = ctx.session.id;
     const labId = ctx.labId;
     const openerFor = (host: string, mirror: { sessionId: string; labId: string } | null, channel: number): ShellOpener => {
       return async (size) => {
         const owner = mirror ?? { sessionId, labId };
-        const env = await (mirror ? opts.workspaces.whenReady(owner.sessionId, owner.labId) : opts.workspaces.acquire(sessionId, labId).whenReady());
+        // acquire, not whenReady, for mirrors too: after a restart the attendee's environment is
+        // adopted by whoever looks first, the attendee or the instructor.
+        const env = await opts.workspaces.acquire(owner.sessionId, owner.labId).whenReady();
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
         const command = mirror ? mirrorCommand() : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
         return hub.open(env, host, pty, command);
       };
     };
     mux = new TerminalMux({
-      hosts: ws.hosts.map((h) => h.name),
+      hosts,
       authorizeMirror: (mirrorOf) => policy({ requester: sessionId, labId, mirrorOf }),
       openerFor,
       send: (m) => ctx.send(m),
       sendError: (code, message, ref) => ctx.sendError(code, message, ref),
       log: ctx.log.child({ component: 'terminals' }),
-      onReachability: (host, reachable) => opts.workspaces.reportHost(sessionId, labId, host, reachable),
+      ...(opts.mirrorsOnly ? {} : { onReachability: (host: string, reachable: boolean) => opts.workspaces.reportHost(sessionId, labId, host, reachable) }),
       ...(opts.highWater !== undefined ? { highWater: opts.highWater } : {}),
       ...(opts.lowWater !== undefined ? { lowWater: opts.lowWater } : {}),
     });
@@ -84,6 +93,11 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
   }
 
   const handle = (ctx: ConnectionContext, msg: TermMessage): void => {
+    if (opts.mirrorsOnly && msg.type === 'term-open' && msg.mirrorOf === undefined) {
+      ctx.log.warn({ host: msg.host }, 'own terminal refused on a mirrors-only connection');
+      ctx.sendError('forbidden', 'this connection has no lab hosts of its own; it can only open read-only mirrors', msg.type);
+      return;
+    }
     let mux: TerminalMux | undefined;
     try {
       mux = muxFor(ctx);

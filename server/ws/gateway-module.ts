@@ -42,6 +42,7 @@ const DEFAULTS: HandlerTable = {
   'term-close': notReady('terminals'),
   'check-run': notReady('checks'),
   'step-skip': notReady('checks'),
+  'dashboard-watch': notReady('workshops'),
 };
 
 /** Merges the modules' handlers over the `not-ready` defaults; two modules claiming one type is a startup error. */

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
-import type { ClientMessage, ClientMessageType, ErrorCode, ServerMessage } from '../../common/protocol.ts';
+import type { ClientMessage, ClientMessageType, CloseCode as CloseCodeType, ErrorCode, ServerMessage } from '../../common/protocol.ts';
 import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encode, parseClientMessage } from '../../common/protocol.ts';
 import type { Config } from '../config.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
@@ -28,6 +28,13 @@ export interface GatewayOptions {
   modules?: readonly GatewayModule[];
   /** How often dead connections are detected with a ping. */
   heartbeatMs?: number;
+  /** Endpoint below the base path; default "ws". The instructor dashboard has its own. */
+  path?: string;
+  /**
+   * Decides whether this session may open this lab (workshop mode: an attendee only their
+   * workshop's lab, and only while it runs). A refusal closes with its code and reason.
+   */
+  authorizeHello?: (session: Session, labId: string) => { ok: true } | { ok: false; code: CloseCodeType; reason: string };
 }
 
 export interface Gateway {
@@ -55,7 +62,7 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
 
 export function createGateway(opts: GatewayOptions): Gateway {
   const log = logger('ws');
-  const wsPath = `${opts.config.basePath}ws`;
+  const wsPath = `${opts.config.basePath}${opts.path ?? 'ws'}`;
   const table = buildHandlerTable(opts.modules ?? []);
   const modules = opts.modules ?? [];
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT, clientTracking: true });
@@ -145,6 +152,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
         ws.close(CloseCode.NotFound, 'no such lab');
         return;
       }
+      const verdict = opts.authorizeHello?.(session, msg.labId) ?? { ok: true };
+      if (!verdict.ok) {
+        connLog.warn({ lab: msg.labId, code: verdict.code }, `hello refused: ${verdict.reason}`);
+        ws.close(verdict.code, verdict.reason);
+        return;
+      }
       ctx = makeContext(msg.labId);
       // Only a tag of the id: the cookie is httpOnly so that page script never holds the secret.
       send({ type: 'welcome', version: PROTOCOL_VERSION, sessionId: sessionTag(session.id), labId: msg.labId });
@@ -209,6 +222,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
           return runHandler(t['check-run'], c, msg);
         case 'step-skip':
           return runHandler(t['step-skip'], c, msg);
+        case 'dashboard-watch':
+          return runHandler(t['dashboard-watch'], c, msg);
         default: {
           const unreachable: never = msg;
           return unreachable;

@@ -1,0 +1,58 @@
+// The workshop model shared by server and browser: what the instructor dashboard is pushed
+// (one snapshot per change) and the one rule for flagging an attendee as stuck.
+import type { StepReport } from './checks.ts';
+
+/** A cell of the attendees × steps grid. */
+export type StepCell = 'done' | 'skipped' | 'current' | 'locked';
+
+export interface WorkshopInfo {
+  id: string;
+  labId: string;
+  labTitle: string;
+  capacity: number;
+  attendeeCount: number;
+  createdAt: number;
+  expiresAt: number;
+  endedAt?: number;
+  endReason?: 'ended' | 'expired';
+  /** Relative to the app's base URL, e.g. "#/join/<token>". */
+  joinPath: string;
+}
+
+export interface AttendeeRow {
+  /** Public handle (also `mirrorOf` for a read-only terminal); not the session id. */
+  id: string;
+  name: string;
+  joinedAt: number;
+  /** A page of this attendee is connected now. */
+  connected: boolean;
+  /** The attendee's environment (protocol EnvState), or none yet. */
+  env: 'provisioning' | 'ready' | 'failed' | 'none';
+  cells: StepCell[];
+  /** Index of the current step; equals the step count once every step is done. */
+  current: number;
+  /** When the current step became current (the previous step's completion, or joining). */
+  currentSince: number;
+  /** Failed explicit checks of the current step. */
+  failedOnCurrent: number;
+  failedTotal: number;
+  lastReport?: StepReport;
+}
+
+export interface DashboardSnapshot {
+  workshop: WorkshopInfo;
+  steps: string[];
+  attendees: AttendeeRow[];
+  stuck: { afterMs: number; afterFailures: number };
+  /** Server time when the snapshot was made (the browser's clock may be off). */
+  now: number;
+}
+
+export const STUCK_AFTER_MS = 10 * 60_000;
+export const STUCK_AFTER_FAILURES = 3;
+
+/** Stuck: on the same unfinished step too long, or failing its checks again and again. */
+export function isStuck(row: AttendeeRow, steps: number, now: number, rule: DashboardSnapshot['stuck']): boolean {
+  if (row.current >= steps) return false;
+  return now - row.currentSince >= rule.afterMs || row.failedOnCurrent >= rule.afterFailures;
+}

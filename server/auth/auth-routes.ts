@@ -1,0 +1,40 @@
+// Instructor login under {base}api/instructor: the credential is exchanged for a fresh
+// instructor session whose cookie (httpOnly, SameSite=Strict) authorizes the admin routes.
+import express, { Router } from 'express';
+import { sendApiError } from '../http/api-error.ts';
+import type { Logger } from '../log.ts';
+import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
+import { sessionTag } from '../sessions/session-store.ts';
+import type { SqliteSessionStore } from '../store/sqlite-session-store.ts';
+import type { InstructorCredential } from './instructor-credential.ts';
+
+export function authRoutes(opts: { sessions: SqliteSessionStore; credential: InstructorCredential; basePath: string; log: Logger }): Router {
+  const router = Router();
+  router.use(express.json({ limit: '4kb' }));
+
+  router.get('/me', (req, res) => {
+    const id = readSessionCookie(req.headers.cookie);
+    res.json({ instructor: id !== undefined && opts.sessions.record(id)?.role === 'instructor' });
+  });
+
+  router.post('/login', (req, res) => {
+    const body: unknown = req.body;
+    const token = typeof body === 'object' && body !== null && 'token' in body && typeof body.token === 'string' ? body.token : undefined;
+    if (token === undefined || token.length > 512) {
+      sendApiError(res, 400, 'bad-request', 'send {"token": "…"}');
+      return;
+    }
+    if (!opts.credential.matches(token)) {
+      opts.log.warn({ ip: req.socket.remoteAddress }, 'instructor login refused: wrong credential');
+      sendApiError(res, 401, 'unauthorized', 'that is not the instructor credential (see the output of labwright serve)');
+      return;
+    }
+    // A new session (not an upgrade of the current one): a cookie planted before login grants nothing.
+    const session = opts.sessions.createSync('instructor');
+    opts.log.info({ session: sessionTag(session.id) }, 'instructor logged in');
+    res.setHeader('Set-Cookie', sessionCookieHeader(session.id, opts.basePath, req.secure));
+    res.status(204).end();
+  });
+
+  return router;
+}
