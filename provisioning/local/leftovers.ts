@@ -1,6 +1,7 @@
 // Finds what is left on the machine of one environment: used by tests and the bench to prove teardown
 // complete, and handy when debugging by hand. Looks by name, not by state file, so it sees crash leftovers.
 import fs from 'node:fs/promises';
+import { run } from '../exec.ts';
 import { cgroupParents } from './cgroups.ts';
 import { listLinks } from './network.ts';
 import { envDir } from './state.ts';
@@ -25,6 +26,8 @@ export async function leftoversOf(dataDir: string, id: string): Promise<string[]
   for (const sub of await fs.readdir('/run/systemd/nspawn').catch(() => [] as string[])) {
     for (const e of await fs.readdir(`/run/systemd/nspawn/${sub}`).catch(() => [] as string[])) if (e.startsWith(`${id}-`)) found.push(`runtime /run/systemd/nspawn/${sub}/${e}`);
   }
+  const rules = await run('iptables', ['-w', '-S']).catch(() => ({ stdout: '' }));
+  for (const line of rules.stdout.split('\n')) if (line.includes(`labwright:${id}`)) found.push(`firewall ${line}`);
   if (await fs.access(dir).then(() => true, () => false)) found.push(`dir ${dir}`);
   return found;
 }

@@ -1,9 +1,11 @@
 // The acceptance scenario on real nspawn hosts: three hosts with etcd and Docker, used through the
 // real ssh client, then destroyed without leaving a process, mount, link, cgroup or file behind.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../provider.ts';
 import { leftoversOf } from './leftovers.ts';
 import type { LocalProvider } from './local-provider.ts';
+import { readState } from './state.ts';
 import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
 
 describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', () => {
@@ -52,6 +54,19 @@ describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', ()
     const r = await sshRun(env, 'host0', 'ping -c1 -W2 host2 >/dev/null && getent hosts host2');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(env.hosts[2]!.address);
+  });
+
+  it('keeps hosts off the server machine: a port listening on the bridge address is unreachable from a host', async () => {
+    const st = await readState(testConfig.dataDir, env.id);
+    const server = net.createServer((sock) => sock.end());
+    await new Promise<void>((resolve) => server.listen(0, st!.bridgeAddress, resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const r = await sshRun(env, 'host0', `nc -z -w1 ${st!.bridgeAddress} ${port} && echo reached || echo blocked`);
+      expect(r.stdout.trim()).toBe('blocked');
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps identities apart: machine-id and SSH host key differ per host', async () => {

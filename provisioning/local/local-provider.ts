@@ -27,7 +27,7 @@ import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
 import { writeHostFiles } from './host-files.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
-import { createBridge, deleteBridge, listLinks, usedNetworks } from './network.ts';
+import { createBridge, deleteBridge, isolateBridge, isolatedEnvIds, listLinks, unisolate, usedNetworks } from './network.ts';
 import { connectWhenUp, exec } from './ssh-probe.ts';
 import { envDir, envsDir, keyPath, listEnvIds, readState, writeState } from './state.ts';
 import type { EnvState, HostState } from './state.ts';
@@ -86,7 +86,7 @@ export class LocalProvider implements Provider {
   /** Throws a ProvisionError naming the first thing this machine lacks. */
   async checkDependencies(needImageBuild = false): Promise<void> {
     if (process.getuid?.() !== 0) throw new ProvisionError('not-root', 'the local provider must run as root (it creates bridges, mounts and cgroups)');
-    for (const cmd of ['systemd-nspawn', 'ip', 'mount', ...(needImageBuild ? ['debootstrap', 'chroot'] : [])]) {
+    for (const cmd of ['systemd-nspawn', 'ip', 'mount', 'iptables', ...(needImageBuild ? ['debootstrap', 'chroot'] : [])]) {
       if (!(await haveCommand(cmd))) {
         const pkg = cmd === 'systemd-nspawn' ? 'systemd-container' : cmd === 'ip' ? 'iproute2' : cmd;
         throw new ProvisionError('missing-dependency', `${cmd} not found: install the Debian package ${pkg} (scripts/setup.sh does)`);
@@ -179,6 +179,7 @@ export class LocalProvider implements Provider {
       state.hosts.forEach((h, i) => (h.address = addrs.hosts[i]!));
       await writeState(this.config.dataDir, state);
       await createBridge(state.bridge, addrs.bridge, subnet.prefix);
+      await isolateBridge(state.bridge, id);
       progress('network', 1, 1, `bridge ${state.bridge} ${state.subnet}`);
       signal?.throwIfAborted();
 
@@ -279,6 +280,7 @@ export class LocalProvider implements Provider {
         if (m?.[1] && !ids.has(m[1])) orphanIds.add(m[1]);
       }
     }
+    for (const id of await isolatedEnvIds()) if (!ids.has(id)) orphanIds.add(id);
     for (const id of orphanIds) {
       await this.teardown(id, undefined);
       report.reaped.push(id);
@@ -416,6 +418,7 @@ export class LocalProvider implements Provider {
     // The host side of each veth goes away with the host's network namespace, but asynchronously.
     const bridge = st?.bridge ?? bridgeName(id);
     await deleteBridge(bridge);
+    await unisolate(id);
     const links = await listLinks();
     for (const machine of machines) if (links.includes(vethName(machine))) await deleteBridge(vethName(machine));
     if (st?.subnet) {
