@@ -207,7 +207,7 @@ export class LocalProvider implements Provider {
         state.hosts.map(async (h) => {
           await this.waitReady(h, keys.private, spec.services, deadline, signal);
           ready += 1;
-          progress('services', ready, state.hosts.length, `${h.name} ready`);
+          progress('services', ready, state.hosts.length, `${h.name} ready${h.note ? ` (${h.note})` : ''}`);
         }),
       );
       state.status = 'ready';
@@ -367,7 +367,10 @@ export class LocalProvider implements Provider {
         const badService = failed.find((u) => SERVICE_UNITS.includes(u));
         if (badService) throw new Error(`${h.name}: ${badService} failed to start`);
         if (system !== 'running' && system !== 'degraded') throw new Error(`${h.name}: systemd is "${system || 'unknown'}"`);
-        if (system === 'degraded') log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
+        if (system === 'degraded') {
+          log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
+          h.note = `degraded: ${failed.join(' ') || 'a unit failed'}`;
+        }
         if (services.etcd === 'cluster' && field('etcd') !== 'ok') throw new Error(`${h.name}: etcd is not healthy`);
         if (services.docker && field('docker') !== 'ok') throw new Error(`${h.name}: docker is not ready`);
       } finally {

@@ -14,6 +14,8 @@ export interface HostState {
   /** Cgroup directories (one per hierarchy) the host runs in. */
   cgroups: string[];
   dir: string;
+  /** Set when the host came up "degraded": which units failed (none the lab asked for). */
+  note?: string;
 }
 
 export interface EnvState {
