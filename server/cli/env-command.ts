@@ -14,8 +14,8 @@ import type { Config } from '../config.ts';
 import { LAB_FILE, LAB_ID } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
 import { setLogLevel } from '../log.ts';
-import type { Command } from './main.ts';
-import { UsageError } from './main.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
 
 const USAGE = `labwright env <subcommand>
 

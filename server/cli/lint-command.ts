@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { LintProblem } from '../../common/lab.ts';
 import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
-import type { Command } from './main.ts';
-import { UsageError } from './main.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
 
 const USAGE = `labwright lint [path…]
 

@@ -1,11 +1,7 @@
 // `labwright` command line: dispatches to one module per command; `--help` is the documentation.
 import { ConfigError } from '../config.ts';
-
-export interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
 
 /** Commands load lazily so that `labwright lint` does not pay for ssh2 or the provider. */
 const commands: Record<string, () => Promise<Command>> = {
@@ -15,10 +11,6 @@ const commands: Record<string, () => Promise<Command>> = {
   test: async () => (await import('./test-command.ts')).testCommand,
 };
 
-/** Thrown by commands for a bad invocation or input: printed as one line, no stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 async function help(): Promise<string> {
   const lines = ['labwright — hands-on multi-host cluster workshops', '', 'Usage: labwright <command> [options]', '', 'Commands:'];

@@ -10,8 +10,8 @@ import { createLocalProvider } from '../../provisioning/local/local-provider.ts'
 import { createLabChecks } from '../progress/lab-checks.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { setLogLevel } from '../log.ts';
-import type { Command } from './main.ts';
-import { UsageError } from './main.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
 
 const USAGE = `labwright serve [--port N] [--labs DIR] [--base-path P] [--bind ADDR]
 
