@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Router } from 'express';
 import type { Config } from './config.ts';
 import { sendApiError } from './http/api-error.ts';
 import { apiRoutes } from './http/api-routes.ts';
@@ -15,18 +15,31 @@ import { securityHeaders } from './http/security-headers.ts';
 import { logger } from './log.ts';
 import { MemorySessionStore } from './sessions/session-store.ts';
 import type { SessionStore } from './sessions/session-store.ts';
+import type { DurableStore } from './store/durable-store.ts';
 import { createGateway } from './ws/gateway.ts';
-import type { Gateway } from './ws/gateway.ts';
+import type { Gateway, GatewayOptions } from './ws/gateway.ts';
 import type { GatewayModule } from './ws/gateway-module.ts';
 
 export interface AppDeps {
   labs: LabViewSource;
-  /** Defaults to an in-memory store (solo mode). */
+  /** Defaults to the durable store's sessions, else an in-memory store. */
   sessions?: SessionStore;
+  /** Durable state (one SQLite file); closed with the server. */
+  store?: DurableStore;
+  /** Workshop mode: instructor and join routes under {base}api/, the dashboard socket, the hello check. */
+  workshops?: WorkshopDeps;
   /** Feature modules plugged into the WebSocket gateway (terminals, checks). */
   gatewayModules?: readonly GatewayModule[];
   /** The built browser app; defaults to dist/client of this checkout. */
   clientDir?: string;
+}
+
+export interface WorkshopDeps {
+  /** Mounted at {base}api/ before the session-only API; must pass on what it does not serve. */
+  routes: readonly Router[];
+  /** Modules of the instructor dashboard's own socket at {base}dashboard-ws. */
+  dashboardModules: readonly GatewayModule[];
+  authorizeHello: NonNullable<GatewayOptions['authorizeHello']>;
 }
 
 export interface RunningServer {
@@ -42,7 +55,7 @@ const DEFAULT_CLIENT_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'clie
 export async function startServer(config: Readonly<Config>, deps: AppDeps): Promise<RunningServer> {
   const log = logger('http');
   const base = config.basePath;
-  const sessions = deps.sessions ?? new MemorySessionStore();
+  const sessions = deps.sessions ?? deps.store?.sessions ?? new MemorySessionStore();
 
   const app = express();
   app.disable('x-powered-by');
@@ -57,6 +70,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
       else next();
     });
   }
+  for (const r of deps.workshops?.routes ?? []) app.use(`${base}api`, r);
   app.use(`${base}api`, apiRoutes(deps.labs, sessions));
   app.use(base, clientRoutes(deps.clientDir ?? DEFAULT_CLIENT_DIR, base, sessions));
   app.use((_req, res) => {
@@ -74,9 +88,17 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   };
   app.use(onError);
 
-  const gateway = createGateway({ config, sessions, labs: deps.labs, modules: deps.gatewayModules ?? [] });
+  const hello = deps.workshops ? { authorizeHello: deps.workshops.authorizeHello } : {};
+  const gateway = createGateway({ config, sessions, labs: deps.labs, modules: deps.gatewayModules ?? [], ...hello });
+  const dashboard = deps.workshops
+    ? createGateway({ config, sessions, labs: deps.labs, modules: deps.workshops.dashboardModules, path: 'dashboard-ws', ...hello })
+    : undefined;
+  const dashboardPath = `${base}dashboard-ws`;
   const server = createServer(app);
-  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    if (dashboard && (req.url ?? '').split('?')[0] === dashboardPath) dashboard.handleUpgrade(req, socket, head);
+    else gateway.handleUpgrade(req, socket, head);
+  });
   server.on('clientError', (_e, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -102,9 +124,11 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await gateway.close();
+        await dashboard?.close();
         server.closeAllConnections();
         await stopped;
         await sessions.close();
+        deps.store?.close();
         log.info('stopped');
       })();
       return closing;

@@ -7,8 +7,7 @@ import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
-import { createLabChecks } from '../progress/lab-checks.ts';
-import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
@@ -71,17 +70,16 @@ export const serveCommand: Command = {
     await provider.recover().catch((e: unknown) => {
       console.error(`labwright serve: could not check for hosts left by an earlier run: ${e instanceof Error ? e.message : String(e)}`);
     });
-    // Solo mode: each browser session gets its own hosts for the lab it opens, destroyed at shutdown.
-    const workspaces = createLabWorkspaces({ provider, labMeta: (id) => labViews.view(id)?.meta });
-    // Checks, gating and auto re-check of the open step, over the same SSH connections.
-    const checks = createLabChecks({ catalog, workspaces: workspaces.workspaces, ssh: workspaces.ssh });
+    // Durable state, solo sessions and workshops: each browser session gets its own hosts for the
+    // lab it opens; after a crash they are re-adopted, and progress survives in dataDir.
+    const stack = createWorkshopStack({ config, catalog, labs: labViews, provider });
     let server;
     try {
-      server = await startServer(config, { labs: labViews, gatewayModules: [...workspaces.modules, checks.module] });
+      await stack.start();
+      server = await startServer(config, { labs: labViews, ...stack.appDeps });
     } catch (e) {
       catalog.close();
-      checks.close();
-      await workspaces.close();
+      await stack.close();
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is already in use; pick another with --port`);
       if (code === 'EACCES') throw new UsageError(`not allowed to listen on ${config.bind}:${config.port}`);
@@ -91,16 +89,18 @@ export const serveCommand: Command = {
     const labs = catalog.list();
     console.log(`Labwright is serving ${labs.length} lab(s) from ${config.labsDir}`);
     console.log(`Open ${running.url}`);
+    console.log(`Instructor dashboard: ${running.url}#/instructor`);
+    // Printed once, only when generated: a configured token is the operator's to keep.
+    if (stack.credential.generated) console.log(`Instructor credential (this run only; set LABWRIGHT_INSTRUCTOR_TOKEN to fix it): ${stack.credential.token}`);
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         console.log(`\n${signal}: shutting down`);
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         catalog.close();
-        checks.close();
         running
           .close()
-          .then(() => workspaces.close())
+          .then(() => stack.close())
           .then(
             () => resolve(0),
             () => resolve(1),

@@ -15,6 +15,8 @@ import { currentStep, isUnlocked, toProgressState } from './gating.ts';
 import type { ProgressStore } from './progress-store.ts';
 
 export interface ChecksModuleDeps {
+  /** Told about every report sent to a page (the instructor dashboard shows the last one). */
+  onReport?: (sessionId: string, labId: string, report: StepReport) => void;
   /** The full lab (with checks and solves) by id, when it loaded cleanly. */
   lab(labId: string): Lab | undefined;
   /** The ready environment of (session, lab), or undefined while there is none (provisioning, failed). */
@@ -74,6 +76,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (opts.explicit || room.lastSent.get(report.step) !== sig) {
       room.lastSent.set(report.step, sig);
       broadcast(room, { type: 'check-report', report });
+      deps.onReport?.(room.sessionId, room.labId, report);
     }
     if (!report.passed) return;
     const p = await deps.progress.get(room.sessionId, room.labId);

@@ -5,7 +5,7 @@ import type { Lab } from '../../common/lab.ts';
 import { EtcdClients, WarmShells, environmentTarget } from '../checks/env-target.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
-import type { ChecksModule } from './checks-module.ts';
+import type { ChecksModule, ChecksModuleDeps } from './checks-module.ts';
 import { createChecksModule } from './checks-module.ts';
 import type { ProgressStore } from './progress-store.ts';
 import { MemoryProgressStore } from './progress-store.ts';
@@ -18,6 +18,8 @@ export interface LabChecksOptions {
   /** Defaults to in-memory progress (solo mode). */
   progress?: ProgressStore;
   recheckMs?: number;
+  /** See ChecksModuleDeps.onReport. */
+  onReport?: ChecksModuleDeps['onReport'];
 }
 
 export interface LabChecks {
@@ -47,6 +49,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     target: (env) => environmentTarget(env, opts.ssh, etcd, warm),
     progress,
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
+    ...(opts.onReport ? { onReport: opts.onReport } : {}),
   });
   return {
     module,

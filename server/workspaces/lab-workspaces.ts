@@ -7,6 +7,7 @@ import type { MirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
 import type { TerminalModule } from '../terminals/terminal-module.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
+import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { WorkspaceManager } from './workspace-manager.ts';
 import { createWorkspaceModule } from './workspace-module.ts';
 
@@ -19,6 +20,8 @@ export interface LabWorkspacesOptions {
   mirrorPolicy?: MirrorPolicy;
   /** See WorkspaceManagerOptions.idleReleaseMs. */
   idleReleaseMs?: number;
+  /** See WorkspaceManagerOptions.ownership (durable mode: re-adopt environments after a restart). */
+  ownership?: EnvironmentOwnership;
 }
 
 export interface LabWorkspaces {
@@ -37,6 +40,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     provider: opts.provider,
     ssh,
     ...(opts.idleReleaseMs !== undefined ? { idleReleaseMs: opts.idleReleaseMs } : {}),
+    ...(opts.ownership ? { ownership: opts.ownership } : {}),
     labShape: (labId) => {
       const meta = opts.labMeta(labId);
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;

@@ -1,0 +1,291 @@
+// Runs workshops: create, join (capacity, expiry), extend, end, reset an attendee, and the
+// expiry sweep that frees environments. Builds the dashboard snapshot and tells watchers when
+// anything that changes it happens (progress, checks, presence, environments).
+import type { StepReport } from '../../common/checks.ts';
+import { CloseCode } from '../../common/protocol.ts';
+import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
+import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
+import type { LabViewSource } from '../http/lab-source.ts';
+import type { Logger } from '../log.ts';
+import type { DurableStore } from '../store/durable-store.ts';
+import type { SessionRecord } from '../store/sqlite-session-store.ts';
+import type { JoinOutcome, WorkshopRecord } from '../store/workshop-records.ts';
+import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
+
+export const MAX_CAPACITY = 200;
+export const MAX_MINUTES = 7 * 24 * 60;
+
+/** Closes every open page of a session with a code and a reason the attendee reads. */
+export type Kick = (sessionId: string, code: CloseCode, reason: string) => void;
+
+export interface WorkshopServiceOptions {
+  store: DurableStore;
+  workspaces: WorkspaceManager;
+  labs: LabViewSource;
+  log: Logger;
+  /** How often expired workshops are looked for. */
+  sweepMs?: number;
+}
+
+export class WorkshopError extends Error {
+  override name = 'WorkshopError';
+  constructor(
+    readonly code: 'bad-request' | 'not-found' | 'workshop-ended',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class WorkshopService {
+  readonly #lastReports = new Map<string, StepReport>();
+  readonly #connections = new Map<string, number>();
+  readonly #watchers = new Map<string, Set<() => void>>();
+  readonly #kickers = new Set<Kick>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly #envWatch = new Map<string, () => void>();
+
+  constructor(private readonly opts: WorkshopServiceOptions) {
+    this.#sweep = setInterval(() => void this.sweep(), opts.sweepMs ?? 5000);
+    this.#sweep.unref();
+  }
+
+  // ---- instructor actions ----
+
+  create(spec: { labId: string; capacity: number; minutes: number }): WorkshopInfo {
+    if (!this.opts.labs.view(spec.labId)) throw new WorkshopError('bad-request', `no working lab "${spec.labId}"`);
+    if (!Number.isInteger(spec.capacity) || spec.capacity < 1 || spec.capacity > MAX_CAPACITY) {
+      throw new WorkshopError('bad-request', `capacity must be a whole number from 1 to ${MAX_CAPACITY}`);
+    }
+    if (!Number.isInteger(spec.minutes) || spec.minutes < 1 || spec.minutes > MAX_MINUTES) {
+      throw new WorkshopError('bad-request', `duration must be from 1 to ${MAX_MINUTES} minutes`);
+    }
+    const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000 });
+    this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity }, 'workshop created');
+    return this.info(w);
+  }
+
+  list(): WorkshopInfo[] {
+    return this.opts.store.workshops.list().map((w) => this.info(w));
+  }
+
+  get(id: string): WorkshopRecord {
+    const w = this.opts.store.workshops.get(id);
+    if (!w) throw new WorkshopError('not-found', 'no such workshop');
+    return w;
+  }
+
+  extend(id: string, minutes: number): WorkshopInfo {
+    const w = this.get(id);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_MINUTES) throw new WorkshopError('bad-request', `extend by 1 to ${MAX_MINUTES} minutes`);
+    if (w.endedAt !== undefined) throw new WorkshopError('workshop-ended', 'this workshop has ended; its hosts are gone');
+    // From now if it had already run out (but was not swept yet), else from its expiry.
+    this.opts.store.workshops.setExpiry(id, Math.max(w.expiresAt, Date.now()) + minutes * 60_000);
+    this.opts.log.info({ workshop: id, minutes }, 'workshop extended');
+    this.changed(id);
+    return this.info(this.get(id));
+  }
+
+  async end(id: string, reason: 'ended' | 'expired' = 'ended'): Promise<WorkshopInfo> {
+    this.get(id);
+    if (this.opts.store.workshops.end(id, reason)) this.opts.log.info({ workshop: id, reason }, 'workshop over; freeing its environments');
+    await this.#free(this.get(id));
+    this.changed(id);
+    return this.info(this.get(id));
+  }
+
+  /** New hosts and a clean slate for one attendee; their open pages reconnect to the new hosts. */
+  async reset(workshopId: string, attendeeId: string): Promise<void> {
+    const w = this.get(workshopId);
+    const a = this.opts.store.sessions.byAttendeeId(attendeeId);
+    if (!a || a.workshopId !== w.id) throw new WorkshopError('not-found', 'no such attendee in this workshop');
+    if (w.endedAt !== undefined) throw new WorkshopError('workshop-ended', 'this workshop has ended');
+    this.opts.log.info({ workshop: w.id, attendee: attendeeId }, 'resetting attendee');
+    this.#kick(a.id, CloseCode.Replaced, 'your instructor reset your lab: reconnecting to fresh hosts');
+    this.#envWatch.get(a.id)?.();
+    this.#envWatch.delete(a.id);
+    await this.opts.workspaces.release(a.id);
+    this.opts.store.progress.clear(a.id);
+    this.#lastReports.delete(a.id);
+    this.#startEnvironment(a, w);
+    this.changed(w.id);
+  }
+
+  // ---- attendees ----
+
+  /** Joins with a display name; on success the attendee's hosts start being made at once. */
+  join(token: string, displayName: string): JoinOutcome | undefined {
+    const outcome = this.opts.store.workshops.join(token, displayName);
+    if (outcome?.ok) {
+      const w = this.get(outcome.session.workshopId ?? '');
+      this.opts.log.info({ workshop: w.id, attendee: outcome.session.attendeeId }, 'attendee joined');
+      this.#startEnvironment(outcome.session, w);
+      this.changed(w.id);
+    }
+    return outcome;
+  }
+
+  /** Whether a workshop accepts attendees now, and why not. */
+  state(w: WorkshopRecord, now = Date.now()): 'open' | 'full' | 'ended' | 'expired' {
+    if (w.endedAt !== undefined) return w.endReason === 'expired' ? 'expired' : 'ended';
+    if (w.expiresAt <= now) return 'expired';
+    return this.opts.store.workshops.attendeeCount(w.id) >= w.capacity ? 'full' : 'open';
+  }
+
+  // ---- events feeding the dashboard ----
+
+  /** Progress or a check attempt of a session was stored. */
+  progressChanged(sessionId: string): void {
+    const w = this.opts.store.sessions.record(sessionId)?.workshopId;
+    if (w) this.changed(w);
+  }
+
+  reportSeen(sessionId: string, report: StepReport): void {
+    const rec = this.opts.store.sessions.record(sessionId);
+    if (rec?.role !== 'attendee' || !rec.workshopId) return;
+    this.#lastReports.set(sessionId, report);
+    this.changed(rec.workshopId);
+  }
+
+  /** A page of a session connected (+1) or went away (-1). */
+  presence(sessionId: string, delta: 1 | -1): void {
+    const n = (this.#connections.get(sessionId) ?? 0) + delta;
+    if (n <= 0) this.#connections.delete(sessionId);
+    else this.#connections.set(sessionId, n);
+    const rec = this.opts.store.sessions.record(sessionId);
+    if (rec?.workshopId) {
+      this.#watchEnvironment(rec);
+      this.changed(rec.workshopId);
+    }
+  }
+
+  onKick(kick: Kick): () => void {
+    this.#kickers.add(kick);
+    return () => this.#kickers.delete(kick);
+  }
+
+  /** Calls `listener` whenever the workshop's snapshot may have changed; returns an unsubscribe. */
+  watch(workshopId: string, listener: () => void): () => void {
+    let set = this.#watchers.get(workshopId);
+    if (!set) this.#watchers.set(workshopId, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  changed(workshopId: string): void {
+    for (const l of this.#watchers.get(workshopId) ?? []) l();
+  }
+
+  // ---- views ----
+
+  info(w: WorkshopRecord): WorkshopInfo {
+    const info: WorkshopInfo = {
+      id: w.id,
+      labId: w.labId,
+      labTitle: this.opts.labs.view(w.labId)?.meta.title ?? w.labId,
+      capacity: w.capacity,
+      attendeeCount: this.opts.store.workshops.attendeeCount(w.id),
+      createdAt: w.createdAt,
+      expiresAt: w.expiresAt,
+      joinPath: `#/join/${w.joinToken}`,
+    };
+    if (w.endedAt !== undefined) info.endedAt = w.endedAt;
+    if (w.endReason !== undefined) info.endReason = w.endReason;
+    return info;
+  }
+
+  snapshot(workshopId: string): DashboardSnapshot {
+    const w = this.get(workshopId);
+    const steps = this.opts.labs.view(w.labId)?.steps.map((s) => s.title) ?? [];
+    const attendees = this.opts.store.sessions.attendeesOf(w.id).map((a) => this.#row(a, w, steps.length));
+    return { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
+  }
+
+  #row(a: SessionRecord, w: WorkshopRecord, stepCount: number): AttendeeRow {
+    const p = this.opts.store.progress.getSync(a.id, w.labId);
+    const done = new Map(p.done.map((d) => [d.step, d]));
+    let current = 0;
+    while (current < stepCount && done.has(current)) current++;
+    const cells: StepCell[] = [];
+    for (let i = 0; i < stepCount; i++) {
+      const d = done.get(i);
+      cells.push(d ? (d.skipped ? 'skipped' : 'done') : i === current ? 'current' : 'locked');
+    }
+    const lastDone = p.done.reduce((t, d) => Math.max(t, d.at), 0);
+    const failedTotal = Object.values(p.attempts).reduce((n, x) => n + x.failed, 0);
+    const row: AttendeeRow = {
+      id: a.attendeeId ?? '',
+      name: a.displayName ?? '',
+      joinedAt: a.createdAt,
+      connected: (this.#connections.get(a.id) ?? 0) > 0,
+      env: this.opts.workspaces.get(a.id, w.labId)?.state ?? 'none',
+      cells,
+      current,
+      currentSince: Math.max(a.createdAt, lastDone),
+      failedOnCurrent: p.attempts[current]?.failed ?? 0,
+      failedTotal,
+    };
+    const last = this.#lastReports.get(a.id);
+    if (last) row.lastReport = last;
+    return row;
+  }
+
+  // ---- expiry ----
+
+  /** Ends workshops past their expiry and frees what ended workshops still hold. */
+  async sweep(now = Date.now()): Promise<void> {
+    for (const w of this.opts.store.workshops.open()) {
+      if (w.expiresAt <= now) await this.end(w.id, 'expired').catch((e: unknown) => this.opts.log.error({ err: e, workshop: w.id }, 'expiry failed'));
+    }
+  }
+
+  /** At start: a crash between "ended" and "freed" leaves environments; free them now. */
+  async freeEnded(): Promise<void> {
+    for (const w of this.opts.store.workshops.list()) {
+      if (w.endedAt !== undefined) await this.#free(w);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    for (const off of this.#envWatch.values()) off();
+    this.#envWatch.clear();
+  }
+
+  async #free(w: WorkshopRecord): Promise<void> {
+    const reason = w.endReason === 'expired' ? 'This workshop has expired; its lab hosts were removed.' : 'The instructor ended this workshop; its lab hosts were removed.';
+    for (const a of this.opts.store.sessions.attendeesOf(w.id)) {
+      this.#kick(a.id, CloseCode.WorkshopEnded, reason);
+      this.#envWatch.get(a.id)?.();
+      this.#envWatch.delete(a.id);
+      await this.opts.workspaces.release(a.id);
+    }
+  }
+
+  #kick(sessionId: string, code: CloseCode, reason: string): void {
+    for (const k of this.#kickers) k(sessionId, code, reason);
+  }
+
+  #startEnvironment(a: SessionRecord, w: WorkshopRecord): void {
+    try {
+      this.opts.workspaces.acquire(a.id, w.labId);
+      this.#watchEnvironment(a);
+    } catch (e) {
+      this.opts.log.error({ err: e, attendee: a.attendeeId }, 'could not start the attendee’s environment');
+    }
+  }
+
+  /** Follows the attendee's env-status so the dashboard shows provisioning → ready. */
+  #watchEnvironment(a: SessionRecord): void {
+    if (this.#envWatch.has(a.id) || !a.workshopId) return;
+    const w = this.opts.store.workshops.get(a.workshopId);
+    if (!w || !this.opts.workspaces.get(a.id, w.labId)) return;
+    let last = '';
+    const off = this.opts.workspaces.subscribe(a.id, w.labId, (s) => {
+      if (s.state === last) return;
+      last = s.state;
+      this.changed(w.id);
+    });
+    this.#envWatch.set(a.id, off);
+  }
+}

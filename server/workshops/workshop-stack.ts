@@ -1,0 +1,114 @@
+// Composes a durable, workshop-capable server: the SQLite store, environments re-adopted after
+// a restart, durable progress, the workshop service and routes, instructor login, the dashboard
+// socket (with read-only mirrors) and attendee presence. `labwright serve` and the e2e use it.
+import { Router } from 'express';
+import type { Lab } from '../../common/lab.ts';
+import type { Provider } from '../../provisioning/provider.ts';
+import type { AppDeps } from '../app.ts';
+import { authRoutes } from '../auth/auth-routes.ts';
+import type { InstructorCredential } from '../auth/instructor-credential.ts';
+import { instructorCredential } from '../auth/instructor-credential.ts';
+import type { Config } from '../config.ts';
+import type { LabViewSource } from '../http/lab-source.ts';
+import { logger } from '../log.ts';
+import { createLabChecks } from '../progress/lab-checks.ts';
+import type { LabChecks } from '../progress/lab-checks.ts';
+import type { DurableStore } from '../store/durable-store.ts';
+import { openDurableStore } from '../store/durable-store.ts';
+import { workshopMirrorPolicy } from '../terminals/mirror-policy.ts';
+import { createTerminalModule } from '../terminals/terminal-module.ts';
+import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import { createDashboardModule } from './dashboard-module.ts';
+import { observedProgress } from './observed-progress.ts';
+import { createPresenceModule } from './presence-module.ts';
+import { authorizeHello, isLoopback, mirrorDirectory } from './workshop-access.ts';
+import { workshopRoutes } from './workshop-routes.ts';
+import { WorkshopService } from './workshop-service.ts';
+
+export interface WorkshopStackOptions {
+  config: Readonly<Config>;
+  catalog: { get(id: string): { ok: true; lab: Lab } | { ok: false } | undefined };
+  labs: LabViewSource;
+  provider: Provider;
+  recheckMs?: number;
+}
+
+export interface WorkshopStack {
+  readonly store: DurableStore;
+  readonly workspaces: LabWorkspaces;
+  readonly checks: LabChecks;
+  readonly service: WorkshopService;
+  readonly credential: InstructorCredential;
+  /** For startServer, together with `labs`. */
+  readonly appDeps: Omit<AppDeps, 'labs'>;
+  /** Frees what ended workshops still hold (run once at start, before listening). */
+  start(): Promise<void>;
+  /** Stops timers and terminals, gives environments back, closes the store. */
+  close(): Promise<void>;
+}
+
+export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
+  const log = logger('workshops');
+  const store = openDurableStore(opts.config.dataDir);
+  const credential = instructorCredential(opts.config.instructorToken);
+  const mirrorPolicy = workshopMirrorPolicy(mirrorDirectory(store));
+  const workspaces = createLabWorkspaces({
+    provider: opts.provider,
+    labMeta: (id) => opts.labs.view(id)?.meta,
+    mirrorPolicy,
+    ownership: store.environments,
+  });
+  const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log });
+  const checks = createLabChecks({
+    catalog: opts.catalog,
+    workspaces: workspaces.workspaces,
+    ssh: workspaces.ssh,
+    progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
+    onReport: (sessionId, _labId, report) => service.reportSeen(sessionId, report),
+    ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
+  });
+  const presence = createPresenceModule(service);
+  // The dashboard's terminals: mirrors only, over the same SSH connections as the attendees'.
+  const mirrors = createTerminalModule({
+    workspaces: workspaces.workspaces,
+    mirrorPolicy,
+    hub: workspaces.terminals.hub,
+    mirrorsOnly: { hostsOf: (id) => opts.labs.view(id)?.meta.hosts },
+  });
+  const basePath = opts.config.basePath;
+  const instructorRouter = Router();
+  instructorRouter.use('/instructor', authRoutes({ sessions: store.sessions, credential, basePath, log }));
+
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    workspaces,
+    checks,
+    service,
+    credential,
+    appDeps: {
+      sessions: store.sessions,
+      gatewayModules: [...workspaces.modules, checks.module, presence],
+      workshops: {
+        routes: [instructorRouter, workshopRoutes({ store, service, basePath, log })],
+        dashboardModules: [createDashboardModule(service, store), mirrors],
+        authorizeHello: authorizeHello(store, { soloAllowed: isLoopback(opts.config.bind) }),
+      },
+    },
+    async start() {
+      await service.sweep();
+      await service.freeEnded();
+    },
+    close() {
+      closing ??= (async () => {
+        service.close();
+        await presence.close();
+        checks.close();
+        await workspaces.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// Workshop mode through the real HTTP server and WebSockets (a fake provider stands in for
+// hosts; e2e/workshop.spec.ts covers real ones): instructor login, admin routes refused
+// without it, join, capacity, resume, the live dashboard, who may mirror whom, and ending.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
+import type { RunningServer } from '../app.ts';
+import { startServer } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { StaticLabViews } from '../http/static-lab-views.ts';
+import { sampleLabView } from '../http/test-labs.ts';
+import { TestSocket, sessionCookie } from '../http/test-server.ts';
+import type { WorkshopStack } from './workshop-stack.ts';
+import { createWorkshopStack } from './workshop-stack.ts';
+
+class FakeProvider implements Provider {
+  readonly name = 'fake';
+  readonly live = new Map<string, Environment>();
+  #n = 0;
+  create(spec: EnvironmentSpec): Promise<Environment> {
+    const id = `env${++this.#n}`;
+    const env: Environment = { id, provider: 'fake', spec, hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 1, user: 'root' })), privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
+    this.live.set(id, env);
+    return Promise.resolve(env);
+  }
+  destroy(env: Environment | string): Promise<void> {
+    this.live.delete(typeof env === 'string' ? env : env.id);
+    return Promise.resolve();
+  }
+  list(): Promise<Environment[]> {
+    return Promise.resolve([...this.live.values()]);
+  }
+}
+
+const TOKEN = 'instructor-secret-for-tests';
+
+describe('workshops over HTTP and WebSocket', () => {
+  let dir: string;
+  let stack: WorkshopStack;
+  let server: RunningServer;
+  let provider: FakeProvider;
+  let origin: string;
+  const sockets: TestSocket[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lw-workshops-'));
+    const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir, basePath: '/lw/' });
+    const labs = new StaticLabViews([sampleLabView('demo'), sampleLabView('other', 'Other')]);
+    provider = new FakeProvider();
+    stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs, provider, recheckMs: 0 });
+    server = await startServer(config, { labs, ...stack.appDeps });
+    origin = new URL(server.url).origin;
+  });
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.ws.terminate();
+    await server.close();
+    await stack.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
+    fetch(`${server.url}api/${p}`, {
+      method: init.method ?? 'GET',
+      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+  const cookieOf = (res: Response): string => res.headers.get('set-cookie')!.split(';')[0]!;
+  const login = async (): Promise<string> => cookieOf(await api('instructor/login', { method: 'POST', body: { token: TOKEN } }));
+  const socket = async (cookie: string, labId: string, p = 'ws'): Promise<TestSocket> => {
+    const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
+    sockets.push(s);
+    await s.opened;
+    s.send({ type: 'hello', version: PROTOCOL_VERSION, labId });
+    return s;
+  };
+  const until = async <T>(s: TestSocket, pred: (m: Awaited<ReturnType<TestSocket['next']>>) => T | undefined): Promise<T> => {
+    for (;;) {
+      const v = pred(await s.next());
+      if (v !== undefined) return v;
+    }
+  };
+
+  it('logs the instructor in with the credential only, and guards admin routes', async () => {
+    const bad = await api('instructor/login', { method: 'POST', body: { token: 'wrong-token-wrong-token' } });
+    expect(bad.status).toBe(401);
+    const res = await api('instructor/login', { method: 'POST', body: { token: TOKEN } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    const solo = await sessionCookie(server.url);
+    expect((await api('workshops')).status).toBe(401);
+    expect((await api('workshops', { cookie: solo })).status).toBe(403);
+    expect((await api('workshops', { method: 'POST', cookie: solo, body: { labId: 'demo', capacity: 2, minutes: 60 } })).status).toBe(403);
+    expect((await api('workshops', { cookie: cookieOf(res) })).status).toBe(200);
+  });
+
+  it('joins attendees up to capacity, resumes a returning one, and keeps attendees to their own lab', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 2, minutes: 60 } })).json()) as WorkshopInfo;
+    const token = w.joinPath.split('/').pop()!;
+    expect((await api(`join/${token}`, { method: 'POST', body: { name: '' } })).status).toBe(400);
+    const a = await api(`join/${token}`, { method: 'POST', body: { name: 'Ada' } });
+    expect(a.status).toBe(201);
+    const ada = cookieOf(a);
+    // Reopening the link with the cookie resumes; it does not take a second seat.
+    expect(await (await api(`join/${token}`, { method: 'POST', cookie: ada, body: { name: 'Ada again' } })).json()).toEqual({ labId: 'demo', resumed: true });
+    const bob = cookieOf(await api(`join/${token}`, { method: 'POST', body: { name: 'Bob' } }));
+    const full = await api(`join/${token}`, { method: 'POST', body: { name: 'Cy' } });
+    expect(full.status).toBe(409);
+    expect(((await full.json()) as { error: { message: string } }).error.message).toMatch(/full/);
+    expect((await api('join/not-a-token', { method: 'POST', body: { name: 'Eve' } })).status).toBe(404);
+    // Each attendee got their own environment at join.
+    await expect.poll(() => provider.live.size).toBe(2);
+
+    const wrongLab = await socket(bob, 'other');
+    expect((await wrongLab.closed).code).toBe(CloseCode.Unauthorized);
+    const own = await socket(ada, 'demo');
+    expect(await own.next()).toMatchObject({ type: 'welcome' });
+
+    // An attendee may not mirror anyone, nor watch the dashboard.
+    const snap = (await (await api(`workshops/${w.id}`, { cookie: instructor })).json()) as DashboardSnapshot;
+    const bobId = snap.attendees.find((r) => r.name === 'Bob')!.id;
+    own.send({ type: 'term-open', channel: 5, host: 'host0', cols: 80, rows: 24, mirrorOf: bobId });
+    expect(await until(own, (m) => (m.type === 'error' && m.ref === 'term-open' ? m : undefined))).toMatchObject({ code: 'forbidden' });
+    const sneaky = await socket(ada, 'demo', 'dashboard-ws');
+    await until(sneaky, (m) => (m.type === 'welcome' ? m : undefined));
+    sneaky.send({ type: 'dashboard-watch', workshopId: w.id });
+    expect(await until(sneaky, (m) => (m.type === 'error' ? m : undefined))).toMatchObject({ code: 'forbidden' });
+  });
+
+  it('pushes the dashboard live and ends the workshop: pages closed, environments destroyed, no rejoin', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    const token = w.joinPath.split('/').pop()!;
+    const dash = await socket(instructor, 'demo', 'dashboard-ws');
+    await until(dash, (m) => (m.type === 'welcome' ? m : undefined));
+    dash.send({ type: 'dashboard-watch', workshopId: w.id });
+    expect((await until(dash, (m) => (m.type === 'dashboard' ? m : undefined))).snapshot.attendees).toEqual([]);
+
+    const ada = cookieOf(await api(`join/${token}`, { method: 'POST', body: { name: 'Ada' } }));
+    const row = await until(dash, (m) => (m.type === 'dashboard' && m.snapshot.attendees[0]?.env === 'ready' ? m.snapshot.attendees[0] : undefined));
+    expect(row).toMatchObject({ name: 'Ada', cells: ['current', 'locked'], current: 0, failedOnCurrent: 0 });
+
+    // A stored check attempt and a completed step reach the dashboard without asking.
+    const adaSession = stack.store.sessions.attendeesOf(w.id)[0]!.id;
+    await stack.checks.progress.recordAttempt(adaSession, 'demo', 0, false, Date.now());
+    await stack.checks.progress.markDone(adaSession, 'demo', { step: 0, at: Date.now(), skipped: false });
+    const after = await until(dash, (m) => (m.type === 'dashboard' && m.snapshot.attendees[0]?.current === 1 ? m.snapshot.attendees[0] : undefined));
+    expect(after).toMatchObject({ cells: ['done', 'current'], failedTotal: 1 });
+
+    const page = await socket(ada, 'demo');
+    expect(await page.next()).toMatchObject({ type: 'welcome' });
+    expect((await api(`workshops/${w.id}/end`, { method: 'POST', cookie: instructor })).status).toBe(200);
+    expect(await page.closed).toMatchObject({ code: CloseCode.WorkshopEnded });
+    expect(provider.live.size).toBe(0);
+    expect((await api(`join/${token}`, { method: 'POST', body: { name: 'Late' } })).status).toBe(410);
+    const again = await socket(ada, 'demo');
+    expect((await again.closed).code).toBe(CloseCode.WorkshopEnded);
+  });
+});
