@@ -8,6 +8,11 @@ import { labListPage } from './pages/lab-list-page.ts';
 import { labPage } from './pages/lab-page.ts';
 import { listHref, parseRoute } from './router.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
+import { dashboardPage } from './dashboard/dashboard-page.ts';
+import { instructorPage } from './dashboard/instructor-page.ts';
+import { parseWorkshopRoute } from './dashboard/workshop-routes.ts';
+import type { WorkshopRoute } from './dashboard/workshop-routes.ts';
+import { joinPage } from './join/join-page.ts';
 
 registerLabPageFeature(terminalFeature);
 registerLabPageFeature(checksFeature);
@@ -22,12 +27,24 @@ function notFound(): Page {
   };
 }
 
+function workshopPage(r: WorkshopRoute): Page {
+  switch (r.page) {
+    case 'join':
+      return joinPage(r.token);
+    case 'instructor':
+      return instructorPage();
+    case 'dashboard':
+      return dashboardPage(r.workshopId);
+  }
+}
+
 function show(): void {
   if (!app) return;
   current?.dispose();
-  const route = parseRoute(location.hash);
+  const workshop = parseWorkshopRoute(location.hash);
+  const route = workshop ?? parseRoute(location.hash);
   document.title = 'Labwright';
-  current = route.page === 'list' ? labListPage() : route.page === 'lab' ? labPage(route.labId) : notFound();
+  current = workshop ? workshopPage(workshop) : route.page === 'list' ? labListPage() : route.page === 'lab' ? labPage(route.labId) : notFound();
   app.replaceChildren(
     h('header', { class: 'app-bar' }, h('a', { class: 'brand', href: listHref }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Labwright')),
     current.root,

@@ -1,0 +1,261 @@
+// #/instructor/workshops/<id>: the live dashboard. The server pushes a snapshot on every change
+// over the dashboard socket; the page draws attendees × steps as colour cells, stuck attendees
+// first and flagged, and ticks "time on step" locally. Clicking a row opens the attendee's
+// terminals read-only with their last check results, and a reset.
+import type { AttendeeRow, DashboardSnapshot } from '../../../common/workshop.ts';
+import { isStuck } from '../../../common/workshop.ts';
+import { ApiError } from '../api.ts';
+import { h } from '../dom.ts';
+import type { Page } from '../page.ts';
+import { LabSocket } from '../ws-client.ts';
+import { endWorkshop, extendWorkshop, resetAttendee, workshopSnapshot } from './instructor-api.ts';
+import { MirrorPanel } from './mirror-panel.ts';
+import { instructorHref } from './workshop-routes.ts';
+import './dashboard.css';
+
+const CELL_TEXT = { done: 'done', skipped: 'skipped', current: 'current step', locked: 'locked' } as const;
+
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Stuck first (longest stuck on top), then the furthest behind, so who needs help is at the top. */
+function order(rows: AttendeeRow[], snap: DashboardSnapshot, now: number): AttendeeRow[] {
+  return [...rows].sort((a, b) => {
+    const sa = isStuck(a, snap.steps.length, now, snap.stuck) ? 0 : 1;
+    const sb = isStuck(b, snap.steps.length, now, snap.stuck) ? 0 : 1;
+    return sa - sb || a.current - b.current || a.currentSince - b.currentSince || a.name.localeCompare(b.name);
+  });
+}
+
+export function dashboardPage(workshopId: string): Page {
+  const root = h('main', { class: 'dashboard' });
+  let socket: LabSocket | undefined;
+  let snap: DashboardSnapshot | undefined;
+  let clockSkew = 0;
+  let selected: string | undefined;
+  let mirror: MirrorPanel | undefined;
+  let mirrorFor: string | undefined;
+
+  const title = h('h1', {}, 'Workshop');
+  const facts = h('div', { class: 'dash-facts' });
+  const joinLink = h('input', { class: 'join-link', readonly: true, 'aria-label': 'Join link' });
+  const copy = h('button', { type: 'button' }, 'Copy');
+  const extend = h('button', { type: 'button' }, '+15 min');
+  const end = h('button', { type: 'button', class: 'danger' }, 'End workshop');
+  const status = h('span', { class: 'dash-conn muted' });
+  const message = h('p', { class: 'form-message', role: 'status' });
+  const summary = h('div', { class: 'dash-summary' });
+  const grid = h('div', { class: 'grid', role: 'table', 'aria-label': 'Attendees by step' });
+  const detail = h('aside', { class: 'detail' }, h('p', { class: 'muted' }, 'Click an attendee to watch their terminals.'));
+  root.append(
+    h('div', { class: 'dash-head' }, h('div', {}, h('a', { href: instructorHref, class: 'muted' }, '← Workshops'), title, facts), h('div', { class: 'dash-actions' }, status, extend, end)),
+    h('div', { class: 'join-row' }, h('span', { class: 'muted' }, 'Join link'), joinLink, copy),
+    message,
+    summary,
+    h('div', { class: 'dash-body' }, grid, detail),
+  );
+
+  const now = (): number => Date.now() + clockSkew;
+  const fail = (e: unknown): void => {
+    message.className = 'form-message error-text';
+    message.textContent = e instanceof ApiError ? e.message : 'Could not reach the server.';
+  };
+
+  copy.addEventListener('click', () => {
+    joinLink.select();
+    void navigator.clipboard?.writeText(joinLink.value).catch(() => undefined);
+  });
+  extend.addEventListener('click', () => void extendWorkshop(workshopId, 15).catch(fail));
+  end.addEventListener('click', () => {
+    if (!confirm('End the workshop? Every attendee’s lab hosts are destroyed.')) return;
+    void endWorkshop(workshopId).catch(fail);
+  });
+
+  function renderHead(s: DashboardSnapshot): void {
+    const w = s.workshop;
+    title.textContent = w.labTitle;
+    const over = w.endedAt !== undefined;
+    const left = w.expiresAt - now();
+    facts.replaceChildren(
+      h('span', { class: 'fact' }, `${w.attendeeCount} / ${w.capacity} seats`),
+      h('span', { class: `fact${over ? ' over' : left < 10 * 60_000 ? ' warn' : ''}` }, over ? (w.endReason === 'expired' ? 'expired' : 'ended') : `${duration(left)} left`),
+    );
+    joinLink.value = new URL(w.joinPath, document.baseURI).toString();
+    extend.disabled = over;
+    end.disabled = over;
+  }
+
+  function renderSummary(s: DashboardSnapshot, t: number): void {
+    const rows = s.attendees;
+    const stuck = rows.filter((r) => isStuck(r, s.steps.length, t, s.stuck)).length;
+    const finished = rows.filter((r) => r.current >= s.steps.length).length;
+    const online = rows.filter((r) => r.connected).length;
+    summary.replaceChildren(
+      h('span', {}, h('b', {}, String(rows.length)), ' attendees'),
+      h('span', {}, h('b', {}, String(online)), ' online'),
+      h('span', { class: stuck ? 'sum-stuck' : '' }, h('b', {}, String(stuck)), ' stuck'),
+      h('span', {}, h('b', {}, String(finished)), ' finished'),
+    );
+  }
+
+  function renderGrid(s: DashboardSnapshot, t: number): void {
+    grid.style.setProperty('--steps', String(s.steps.length));
+    const onStep = s.steps.map((_, i) => s.attendees.filter((r) => r.current === i).length);
+    const most = Math.max(1, ...onStep);
+    const head = h(
+      'div',
+      { class: 'grid-row grid-head', role: 'row' },
+      h('span', { class: 'g-name', role: 'columnheader' }, 'Attendee'),
+      h(
+        'span',
+        { class: 'g-cells', role: 'columnheader' },
+        ...s.steps.map((title, i) => {
+          const bar = h('i', { class: 'g-bar' });
+          bar.style.height = `${Math.round((onStep[i]! / most) * 100)}%`;
+          return h('span', { class: 'g-step', title: `${i + 1}. ${title} — ${onStep[i]} here now` }, bar, h('em', {}, String(i + 1)));
+        }),
+      ),
+      h('span', { class: 'g-time', role: 'columnheader' }, 'On step'),
+      h('span', { class: 'g-fail', role: 'columnheader' }, 'Failed'),
+    );
+    const rows = order(s.attendees, s, t).map((r) => {
+      const stuck = isStuck(r, s.steps.length, t, s.stuck);
+      const finished = r.current >= s.steps.length;
+      const row = h(
+        'div',
+        {
+          class: `grid-row attendee${stuck ? ' stuck' : ''}${finished ? ' finished' : ''}${r.id === selected ? ' selected' : ''}${r.connected ? '' : ' offline'}`,
+          role: 'row',
+          tabindex: '0',
+          'data-attendee': r.id,
+          'data-name': r.name,
+        },
+        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null),
+        h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => h('span', { class: `cell ${c}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${CELL_TEXT[c]}` }))),
+        h('span', { class: 'g-time', 'data-since': String(r.currentSince) }, finished ? 'done' : duration(t - r.currentSince)),
+        h('span', { class: `g-fail${r.failedOnCurrent >= s.stuck.afterFailures ? ' many' : ''}`, title: `${r.failedOnCurrent} failed on this step, ${r.failedTotal} in all` }, String(r.failedOnCurrent || '')),
+      );
+      row.addEventListener('click', () => select(r.id));
+      row.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter') select(r.id);
+      });
+      return row;
+    });
+    grid.replaceChildren(head, ...(rows.length ? rows : [h('p', { class: 'muted empty' }, 'Nobody has joined yet. Share the join link.')]));
+  }
+
+  function renderDetail(s: DashboardSnapshot): void {
+    const r = s.attendees.find((a) => a.id === selected);
+    if (!r || !socket) return;
+    const report = r.lastReport;
+    const results = report
+      ? h(
+          'div',
+          { class: 'last-report' },
+          h('p', { class: report.passed ? 'ok-text' : 'error-text' }, `Step ${report.step + 1}: ${report.passed ? 'passed' : 'not yet'} · ${new Date(report.at).toLocaleTimeString()}`),
+          h('ul', {}, ...report.results.map((x) => h('li', { class: `res ${x.status}` }, x.message))),
+        )
+      : h('p', { class: 'muted' }, 'No check results yet.');
+    const reset = h('button', { type: 'button', class: 'danger' }, 'Reset hosts');
+    reset.addEventListener('click', () => {
+      if (!confirm(`Give ${r.name} fresh hosts? Their progress starts over.`)) return;
+      void resetAttendee(workshopId, r.id).catch(fail);
+    });
+    const info = h(
+      'div',
+      { class: 'detail-head' },
+      h('h2', {}, r.name),
+      h('p', { class: 'muted' }, r.current >= s.steps.length ? 'Finished every step' : `On step ${r.current + 1}: ${s.steps[r.current]}`, ` · ${r.failedTotal} failed checks`),
+      results,
+      reset,
+    );
+    if (mirrorFor !== r.id || !mirror) {
+      mirror?.dispose();
+      mirror = new MirrorPanel(socket, r.id, hosts);
+      mirrorFor = r.id;
+      detail.replaceChildren(info, mirror.root);
+      mirror.fit();
+    } else {
+      // Only the text changes; the terminals stay where they are (moving xterm loses its size).
+      detail.firstElementChild?.replaceWith(info);
+    }
+  }
+
+  let hosts: string[] = [];
+
+  function select(id: string): void {
+    selected = id;
+    if (snap) render(snap);
+  }
+
+  function render(s: DashboardSnapshot): void {
+    const t = now();
+    renderHead(s);
+    renderSummary(s, t);
+    renderGrid(s, t);
+    renderDetail(s);
+  }
+
+  // Time on step and the countdown move every second without asking the server.
+  const tick = setInterval(() => {
+    if (!snap) return;
+    const t = now();
+    for (const el of grid.querySelectorAll<HTMLElement>('.g-time[data-since]')) {
+      if (el.textContent !== 'done') el.textContent = duration(t - Number(el.dataset.since));
+    }
+    renderHead(snap);
+  }, 1000);
+  // Stuck-by-time changes the order and flags; redraw now and then (no server round trip).
+  const reorder = setInterval(() => {
+    if (snap) render(snap);
+  }, 15_000);
+
+  workshopSnapshot(workshopId).then(
+    async (first) => {
+      snap = first;
+      clockSkew = first.now - Date.now();
+      const lab = await fetch(new URL(`api/labs/${encodeURIComponent(first.workshop.labId)}`, document.baseURI)).then((r) => r.json() as Promise<{ meta: { hosts: string[] } }>);
+      hosts = lab.meta.hosts;
+      render(first);
+      socket = new LabSocket({ labId: first.workshop.labId, url: dashboardSocketUrl() });
+      const sock = socket;
+      sock.on('welcome', () => sock.send({ type: 'dashboard-watch', workshopId }));
+      sock.on('dashboard', (m) => {
+        snap = m.snapshot;
+        clockSkew = m.snapshot.now - Date.now();
+        root.dataset.live = 'true';
+        render(m.snapshot);
+      });
+      sock.onStatus((st) => {
+        status.textContent = st.state === 'open' ? '● live' : st.state === 'reconnecting' ? 'reconnecting…' : st.state === 'closed' ? `disconnected${st.detail ? `: ${st.detail}` : ''}` : 'connecting…';
+        status.dataset.state = st.state;
+      });
+    },
+    (e: unknown) => {
+      if (e instanceof ApiError && e.status === 401) location.hash = instructorHref;
+      else fail(e);
+    },
+  );
+
+  return {
+    root,
+    dispose() {
+      clearInterval(tick);
+      clearInterval(reorder);
+      mirror?.dispose();
+      socket?.close();
+    },
+  };
+}
+
+function dashboardSocketUrl(): string {
+  const u = new URL('dashboard-ws', document.baseURI);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.hash = '';
+  return u.toString();
+}
