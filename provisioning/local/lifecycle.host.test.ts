@@ -1,6 +1,8 @@
 // Lifecycle of local environments on real hosts: bad input, repeated create/destroy, cancel mid-boot,
 // a SIGKILLed `labwright env up` reaped on the next start, adoption of live environments, the warm pool.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +111,27 @@ describe.skipIf(!canRunHosts)('local provider lifecycle', () => {
     } finally {
       await provider.destroy(env);
     }
+  });
+
+  it("never reaps another data directory's environment, and never gives it the same subnet", async () => {
+    const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lw-data-'));
+    const other = createLocalProvider({ ...testConfig, dataDir: otherDir });
+    const theirs = await other.create(ONE);
+    try {
+      const mine = await provider.create(ONE);
+      try {
+        expect(mine.hosts[0]!.address).not.toBe(theirs.hosts[0]!.address);
+        const report = await createLocalProvider(testConfig).recover();
+        expect(report.reaped).not.toContain(theirs.id);
+        expect((await sshRun(theirs, 'host0', 'hostname')).stdout.trim()).toBe('host0');
+      } finally {
+        await provider.destroy(mine);
+      }
+    } finally {
+      await other.destroy(theirs);
+      await fs.rm(otherDir, { recursive: true, force: true });
+    }
+    expect(await leftoversOf(otherDir, theirs.id)).toEqual([]);
   });
 
   it('hands out a ready environment from the warm pool and leaves nothing after drain', async () => {

@@ -27,6 +27,7 @@ import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
 import { writeHostFiles } from './host-files.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
+import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
 import { createBridge, deleteBridge, isolateBridge, isolatedEnvIds, listLinks, unisolate, usedNetworks } from './network.ts';
 import { connectWhenUp, exec } from './ssh-probe.ts';
 import { envDir, envsDir, keyPath, listEnvIds, readState, writeState } from './state.ts';
@@ -53,6 +54,9 @@ const DEFAULT_LIMITS: HostLimits = { memoryBytes: 1024 * 1024 * 1024, pids: 4096
 const SERVICE_UNITS = ['ssh.service', 'etcd.service', 'docker.service', 'containerd.service', 'systemd-networkd.service'];
 
 const log = logger('local-provider');
+
+/** Environments this process is creating right now: recover() must not take them for a crash's leftovers. */
+const creatingHere = new Set<string>();
 
 /** Checks a spec and returns a one-line reason when it is unusable. */
 export function specProblem(spec: EnvironmentSpec, subnetPrefix: number): string | undefined {
@@ -136,7 +140,6 @@ export class LocalProvider implements Provider {
     const problem = specProblem(spec, this.config.subnetPrefix);
     if (problem) throw new ProvisionError('bad-spec', problem);
     const { signal } = opts;
-    const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
     await this.checkDependencies(false);
     const image = this.imageRootfs ? { rootfs: this.imageRootfs } : await ensureImage({
       cacheDir: this.config.cacheDir,
@@ -151,6 +154,17 @@ export class LocalProvider implements Provider {
     const seed = useSeed && spec.services.docker ? await this.dockerSeed(image.rootfs, signal) : undefined;
 
     const { id, dir } = await this.reserveEnvDir();
+    creatingHere.add(id);
+    try {
+      return await this.buildEnv(id, dir, spec, image.rootfs, seed, opts);
+    } finally {
+      creatingHere.delete(id);
+    }
+  }
+
+  private async buildEnv(id: string, dir: string, spec: EnvironmentSpec, imageRootfs: string, seed: string | undefined, opts: CreateOptions): Promise<Environment> {
+    const { signal } = opts;
+    const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `labwright-${id}` });
     await fs.writeFile(keyPath(this.config.dataDir, id), keys.private, { mode: 0o600 });
     await fs.writeFile(`${keyPath(this.config.dataDir, id)}.pub`, `${keys.public}\n`, { mode: 0o600 });
@@ -163,7 +177,7 @@ export class LocalProvider implements Provider {
       subnet: '',
       bridge: bridgeName(id),
       bridgeAddress: '',
-      imageRootfs: image.rootfs,
+      imageRootfs,
       hosts: spec.hosts.map((name, i) => ({ name, machine: machineName(id, i), address: '', pid: 0, cgroups: [], dir: path.join(dir, 'hosts', name) })),
       createdAt: Date.now(),
     };
@@ -188,7 +202,7 @@ export class LocalProvider implements Provider {
       await Promise.all(
         state.hosts.map(async (h, i) => {
           const p = hostPaths(h.dir);
-          await mountOverlay(image.rootfs, p);
+          await mountOverlay(imageRootfs, p);
           if (seed) await plantDockerSeed(seed, p.docker);
           await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services });
           h.cgroups = await createHostCgroups(h.machine, this.limits);
@@ -252,7 +266,9 @@ export class LocalProvider implements Provider {
     const ids = new Set(await listEnvIds(this.config.dataDir));
     for (const id of ids) {
       const st = await readState(this.config.dataDir, id);
-      if (st?.status === 'creating' && pidAlive(st.creatorPid) && st.creatorPid !== process.pid) continue; // still being made
+      if (creatingHere.has(id)) continue;
+      // Still being made by another live process (a pid equal to ours belongs to a dead earlier process).
+      if (st?.status === 'creating' && st.creatorPid !== process.pid && pidAlive(st.creatorPid)) continue;
       if (st?.status === 'ready') {
         const alive = await Promise.all(st.hosts.map((h) => isHostProcess(h.pid, h.machine)));
         if (alive.every(Boolean)) {
@@ -282,15 +298,15 @@ export class LocalProvider implements Provider {
     }
     for (const id of await isolatedEnvIds()) if (!ids.has(id)) orphanIds.add(id);
     for (const id of orphanIds) {
+      // Another server or test with its own data directory owns it: its recover() decides, not ours.
+      if (await ownedElsewhere(id, this.config.dataDir)) continue;
       await this.teardown(id, undefined);
       report.reaped.push(id);
     }
-    const subnetsDir = path.join(this.config.dataDir, 'subnets');
     for (const f of await fs.readdir(subnetsDir).catch(() => [] as string[])) {
       const owner = (await fs.readFile(path.join(subnetsDir, f), 'utf8').catch(() => '')).trim();
       // Checked now, not against the listing above: another process may have created an environment since.
-      const live = ENV_ID_RE.test(owner) && (await fs.access(envDir(this.config.dataDir, owner)).then(() => true, () => false));
-      if (!live) await fs.rm(path.join(subnetsDir, f), { force: true });
+      if (!ENV_ID_RE.test(owner) || !(await envExists(owner))) await fs.rm(path.join(subnetsDir, f), { force: true });
     }
     if (report.reaped.length) log.info(report, 'recovered leftovers');
     return report;
@@ -313,10 +329,12 @@ export class LocalProvider implements Provider {
     for (let i = 0; i < 20; i++) {
       const id = newEnvId();
       const dir = envDir(this.config.dataDir, id);
+      if (!(await claimEnvId(id, this.config.dataDir))) continue;
       try {
         await fs.mkdir(dir, { mode: 0o700 });
         return { id, dir };
       } catch (e) {
+        await releaseEnvId(id);
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
@@ -325,7 +343,7 @@ export class LocalProvider implements Provider {
 
   /** One reservation file per subnet (created exclusively), so concurrent processes never share a subnet. */
   private async reserveSubnet(id: string): Promise<Cidr> {
-    const dir = path.join(this.config.dataDir, 'subnets');
+    const dir = subnetsDir;
     await fs.mkdir(dir, { recursive: true });
     const range = parseCidr(this.config.subnetRange);
     const taken: Cidr[] = [...(await usedNetworks())];
@@ -382,11 +400,13 @@ export class LocalProvider implements Provider {
     } catch (e) {
       if (signal?.aborted) throw e;
       // A host whose nspawn died says why in its console log; that beats "ssh did not answer".
+      const consoleLog = (await fs.readFile(hostPaths(h.dir).log, 'utf8').catch(() => '')).trim().split('\n');
       if (!(await isHostProcess(h.pid, h.machine))) {
-        const tail = (await fs.readFile(hostPaths(h.dir).log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
-        throw new Error(`${h.name} stopped while booting: ${tail || 'no output'}`);
+        throw new Error(`${h.name} stopped while booting: ${consoleLog.slice(-3).join(' | ') || 'no output'}`);
       }
-      throw e;
+      // The host's console shows the units that failed; the log file goes with the rollback, so say it here.
+      const failures = consoleLog.filter((l) => /FAILED|Failed|emergency|rescue/i.test(l)).slice(-3);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}${failures.length ? ` (console: ${failures.join(' | ')})` : ''}`);
     }
   }
 
@@ -425,7 +445,7 @@ export class LocalProvider implements Provider {
     const links = await listLinks();
     for (const machine of machines) if (links.includes(vethName(machine))) await deleteBridge(vethName(machine));
     if (st?.subnet) {
-      const f = path.join(this.config.dataDir, 'subnets', st.subnet.replace('/', '_'));
+      const f = path.join(subnetsDir, st.subnet.replace('/', '_'));
       const owner = (await fs.readFile(f, 'utf8').catch(() => '')).trim();
       if (owner === id) await fs.rm(f, { force: true });
     }
@@ -437,6 +457,7 @@ export class LocalProvider implements Provider {
       await unmountUnder(dir);
     }
     await fs.rm(dir, { recursive: true, force: true });
+    if ((await dataDirOf(id)) === this.config.dataDir) await releaseEnvId(id);
   }
 }
 
