@@ -166,8 +166,6 @@ export class LocalProvider implements Provider {
     const { signal } = opts;
     const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `labwright-${id}` });
-    await fs.writeFile(keyPath(this.config.dataDir, id), keys.private, { mode: 0o600 });
-    await fs.writeFile(`${keyPath(this.config.dataDir, id)}.pub`, `${keys.public}\n`, { mode: 0o600 });
     const state: EnvState = {
       version: 1,
       id,
@@ -181,10 +179,12 @@ export class LocalProvider implements Provider {
       hosts: spec.hosts.map((name, i) => ({ name, machine: machineName(id, i), address: '', pid: 0, cgroups: [], dir: path.join(dir, 'hosts', name) })),
       createdAt: Date.now(),
     };
-    await writeState(this.config.dataDir, state);
     const elog = log.child({ env: id });
     const t0 = Date.now();
     try {
+      await fs.writeFile(keyPath(this.config.dataDir, id), keys.private, { mode: 0o600 });
+      await fs.writeFile(`${keyPath(this.config.dataDir, id)}.pub`, `${keys.public}\n`, { mode: 0o600 });
+      await writeState(this.config.dataDir, state);
       progress('network', 0, 1, 'choosing a subnet');
       const subnet = await this.reserveSubnet(id);
       const addrs = addressesIn(subnet, spec.hosts.length);
