@@ -39,19 +39,24 @@ function summary(label: string, ms: number[]): void {
 }
 
 /** v1 memory cgroup usage of each host: everything the host's processes use, page cache included. */
-async function memoryPerHost(envId: string): Promise<{ usage: number; rss: number }[]> {
+async function costPerHost(envId: string): Promise<{ usage: number; rss: number; cpuMs: number }[]> {
   const st = await readState(config.dataDir, envId);
-  const out: { usage: number; rss: number }[] = [];
+  const out: { usage: number; rss: number; cpuMs: number }[] = [];
   for (const h of st?.hosts ?? []) {
     const mem = h.cgroups.find((c) => c.includes(`${path.sep}memory${path.sep}`));
+    const unified = h.cgroups.find((c) => c.includes(`${path.sep}unified${path.sep}`));
     if (!mem) continue;
     const usage = Number(await fs.readFile(path.join(mem, 'memory.usage_in_bytes'), 'utf8'));
     const stat = await fs.readFile(path.join(mem, 'memory.stat'), 'utf8');
     const rss = Number(/^total_rss (\d+)$/m.exec(stat)?.[1] ?? 0);
-    out.push({ usage, rss });
+    // CPU time the host used from launch to ready: unlike wall time, it does not depend on what else the machine runs.
+    const cpu = unified ? await fs.readFile(path.join(unified, 'cpu.stat'), 'utf8').catch(() => '') : '';
+    out.push({ usage, rss, cpuMs: Number(/^usage_usec (\d+)$/m.exec(cpu)?.[1] ?? 0) / 1000 });
   }
   return out;
 }
+
+const loadavg = async (): Promise<string> => (await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
 async function cold(n: number): Promise<void> {
   const times: number[] = [];
@@ -61,9 +66,11 @@ async function cold(n: number): Promise<void> {
     const env = await provider.create(spec(n));
     times.push(performance.now() - t0);
     if (i === 0 && n === 3) {
-      const mem = await memoryPerHost(env.id);
+      const cost = await costPerHost(env.id);
       const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MiB`;
-      for (const [k, m] of mem.entries()) console.log(`memory host${k} (etcd+docker, just ready)   cgroup usage ${mb(m.usage)}, rss ${mb(m.rss)}`);
+      for (const [k, m] of cost.entries()) {
+        console.log(`host${k} (etcd+docker, just ready): memory cgroup usage ${mb(m.usage)}, rss ${mb(m.rss)}; CPU used to boot ${m.cpuMs.toFixed(0)} ms`);
+      }
     }
     const t1 = performance.now();
     await provider.destroy(env);
@@ -95,5 +102,7 @@ async function warm(n: number): Promise<void> {
 const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
 console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
 await provider.recover();
+console.log(`load average before: ${await loadavg()}`);
 for (const n of [1, 3]) await cold(n);
 for (const n of [1, 3]) await warm(n);
+console.log(`load average after: ${await loadavg()} (wall times above stretch with it)`);
