@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PoolSet } from './pool-set.ts';
 import { WarmPool } from './pool.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider } from './provider.ts';
 
@@ -69,5 +70,28 @@ describe('warm pool', () => {
     expect(p.destroyed).toEqual(['e0']);
     expect(pool.stats()).toMatchObject({ ready: 0, creating: 0 });
     await expect(pool.claim()).rejects.toThrow(/draining/);
+  });
+});
+
+describe('pool set', () => {
+  it('keeps one pool per shape, ignores owners, and creates directly when the size is 0', async () => {
+    const p = new ManualProvider();
+    const set = new PoolSet(p, 1);
+    set.warm([spec, { ...spec, owner: 'someone' }, { ...spec, hosts: ['host0', 'host1'] }]);
+    expect(Object.keys(set.stats())).toHaveLength(2);
+    p.finishOne();
+    p.finishOne();
+    await tick();
+    expect((await set.claim({ ...spec, owner: 'attendee' })).id).toMatch(/^e/);
+    await set.drain();
+
+    const direct = new ManualProvider();
+    const off = new PoolSet(direct, 0);
+    const claim = off.claim(spec);
+    await tick();
+    expect(Object.keys(off.stats())).toHaveLength(0);
+    expect(direct.pending).toHaveLength(1);
+    direct.finishOne();
+    expect((await claim).id).toMatch(/^e/);
   });
 });
