@@ -221,7 +221,7 @@ export class WorkshopService {
       env: this.opts.workspaces.get(a.id, w.labId)?.state ?? 'none',
       cells,
       current,
-      currentSince: Math.max(a.createdAt, lastDone),
+      currentSince: p.done.length > 0 ? lastDone : a.createdAt,
       failedOnCurrent: p.attempts[current]?.failed ?? 0,
       failedTotal,
     };

@@ -36,9 +36,9 @@ function workshopItem(w: WorkshopInfo): HTMLElement {
 
 async function createForm(onCreated: (w: WorkshopInfo) => void): Promise<HTMLElement> {
   const labs = (await fetchLabs()).filter((l) => l.ok);
-  const select = h('select', { name: 'lab', 'aria-label': 'Lab' }, ...labs.map((l) => h('option', { value: l.id }, l.ok ? l.meta.title : l.id)));
-  const capacity = h('input', { type: 'number', name: 'capacity', min: '1', max: '200', value: '20', 'aria-label': 'Capacity' });
-  const minutes = h('input', { type: 'number', name: 'minutes', min: '1', value: '120', 'aria-label': 'Duration in minutes' });
+  const select = h('select', { name: 'lab' }, ...labs.map((l) => h('option', { value: l.id }, l.ok ? l.meta.title : l.id)));
+  const capacity = h('input', { type: 'number', name: 'capacity', min: '1', max: '200', value: '20' });
+  const minutes = h('input', { type: 'number', name: 'minutes', min: '1', value: '120' });
   const msg = h('p', { class: 'form-message', role: 'status' });
   const form = h(
     'form',

@@ -1,0 +1,74 @@
+// A workshop full of simulated attendees for looking at the dashboard (the screenshot spec, a
+// designer's eye): a real server and store over the real labs, a stand-in provider without
+// hosts, and attendees seeded at different steps, some stuck. Usage: workshop-demo PORT DIR.
+import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import { startServer } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { catalogViews } from '../http/catalog-views.ts';
+import { createLabCatalog } from '../labs/lab-catalog.ts';
+import { setLogLevel } from '../log.ts';
+import { createWorkshopStack } from './workshop-stack.ts';
+
+/** Environments that exist only on paper: the dashboard needs their state, not their hosts. */
+class PaperProvider implements Provider {
+  readonly name = 'paper';
+  #n = 0;
+  create(spec: EnvironmentSpec): Promise<Environment> {
+    return Promise.resolve({ id: `paper${++this.#n}`, provider: this.name, spec, hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 9, user: 'root' })), privateKey: '', privateKeyPath: '/dev/null', createdAt: Date.now() });
+  }
+  destroy(): Promise<void> {
+    return Promise.resolve();
+  }
+  list(): Promise<Environment[]> {
+    return Promise.resolve([]);
+  }
+}
+
+const [portArg, dir, labsDir] = process.argv.slice(2);
+if (!portArg || !dir) throw new Error('usage: workshop-demo PORT DATA_DIR [LABS_DIR]');
+setLogLevel('error');
+const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: 'demo-instructor-credential' }, { port: Number(portArg), dataDir: dir, basePath: '/lw/', ...(labsDir ? { labsDir } : {}) });
+const catalog = await createLabCatalog(config.labsDir);
+const labs = catalogViews(catalog);
+const stack = createWorkshopStack({ config, catalog, labs, provider: new PaperProvider(), recheckMs: 0 });
+const server = await startServer(config, { labs, ...stack.appDeps });
+
+const labId = 'etcd';
+const steps = labs.view(labId)?.steps.length ?? 0;
+const w = stack.service.create({ labId, capacity: 40, minutes: 90 });
+const now = Date.now();
+const min = 60_000;
+// name, steps done, minutes on the current step, failed checks on it
+const people: [string, number, number, number][] = [
+  ['Amara Okafor', 5, 3, 0], ['Bjørn Lindqvist', 2, 14, 1], ['Chen Wei', 7, 0, 0], ['Dana Whitfield', 4, 2, 0],
+  ['Emil Novák', 3, 6, 4], ['Fatima Zahra', 5, 1, 1], ['Gabriel Souza', 1, 4, 0], ['Hana Sato', 6, 2, 0],
+  ['Ivan Petrov', 4, 8, 2], ['Jules Martin', 7, 0, 0], ['Kiri Walker', 3, 1, 0], ['Lena Fischer', 5, 5, 0],
+  ['Mateo Rossi', 0, 12, 5], ['Nia Johnson', 4, 0, 0],
+];
+for (const [name, done, minutes, failed] of people) {
+  const r = stack.service.join(w.joinPath.split('/').pop() ?? '', name);
+  if (!r?.ok) continue;
+  const sid = r.session.id;
+  const start = now - (done * 7 + minutes) * min;
+  for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { step: s, at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('G') });
+  for (let f = 0; f < failed; f++) await stack.store.progress.recordAttempt(sid, labId, done, false, now - f * min);
+  if (failed > 0) {
+    stack.service.reportSeen(sid, {
+      step: done,
+      passed: false,
+      at: now - 20_000,
+      results: [
+        { status: 'fail', kind: 'etcd', subject: 'key /example', host: 'host1', expected: 'Azure', actual: 'azure', message: 'host1: key /example is "azure", expected "Azure"', durationMs: 4 },
+        { status: 'pass', kind: 'unit', subject: 'unit etcd.service', host: 'host0', expected: 'active', actual: 'active', message: 'host0: unit etcd.service is active', durationMs: 31 },
+      ],
+    });
+  }
+}
+// Only now the clock matters: seeded rows carry their own times; joining time is "now" for all.
+process.stdout.write(`${JSON.stringify({ url: server.url, workshopId: w.id })}\n`);
+const stop = (): void => {
+  catalog.close();
+  void server.close().then(() => stack.close()).finally(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
