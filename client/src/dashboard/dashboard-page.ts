@@ -176,9 +176,9 @@ export function dashboardPage(workshopId: string): Page {
     );
     if (mirrorFor !== r.id || !mirror) {
       mirror?.dispose();
-      mirror = new MirrorPanel(socket, r.id, hosts);
+      detail.replaceChildren(info);
+      mirror = new MirrorPanel(socket, r.id, hosts, detail);
       mirrorFor = r.id;
-      detail.replaceChildren(info, mirror.root);
       mirror.fit();
     } else {
       // Only the text changes; the terminals stay where they are (moving xterm loses its size).

@@ -25,10 +25,13 @@ export class MirrorPanel {
     private readonly socket: LabSocket,
     private readonly attendeeId: string,
     hosts: readonly string[],
+    parent: HTMLElement,
   ) {
     const tabs = h('div', { class: 'mirror-tabs', role: 'tablist' });
     const panes = h('div', { class: 'mirror-panes' });
     this.root = h('div', { class: 'mirror-panel' }, tabs, panes);
+    // xterm.js must open inside the document: on a detached element it never renders.
+    parent.append(this.root);
     hosts.forEach((host, i) => {
       const state = h('span', { class: 'mirror-state' }, 'connecting…');
       const tab = h('button', { type: 'button', class: 'mirror-tab', role: 'tab', 'data-host': host }, host, ' ', state);
