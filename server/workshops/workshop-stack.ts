@@ -32,6 +32,8 @@ export interface WorkshopStackOptions {
   labs: LabViewSource;
   provider: Provider;
   recheckMs?: number;
+  /** Benches only: a tmux session per terminal, so attendees sharing hosts do not share shells. */
+  sessionName?: (host: string, channel: number, connectionId: string) => string;
 }
 
 export interface WorkshopStack {
@@ -58,6 +60,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     labMeta: (id) => opts.labs.view(id)?.meta,
     mirrorPolicy,
     ownership: store.environments,
+    ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
   });
   const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log });
   const checks = createLabChecks({

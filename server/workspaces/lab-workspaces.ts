@@ -5,7 +5,7 @@ import type { Provider } from '../../provisioning/provider.ts';
 import { SshPool } from '../ssh/ssh-pool.ts';
 import type { MirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
-import type { TerminalModule } from '../terminals/terminal-module.ts';
+import type { TerminalModule, TerminalModuleOptions } from '../terminals/terminal-module.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { WorkspaceManager } from './workspace-manager.ts';
@@ -22,6 +22,8 @@ export interface LabWorkspacesOptions {
   idleReleaseMs?: number;
   /** See WorkspaceManagerOptions.ownership (durable mode: re-adopt environments after a restart). */
   ownership?: EnvironmentOwnership;
+  /** See TerminalModuleOptions.sessionName (benches give each terminal its own shell). */
+  sessionName?: TerminalModuleOptions['sessionName'];
 }
 
 export interface LabWorkspaces {
@@ -46,7 +48,11 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;
     },
   });
-  const terminals = createTerminalModule({ workspaces, ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}) });
+  const terminals = createTerminalModule({
+    workspaces,
+    ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}),
+    ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
+  });
   return {
     workspaces,
     ssh,
