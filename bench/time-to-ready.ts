@@ -28,7 +28,10 @@ if (process.getuid?.() !== 0) {
 setLogLevel('warn');
 
 const config = loadConfig();
-const provider = createLocalProvider(config, IMAGE ? { imageRootfs: IMAGE } : {});
+// Pinned to one built image (and its Docker seed, made before timing): a recipe edited while the bench
+// runs must not put an image build into a "cold" figure.
+const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
+const provider = createLocalProvider(config, { imageRootfs: image });
 const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n }, (_, i) => `host${i}`), services: { etcd: 'cluster', docker: true }, owner: 'bench' });
 
 function summary(label: string, ms: number[]): void {
@@ -99,7 +102,7 @@ async function warm(n: number): Promise<void> {
   summary(`warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times);
 }
 
-const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
+await provider.prepareDockerSeed();
 console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
 await provider.recover();
 console.log(`load average before: ${await loadavg()}`);
