@@ -240,14 +240,21 @@ async function addBinaries(rootfs: string, staging: string, binaries: Readonly<R
   for (const d of ['data', 'usr/lib']) await fs.mkdir(path.join(staging, d), { recursive: true });
 }
 
-/** Old images are removed unless an overlay still uses them as its lower layer. */
+/**
+ * Old images are removed, except the one built just before (a process may have picked it a moment ago
+ * and not mounted it yet) and any still used as an overlay's lower layer. Their side files go with them.
+ */
 async function removeOldImages(dir: string, keep: string): Promise<void> {
   const mounts = await fs.readFile('/proc/mounts', 'utf8');
-  for (const entry of await fs.readdir(dir)) {
-    const hash = entry.replace(/\.json$/, '');
-    if (hash === keep || entry.startsWith('.') || entry.endsWith('.building')) continue;
-    const root = path.join(dir, hash);
-    if (mounts.includes(`lowerdir=${root}`)) continue;
-    await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+  const entries = await fs.readdir(dir);
+  const builtAt = async (hash: string): Promise<number> => {
+    const info = await fs.readFile(path.join(dir, `${hash}.json`), 'utf8').catch(() => '{}');
+    return (JSON.parse(info) as Partial<ImageInfo>).builtAt ?? 0;
+  };
+  const hashes = [...new Set(entries.filter((e) => /^[0-9a-f]{16}$/.test(e)))].filter((h) => h !== keep);
+  const byAge = (await Promise.all(hashes.map(async (h) => ({ h, t: await builtAt(h) })))).sort((a, b) => b.t - a.t);
+  for (const { h } of byAge.slice(1)) {
+    if (mounts.includes(`lowerdir=${path.join(dir, h)}`)) continue;
+    for (const e of entries) if (e === h || e.startsWith(`${h}.`)) await fs.rm(path.join(dir, e), { recursive: true, force: true });
   }
 }
