@@ -6,9 +6,12 @@
 //   await provider.recover();                        // once at start: reap a crashed run's leftovers, adopt live envs
 //   const env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: true } },
 //                                     { signal, onProgress });
-//   // env.hosts[i].address / port / user + env.privateKey (PEM-ish OpenSSH key, never send it to a browser)
+//   // env.hosts[i].address / port / user + env.privateKey (OpenSSH format; never send it to a browser)
 //   await provider.destroy(env);                     // or destroy(env.id); idempotent
-// Hosts outlive the creating process (the CLI exits, hosts stay); list() finds them again from the state files.
+// Near-instant hosts: new PoolSet(provider, config.poolSize).claim(spec) (provisioning/pool-set.ts).
+// Hosts outlive the creating process (the CLI exits, hosts stay); list() finds them again from the state
+// files under <dataDir>/envs/<id>/. Hosts are root containers: isolation is cgroup limits + a firewall
+// keeping them off the server machine, not a security boundary against hostile attendees.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
