@@ -2,7 +2,7 @@
 // checks auto-running on the open step, an instructor dashboard watching), and how many
 // attendees it holds with keystroke p99 ≤ 20 ms while they all type. Simulated attendees share
 // two real hosts (each terminal gets its own tmux session there). Prints figures; never fails.
-// Run as root: npx tsx bench/attendee-capacity.ts   (BENCH_LEVELS=1,10,20,40,60,80 BENCH_KEYS=20)
+// Run as root: npx tsx bench/attendee-capacity.ts   (BENCH_LEVELS=1,10,20,30,40,60 BENCH_KEYS=40)
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -77,7 +77,9 @@ function cpuSeconds(pid: number): number {
   // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after "pid (comm) ".
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const statusKiB = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** Peak resident memory: unlike the current RSS it does not drop when the GC happens to run. */
+const peakMiB = (pid: number): number => statusKiB(pid, 'VmHWM') / 1024;
 
 async function api(url: string, p: string, body: unknown, cookie?: string): Promise<Response> {
   return fetch(`${url}api/${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) }, body: JSON.stringify(body) });
@@ -124,8 +126,8 @@ async function typeLoop(a: Attendee, keys: number, gapMs: number, samples: numbe
 }
 
 async function main(): Promise<void> {
-  const levels = (process.env.BENCH_LEVELS ?? '1,10,20,40,60,80').split(',').map(Number);
-  const keys = Number(process.env.BENCH_KEYS ?? 20);
+  const levels = (process.env.BENCH_LEVELS ?? '1,10,20,30,40,60').split(',').map(Number);
+  const keys = Number(process.env.BENCH_KEYS ?? 40);
   const gapMs = Number(process.env.BENCH_GAP_MS ?? 300);
   const work = mkdtempSync(path.join(os.tmpdir(), 'lw-capacity-'));
   mkdirSync(path.join(work, 'labs', 'capacity'), { recursive: true });
@@ -163,10 +165,10 @@ async function main(): Promise<void> {
       if (m.type === 'dashboard') snapshots++;
     });
     await sleep(2000);
-    const baseRss = rssMiB(pid);
+    const baseRss = peakMiB(pid);
     console.log(`attendee capacity: ${HOSTS.length} terminals per attendee on shared hosts (${HOSTS.join(', ')}), checks auto-running, one dashboard watching`);
-    console.log(`typing: ${keys} keys per attendee, a key every ~${gapMs} ms each; server baseline RSS ${fmt(baseRss, 1)} MiB`);
-    console.log('attendees  RSS MiB  MiB/attendee  CPU% idle  CPU%/attendee  CPU% typing  keys/s  p50 ms  p99 ms');
+    console.log(`typing: ${keys} keys per attendee, a key every ~${gapMs} ms each; server baseline peak RSS ${fmt(baseRss, 1)} MiB`);
+    console.log('attendees  peak MiB  MiB/attendee  CPU% idle  CPU%/attendee  CPU% typing  keys/s  p50 ms  p99 ms');
     let capacity = 0;
     for (const level of levels) {
       while (attendees.length < level) attendees.push(await addAttendee(url, token, attendees.length));
@@ -176,7 +178,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await sleep(10_000);
       const idleCpu = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
-      const rss = rssMiB(pid);
+      const rss = peakMiB(pid);
       const samples: number[] = [];
       const c1 = cpuSeconds(pid);
       const t1 = performance.now();
@@ -187,10 +189,11 @@ async function main(): Promise<void> {
       const p50 = percentile(s, 50);
       const p99 = percentile(s, 99);
       console.log(
-        `${String(level).padStart(9)}  ${fmt(rss, 1).padStart(7)}  ${fmt((rss - baseRss) / level, 2).padStart(12)}  ${fmt(idleCpu, 1).padStart(9)}  ${fmt(idleCpu / level, 2).padStart(13)}  ${fmt(typingCpu, 1).padStart(11)}  ${fmt(s.length / secs, 0).padStart(6)}  ${fmt(p50).padStart(6)}  ${fmt(p99).padStart(6)}`,
+        `${String(level).padStart(9)}  ${fmt(rss, 1).padStart(8)}  ${fmt((rss - baseRss) / level, 2).padStart(12)}  ${fmt(idleCpu, 1).padStart(9)}  ${fmt(idleCpu / level, 2).padStart(13)}  ${fmt(typingCpu, 1).padStart(11)}  ${fmt(s.length / secs, 0).padStart(6)}  ${fmt(p50).padStart(6)}  ${fmt(p99).padStart(6)}`,
       );
       if (p99 <= 20) capacity = level;
-      else break;
+      // Far past the goal: more attendees only take longer to say the same.
+      if (p99 > 100) break;
     }
     console.log(`dashboard snapshots pushed: ${snapshots}`);
     console.log(`largest measured level with keystroke p99 <= 20 ms: ${capacity} attendees (${capacity * HOSTS.length} terminals)`);

@@ -217,6 +217,7 @@ test('instructor runs a workshop; attendees progress; grid live; mirror read-onl
   await type(bob, 'echo bob-after-$((6*7))');
   await expect(mirror).toContainText('bob-after-42');
   await expect(screen(bob)).not.toContainText('FROM-INSTRUCTOR');
+  await instructor.screenshot({ path: path.join(ROOT, 'docs', 'screenshot-dashboard-mirror.png') });
   // Not only hidden in the page: the server refuses input on a mirror.
   const bobId = await gridRow('Bob').getAttribute('data-attendee');
   expect(bobId).toBeTruthy();

@@ -50,7 +50,7 @@ for (const [name, done, minutes, failed] of people) {
   if (!r?.ok) continue;
   const sid = r.session.id;
   const start = now - (done * 7 + minutes) * min;
-  for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { step: s, at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('G') });
+  for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { step: s, at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('D') });
   for (let f = 0; f < failed; f++) await stack.store.progress.recordAttempt(sid, labId, done, false, now - f * min);
   if (failed > 0) {
     stack.service.reportSeen(sid, {

@@ -11,6 +11,8 @@ interface Mirror {
   view: TerminalView;
   pane: HTMLElement;
   state: HTMLElement;
+  /** Shown over the terminal while it is not connected, saying why. */
+  note: HTMLElement;
 }
 
 /** Mirrors use channels from here up, far from any a lab page would use. */
@@ -35,16 +37,18 @@ export class MirrorPanel {
     hosts.forEach((host, i) => {
       const state = h('span', { class: 'mirror-state' }, 'connecting…');
       const tab = h('button', { type: 'button', class: 'mirror-tab', role: 'tab', 'data-host': host }, host, ' ', state);
+      const note = h('p', { class: 'mirror-note' }, `connecting to ${host}…`);
       const pane = h('div', { class: 'mirror-pane', 'data-host': host });
       pane.hidden = i !== 0;
       if (i === 0) tab.classList.add('active');
       tabs.append(tab);
       panes.append(pane);
       const view = new TerminalView(pane, { onInput: () => undefined, onResize: () => undefined });
+      pane.append(note);
       // Read-only on screen as well as on the server: no cursor, no keys.
       view.term.options.disableStdin = true;
       view.term.options.cursorBlink = false;
-      const m: Mirror = { host, channel: nextChannel++ % 1024, view, pane, state };
+      const m: Mirror = { host, channel: nextChannel++ % 1024, view, pane, state, note };
       this.#mirrors.push(m);
       tab.addEventListener('click', () => {
         for (const t of tabs.children) t.classList.toggle('active', t === tab);
@@ -60,11 +64,18 @@ export class MirrorPanel {
       }),
       socket.on('term-state', (msg) => {
         const m = this.#mirrors.find((x) => x.channel === msg.channel);
-        if (m) m.state.textContent = msg.state === 'connected' ? 'read-only' : msg.state;
+        if (!m) return;
+        m.state.textContent = msg.state === 'connected' ? 'read-only' : msg.state;
+        m.note.hidden = msg.state === 'connected';
+        m.note.textContent = msg.state === 'unreachable' ? `${m.host} is unreachable${msg.message ? `: ${msg.message}` : ''}` : `${m.host}: ${msg.state}…`;
       }),
       socket.on('error', (msg) => {
         if (msg.ref !== 'term-open') return;
-        for (const m of this.#mirrors) if (m.state.textContent === 'connecting…') m.state.textContent = msg.message;
+        for (const m of this.#mirrors) {
+          if (m.state.textContent !== 'connecting…') continue;
+          m.state.textContent = 'refused';
+          m.note.textContent = msg.message;
+        }
       }),
     );
     if (socket.ready) this.#openAll();
