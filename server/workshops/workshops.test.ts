@@ -14,6 +14,7 @@ import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
 import { sampleLabView } from '../http/test-labs.ts';
 import { TestSocket, sessionCookie } from '../http/test-server.ts';
+import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
 
@@ -159,5 +160,71 @@ describe('workshops over HTTP and WebSocket', () => {
     expect((await api(`join/${token}`, { method: 'POST', body: { name: 'Late' } })).status).toBe(410);
     const again = await socket(ada, 'demo');
     expect((await again.closed).code).toBe(CloseCode.WorkshopEnded);
+  });
+});
+
+describe('workshop lifecycle without HTTP', () => {
+  let dir: string;
+  let stack: WorkshopStack;
+  let provider: FakeProvider;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lw-workshops-'));
+    provider = new FakeProvider();
+    const config = loadConfig({}, { port: 0, dataDir: dir });
+    stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0 });
+  });
+  afterEach(async () => {
+    await stack.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an expired workshop frees its environments, and even a restarted server frees what a crash left', async () => {
+    const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
+    const token = w.joinPath.split('/').pop()!;
+    expect(stack.service.join(token, 'Ada')?.ok).toBe(true);
+    expect(stack.service.join(token, 'Bob')?.ok).toBe(true);
+    await expect.poll(() => provider.live.size).toBe(2);
+    // Not yet: the sweep leaves a running workshop alone.
+    await stack.service.sweep(w.expiresAt - 1);
+    expect(provider.live.size).toBe(2);
+    await stack.service.sweep(w.expiresAt + 1);
+    expect(provider.live.size).toBe(0);
+    expect(stack.service.get(w.id).endReason).toBe('expired');
+    expect(stack.service.join(token, 'Late')).toEqual({ ok: false, reason: 'expired' });
+  });
+
+  it('reset gives an attendee a new environment and a clean slate, and leaves others alone', async () => {
+    const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
+    const token = w.joinPath.split('/').pop()!;
+    const ada = stack.service.join(token, 'Ada');
+    const bob = stack.service.join(token, 'Bob');
+    if (!ada?.ok || !bob?.ok) throw new Error('join failed');
+    await expect.poll(() => provider.live.size).toBe(2);
+    const adaEnv = await stack.workspaces.workspaces.whenReady(ada.session.id, 'demo');
+    const bobEnv = await stack.workspaces.workspaces.whenReady(bob.session.id, 'demo');
+    await stack.store.progress.markDone(ada.session.id, 'demo', { step: 0, at: 1, skipped: false });
+    await stack.store.progress.markDone(bob.session.id, 'demo', { step: 0, at: 1, skipped: false });
+    const kicked: string[] = [];
+    stack.service.onKick((sessionId, code) => kicked.push(`${sessionId === ada.session.id ? 'ada' : 'other'} ${code}`));
+
+    await stack.service.reset(w.id, ada.session.attendeeId!);
+    expect(kicked).toEqual([`ada ${CloseCode.Replaced}`]);
+    expect(provider.live.has(adaEnv.id)).toBe(false);
+    expect(provider.live.has(bobEnv.id)).toBe(true);
+    expect((await stack.workspaces.workspaces.whenReady(ada.session.id, 'demo')).id).not.toBe(adaEnv.id);
+    expect(stack.service.snapshot(w.id).attendees.map((r) => [r.name, r.current])).toEqual([
+      ['Ada', 0],
+      ['Bob', 1],
+    ]);
+    await expect(stack.service.reset(w.id, 'a000000000000')).rejects.toThrow('no such attendee');
+  });
+
+  it('refuses anonymous solo sessions on a server that is not bound to loopback', async () => {
+    const solo = await stack.store.sessions.create();
+    const open = authorizeHello(stack.store, { soloAllowed: true });
+    const guarded = authorizeHello(stack.store, { soloAllowed: false });
+    expect(open(solo, 'demo')).toEqual({ ok: true });
+    expect(guarded(solo, 'demo')).toMatchObject({ ok: false, code: CloseCode.Unauthorized });
+    expect(isLoopback('127.0.0.1') && isLoopback('::1') && !isLoopback('0.0.0.0')).toBe(true);
   });
 });
