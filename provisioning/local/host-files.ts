@@ -72,6 +72,13 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
   await fs.chmod(path.join(root, 'root/.ssh'), 0o700);
   if (input.services.etcd === 'cluster') {
     await put(root, 'etc/default/etcd', etcdEnvironment(input));
+    // etcd binds the host's own address, so it must start after networkd has configured it (Debian's unit
+    // only orders it after network.target); and a failed first start (peers slow on a busy machine) retries.
+    await put(
+      root,
+      'etc/systemd/system/etcd.service.d/labwright.conf',
+      '[Unit]\nAfter=network-online.target\n\n[Service]\nRestart=on-failure\nRestartSec=1s\n',
+    );
     await enable(root, 'multi-user.target', 'etcd.service');
   }
   if (input.services.docker) {
