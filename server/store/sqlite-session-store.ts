@@ -49,7 +49,7 @@ export class SqliteSessionStore implements SessionStore {
     );
     this.#byId = db.prepare<[string], Row>('SELECT * FROM sessions WHERE id = ?');
     this.#byAttendee = db.prepare<[string], Row>('SELECT * FROM sessions WHERE attendee_id = ?');
-    this.#byWorkshop = db.prepare<[string], Row>("SELECT * FROM sessions WHERE workshop_id = ? AND role = 'attendee' ORDER BY created_at, id");
+    this.#byWorkshop = db.prepare<[string], Row>("SELECT * FROM sessions WHERE workshop_id = ? AND role = 'attendee' ORDER BY created_at, rowid");
   }
 
   create(): Promise<Session> {
