@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import { generateKeyPair } from './ssh-keys.ts';
 import type { EnvironmentSpec } from '../provider.ts';
 
 export interface HostFilesInput {
@@ -55,7 +55,7 @@ export function etcdEnvironment(input: HostFilesInput): string {
 export async function writeHostFiles(root: string, input: HostFilesInput): Promise<void> {
   const self = input.peers[input.index]!;
   const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...input.peers.map((p) => `${p.address}\t${p.name}`)];
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `root@${self.name}` });
+  const hostKey = generateKeyPair(`root@${self.name}`);
   await Promise.all([
     put(root, 'etc/hostname', `${self.name}\n`),
     put(root, 'etc/hosts', `${hosts.join('\n')}\n`),

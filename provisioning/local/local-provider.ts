@@ -15,7 +15,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import ssh2 from 'ssh2';
+import { generateKeyPair } from './ssh-keys.ts';
 import { MAX_HOSTS } from '../../common/lab.ts';
 import type { Config } from '../../server/config.ts';
 import { logger } from '../../server/log.ts';
@@ -168,7 +168,7 @@ export class LocalProvider implements Provider {
   private async buildEnv(id: string, dir: string, spec: EnvironmentSpec, imageRootfs: string, seed: string | undefined, opts: CreateOptions): Promise<Environment> {
     const { signal } = opts;
     const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
-    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `labwright-${id}` });
+    const keys = generateKeyPair(`labwright-${id}`);
     const state: EnvState = {
       version: 1,
       id,
