@@ -29,6 +29,15 @@ function connectOnce(address: string, privateKey: string, timeoutMs: number): Pr
   });
 }
 
+/** Errors of a host still booting (nothing listening yet, sshd restarting); anything else (a bad key, auth refused) is final. */
+function isTransient(e: unknown): boolean {
+  const err = e as { code?: string; level?: string };
+  return (
+    ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '') ||
+    ['client-timeout', 'client-socket', 'protocol'].includes(err.level ?? '')
+  );
+}
+
 /** Connects as root, retrying every few ms until the deadline (the host's sshd may not be up yet). */
 export async function connectWhenUp(address: string, privateKey: string, deadline: number, signal?: AbortSignal): Promise<Client> {
   let last: unknown;
@@ -37,6 +46,7 @@ export async function connectWhenUp(address: string, privateKey: string, deadlin
     try {
       return await connectOnce(address, privateKey, Math.max(1000, Math.min(5000, deadline - Date.now())));
     } catch (e) {
+      if (!isTransient(e)) throw e;
       last = e;
       await sleep(40);
     }
