@@ -156,6 +156,9 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  // A running workshop's hosts outlive a SIGTERM on purpose; end it first so nothing is left.
+  const id = /#\/instructor\/workshops\/([\w-]+)/.exec(instructor?.url() ?? '')?.[1];
+  if (id && server.exitCode === null) await instructor.context().request.post(`${base}api/workshops/${id}/end`).catch(() => undefined);
   for (const c of contexts) await c.close();
   contexts = [];
   if (server.exitCode === null) {

@@ -132,6 +132,13 @@ export class WorkshopService {
     return this.opts.store.workshops.attendeeCount(w.id) >= w.capacity ? 'full' : 'open';
   }
 
+  /** Whether a session's hosts belong to a running workshop (kept across a server restart). */
+  holdsHosts(sessionId: string, now = Date.now()): boolean {
+    const rec = this.opts.store.sessions.record(sessionId);
+    const w = rec?.role === 'attendee' && rec.workshopId ? this.opts.store.workshops.get(rec.workshopId) : undefined;
+    return w !== undefined && w.endedAt === undefined && w.expiresAt > now;
+  }
+
   // ---- events feeding the dashboard ----
 
   /** Progress or a check attempt of a session was stored. */

@@ -108,7 +108,9 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         service.close();
         await presence.close();
         checks.close();
-        await workspaces.close();
+        // A restart mid-workshop (upgrade, SIGTERM) keeps attendees' hosts and shells for the next
+        // process; the workshop's end or expiry frees them. Solo hosts have no such owner: freed now.
+        await workspaces.close({ keep: (sessionId) => service.holdsHosts(sessionId) });
         store.close();
       })();
       return closing;

@@ -219,6 +219,23 @@ describe('workshop lifecycle without HTTP', () => {
     await expect(stack.service.reset(w.id, 'a000000000000')).rejects.toThrow('no such attendee');
   });
 
+  it('a clean shutdown keeps a running workshop’s hosts for the next process and frees solo ones', async () => {
+    const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
+    const ada = stack.service.join(w.joinPath.split('/').pop()!, 'Ada');
+    if (!ada?.ok) throw new Error('join failed');
+    const solo = await stack.store.sessions.create();
+    const adaEnv = await stack.workspaces.workspaces.acquire(ada.session.id, 'demo').whenReady();
+    const soloEnv = await stack.workspaces.workspaces.acquire(solo.id, 'demo').whenReady();
+    await stack.close();
+    expect([...provider.live.keys()]).toEqual([adaEnv.id]);
+    expect(soloEnv.id).not.toBe(adaEnv.id);
+
+    stack = createWorkshopStack({ config: loadConfig({}, { port: 0, dataDir: dir }), catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0 });
+    expect((await stack.workspaces.workspaces.acquire(ada.session.id, 'demo').whenReady()).id).toBe(adaEnv.id);
+    await stack.service.end(w.id);
+    expect(provider.live.size).toBe(0);
+  });
+
   it('refuses anonymous solo sessions on a server that is not bound to loopback', async () => {
     const solo = await stack.store.sessions.create();
     const open = authorizeHello(stack.store, { soloAllowed: true });

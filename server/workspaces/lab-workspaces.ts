@@ -32,8 +32,11 @@ export interface LabWorkspaces {
   readonly terminals: TerminalModule;
   /** env-status and terminals, for startServer's gatewayModules. */
   readonly modules: readonly GatewayModule[];
-  /** Closes every terminal connection and destroys every environment (solo mode: at shutdown). */
-  close(): Promise<void>;
+  /**
+   * Closes every terminal connection and destroys every environment (solo mode: at shutdown),
+   * except those `keep` names (see WorkspaceManager.close).
+   */
+  close(opts?: Parameters<WorkspaceManager['close']>[0]): Promise<void>;
 }
 
 export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
@@ -58,9 +61,9 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     ssh,
     terminals,
     modules: [createWorkspaceModule(workspaces), terminals],
-    async close() {
+    async close(closeOpts) {
       terminals.close();
-      await workspaces.close();
+      await workspaces.close(closeOpts);
       ssh.closeAll();
     },
   };

@@ -197,10 +197,19 @@ export class WorkspaceManager {
     }
   }
 
-  /** Destroys every environment (server shutdown in solo mode). Idempotent. */
-  async close(): Promise<void> {
+  /** Destroys every environment at shutdown, except ready ones `keep` names (with durable ownership). Idempotent. */
+  async close(opts: { keep?: (sessionId: string, labId: string) => boolean } = {}): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#entries.values()].map((e) => this.#release(e)));
+    const all = [...this.#entries.values()];
+    // Kept (a running workshop's, recorded in the durable ownership): left running for the next
+    // server process to adopt; only this process's timers stop.
+    const kept = all.filter((e) => e.state === 'ready' && this.opts.ownership && opts.keep?.(e.sessionId, e.labId));
+    for (const e of kept) {
+      this.#stopProbing(e);
+      if (e.idleTimer) clearTimeout(e.idleTimer);
+      e.listeners.clear();
+    }
+    await Promise.all(all.filter((e) => !kept.includes(e)).map((e) => this.#release(e)));
   }
 
   async #provision(e: WorkspaceEntry): Promise<Environment> {
