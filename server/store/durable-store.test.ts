@@ -35,7 +35,7 @@ describe('durable store', () => {
     await store.progress.recordAttempt(s.id, 'etcd', 2, false, 310);
     await store.progress.recordAttempt(s.id, 'etcd', 2, true, 320);
     reopen();
-    expect(await store.sessions.get(s.id)).toEqual({ ...s, role: 'solo', workshopId: undefined, attendeeId: undefined, displayName: undefined });
+    expect(await store.sessions.get(s.id)).toEqual({ ...s, role: 'solo', workshopId: undefined, attendeeId: undefined, displayName: undefined, resetAt: undefined });
     expect(await store.progress.get(s.id, 'etcd')).toEqual({
       done: [
         { step: 0, at: 100, skipped: false },
@@ -78,6 +78,16 @@ describe('durable store', () => {
     expect(store.environments.find(s.id, 'etcd')).toBeUndefined();
   });
 
+  it('keeps the last check report shown to an attendee across a reopen', async () => {
+    const s = await store.sessions.create();
+    const report = { step: 1, passed: false, at: 5, results: [] };
+    store.reports.set(s.id, 'etcd', report);
+    reopen();
+    expect(store.reports.get(s.id)).toEqual(report);
+    store.reports.clear(s.id);
+    expect(store.reports.get(s.id)).toBeUndefined();
+  });
+
   it('clears a session’s progress on reset', async () => {
     const s = await store.sessions.create();
     await store.progress.markDone(s.id, 'etcd', { step: 0, at: 1, skipped: false });
@@ -92,13 +102,14 @@ describe('schema migrations', () => {
     try {
       openDatabase(dir).close();
       const db = new Database(path.join(dir, DATABASE_FILE));
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       migrate(db, [
         { version: 1, sql: 'SELECT 1' },
-        { version: 2, sql: 'CREATE TABLE extra (x INTEGER)' },
+        { version: 2, sql: 'SELECT 2' },
+        { version: 3, sql: 'CREATE TABLE extra (x INTEGER)' },
       ]);
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
       expect(() => migrate(db)).toThrow(StoreError);
       db.close();
     } finally {

@@ -4,6 +4,7 @@
 import type { Db } from './database.ts';
 import { openDatabase } from './database.ts';
 import { SqliteEnvironmentOwners } from './environment-owners.ts';
+import { LastReports } from './last-reports.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
 import { WorkshopRecords } from './workshop-records.ts';
@@ -13,6 +14,7 @@ export interface DurableStore {
   readonly progress: SqliteProgressStore;
   readonly workshops: WorkshopRecords;
   readonly environments: SqliteEnvironmentOwners;
+  readonly reports: LastReports;
   /** Closes the database; idempotent. */
   close(): void;
 }
@@ -26,6 +28,7 @@ export function openDurableStore(dataDir: string): DurableStore {
     progress: new SqliteProgressStore(db),
     workshops: new WorkshopRecords(db, sessions),
     environments: new SqliteEnvironmentOwners(db),
+    reports: new LastReports(db),
     close() {
       if (closed) return;
       closed = true;

@@ -64,4 +64,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The last check report each attendee's page was shown, for the instructor's dashboard.
+      CREATE TABLE last_reports (
+        session_id TEXT PRIMARY KEY,
+        lab_id TEXT NOT NULL,
+        report TEXT NOT NULL
+      );
+    `,
+  },
 ];

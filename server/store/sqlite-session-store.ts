@@ -13,6 +13,8 @@ export interface SessionRecord extends Session {
   /** Public handle of an attendee (dashboard rows, mirrorOf); never the secret session id. */
   readonly attendeeId: string | undefined;
   readonly displayName: string | undefined;
+  /** When the instructor last gave this attendee fresh hosts. */
+  readonly resetAt: number | undefined;
 }
 
 interface Row {
@@ -22,6 +24,7 @@ interface Row {
   workshop_id: string | null;
   attendee_id: string | null;
   display_name: string | null;
+  reset_at?: number | null;
 }
 
 const toRecord = (r: Row): SessionRecord =>
@@ -32,6 +35,7 @@ const toRecord = (r: Row): SessionRecord =>
     workshopId: r.workshop_id ?? undefined,
     attendeeId: r.attendee_id ?? undefined,
     displayName: r.display_name ?? undefined,
+    resetAt: r.reset_at ?? undefined,
   });
 
 /** 72 random bits: not a secret (it grants nothing by itself), only unique and unenumerable. */
@@ -42,6 +46,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #byId;
   readonly #byAttendee;
   readonly #byWorkshop;
+  readonly #markReset;
 
   constructor(db: Db) {
     this.#insert = db.prepare<[string, number, SessionRole, string | null, string | null, string | null]>(
@@ -49,6 +54,7 @@ export class SqliteSessionStore implements SessionStore {
     );
     this.#byId = db.prepare<[string], Row>('SELECT * FROM sessions WHERE id = ?');
     this.#byAttendee = db.prepare<[string], Row>('SELECT * FROM sessions WHERE attendee_id = ?');
+    this.#markReset = db.prepare<[number, string]>('UPDATE sessions SET reset_at = ? WHERE id = ?');
     this.#byWorkshop = db.prepare<[string], Row>("SELECT * FROM sessions WHERE workshop_id = ? AND role = 'attendee' ORDER BY created_at, rowid");
   }
 
@@ -85,6 +91,10 @@ export class SqliteSessionStore implements SessionStore {
     if (!/^a[A-Za-z0-9_-]{12}$/.test(attendeeId)) return undefined;
     const row = this.#byAttendee.get(attendeeId);
     return row ? toRecord(row) : undefined;
+  }
+
+  markReset(id: string, at: number): void {
+    this.#markReset.run(at, id);
   }
 
   attendeesOf(workshopId: string): SessionRecord[] {

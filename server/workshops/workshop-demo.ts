@@ -53,7 +53,7 @@ for (const [name, done, minutes, failed] of people) {
   for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { step: s, at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('D') });
   for (let f = 0; f < failed; f++) await stack.store.progress.recordAttempt(sid, labId, done, false, now - f * min);
   if (failed > 0) {
-    stack.service.reportSeen(sid, {
+    stack.service.reportSeen(sid, labId, {
       step: done,
       passed: false,
       at: now - 20_000,

@@ -38,7 +38,6 @@ export class WorkshopError extends Error {
 }
 
 export class WorkshopService {
-  readonly #lastReports = new Map<string, StepReport>();
   readonly #connections = new Map<string, number>();
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #kickers = new Set<Kick>();
@@ -106,7 +105,8 @@ export class WorkshopService {
     this.#envWatch.delete(a.id);
     await this.opts.workspaces.release(a.id);
     this.opts.store.progress.clear(a.id);
-    this.#lastReports.delete(a.id);
+    this.opts.store.reports.clear(a.id);
+    this.opts.store.sessions.markReset(a.id, Date.now());
     this.#startEnvironment(a, w);
     this.changed(w.id);
   }
@@ -147,10 +147,10 @@ export class WorkshopService {
     if (w) this.changed(w);
   }
 
-  reportSeen(sessionId: string, report: StepReport): void {
+  reportSeen(sessionId: string, labId: string, report: StepReport): void {
     const rec = this.opts.store.sessions.record(sessionId);
     if (rec?.role !== 'attendee' || !rec.workshopId) return;
-    this.#lastReports.set(sessionId, report);
+    this.opts.store.reports.set(sessionId, labId, report);
     this.changed(rec.workshopId);
   }
 
@@ -228,11 +228,11 @@ export class WorkshopService {
       env: this.opts.workspaces.get(a.id, w.labId)?.state ?? 'none',
       cells,
       current,
-      currentSince: p.done.length > 0 ? lastDone : a.createdAt,
+      currentSince: p.done.length > 0 ? lastDone : (a.resetAt ?? a.createdAt),
       failedOnCurrent: p.attempts[current]?.failed ?? 0,
       failedTotal,
     };
-    const last = this.#lastReports.get(a.id);
+    const last = this.opts.store.reports.get(a.id);
     if (last) row.lastReport = last;
     return row;
   }

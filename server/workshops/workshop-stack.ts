@@ -68,7 +68,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     workspaces: workspaces.workspaces,
     ssh: workspaces.ssh,
     progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
-    onReport: (sessionId, _labId, report) => service.reportSeen(sessionId, report),
+    onReport: (sessionId, labId, report) => service.reportSeen(sessionId, labId, report),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
   });
   const presence = createPresenceModule(service);
