@@ -25,6 +25,8 @@ export interface WorkshopServiceOptions {
   log: Logger;
   /** How often expired workshops are looked for. */
   sweepMs?: number;
+  /** A workshop of this lab was created (e.g. start filling its warm pool). */
+  onWorkshopOpen?: (labId: string) => void;
 }
 
 export class WorkshopError extends Error {
@@ -61,6 +63,7 @@ export class WorkshopService {
     }
     const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000 });
     this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity }, 'workshop created');
+    this.opts.onWorkshopOpen?.(w.labId);
     return this.info(w);
   }
 

@@ -3,6 +3,7 @@
 // socket (with read-only mirrors) and attendee presence. `labwright serve` and the e2e use it.
 import { Router } from 'express';
 import type { Lab } from '../../common/lab.ts';
+import { PoolSet } from '../../provisioning/pool-set.ts';
 import type { Provider } from '../../provisioning/provider.ts';
 import type { AppDeps } from '../app.ts';
 import { authRoutes } from '../auth/auth-routes.ts';
@@ -55,14 +56,26 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const store = openDurableStore(opts.config.dataDir);
   const credential = instructorCredential(opts.config.instructorToken);
   const mirrorPolicy = workshopMirrorPolicy(mirrorDirectory(store));
+  // With LABWRIGHT_POOL_SIZE > 0, a joining attendee gets hosts from the lab's warm pool at once.
+  const pools = new PoolSet(opts.provider, opts.config.poolSize);
+  const provider: Provider = {
+    name: opts.provider.name,
+    create: (spec, o) => pools.claim(spec, o),
+    destroy: (env) => opts.provider.destroy(env),
+    list: () => opts.provider.list(),
+  };
+  const warm = (labId: string): void => {
+    const meta = opts.labs.view(labId)?.meta;
+    if (meta) pools.warm([{ hosts: [...meta.hosts], services: { ...meta.services } }]);
+  };
   const workspaces = createLabWorkspaces({
-    provider: opts.provider,
+    provider,
     labMeta: (id) => opts.labs.view(id)?.meta,
     mirrorPolicy,
     ownership: store.environments,
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
   });
-  const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log });
+  const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log, onWorkshopOpen: warm });
   const checks = createLabChecks({
     catalog: opts.catalog,
     workspaces: workspaces.workspaces,
@@ -102,6 +115,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     async start() {
       await service.sweep();
       await service.freeEnded();
+      for (const w of store.workshops.open()) warm(w.labId);
     },
     close() {
       closing ??= (async () => {
@@ -111,6 +125,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         // A restart mid-workshop (upgrade, SIGTERM) keeps attendees' hosts and shells for the next
         // process; the workshop's end or expiry frees them. Solo hosts have no such owner: freed now.
         await workspaces.close({ keep: (sessionId) => service.holdsHosts(sessionId) });
+        await pools.drain();
         store.close();
       })();
       return closing;

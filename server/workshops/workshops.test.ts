@@ -236,6 +236,23 @@ describe('workshop lifecycle without HTTP', () => {
     expect(provider.live.size).toBe(0);
   });
 
+  it('with a warm pool configured, creating a workshop fills it and a joining attendee gets a ready environment', async () => {
+    await stack.close();
+    provider = new FakeProvider();
+    stack = createWorkshopStack({ config: loadConfig({}, { port: 0, dataDir: dir, poolSize: 2 }), catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0 });
+    const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
+    await expect.poll(() => provider.live.size).toBe(2);
+    const ada = stack.service.join(w.joinPath.split('/').pop()!, 'Ada');
+    if (!ada?.ok) throw new Error('join failed');
+    const env = await stack.workspaces.workspaces.whenReady(ada.session.id, 'demo');
+    expect(env.id).toMatch(/^env[12]$/);
+    // The pool refills behind the claim; ending the workshop and closing leave nothing.
+    await expect.poll(() => provider.live.size).toBe(3);
+    await stack.service.end(w.id);
+    await stack.close();
+    expect(provider.live.size).toBe(0);
+  });
+
   it('refuses anonymous solo sessions on a server that is not bound to loopback', async () => {
     const solo = await stack.store.sessions.create();
     const open = authorizeHello(stack.store, { soloAllowed: true });
