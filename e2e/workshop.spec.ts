@@ -209,6 +209,18 @@ test('instructor runs a workshop; attendees progress; grid live; mirror read-onl
   // Hosts are per attendee: Ada's host0 has no /tmp/two.
   await type(ada, 'test -e /tmp/two && echo SHARED || echo ISOLATED');
   await expect(screen(ada)).toContainText('ISOLATED');
+  // …and Ada's hosts cannot reach Bob's over the network.
+  await type(bob, 'echo "BOB-IP=$(hostname -I | cut -d" " -f1)="');
+  await expect(screen(bob)).toContainText(/BOB-IP=10\.[\d.]+=/);
+  const bobIp = /BOB-IP=(10\.[\d.]+)=/.exec((await screen(bob).textContent()) ?? '')?.[1];
+  expect(bobIp).toBeTruthy();
+  // $((…)) so that only the output, not the typed command line, contains the verdict.
+  await type(ada, `timeout 3 bash -c 'echo > /dev/tcp/${bobIp}/22' 2>/dev/null && echo NET-$((40+2))-OPEN || echo NET-$((40+2))-BLOCKED`);
+  await expect(screen(ada)).toContainText('NET-42-BLOCKED', { timeout: 15_000 });
+  await expect(screen(ada)).not.toContainText('NET-42-OPEN');
+  // The probe itself works: Ada's own sshd answers it.
+  await type(ada, `timeout 3 bash -c "echo > /dev/tcp/$(hostname -I | cut -d' ' -f1)/22" && echo SELF-$((40+2))-OPEN`);
+  await expect(screen(ada)).toContainText('SELF-42-OPEN', { timeout: 15_000 });
 
   // The instructor watches Bob's terminal read-only.
   await gridRow('Bob').click();
