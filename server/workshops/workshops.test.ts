@@ -160,6 +160,18 @@ describe('workshops over HTTP and WebSocket', () => {
     expect((await api(`join/${token}`, { method: 'POST', body: { name: 'Late' } })).status).toBe(410);
     const again = await socket(ada, 'demo');
     expect((await again.closed).code).toBe(CloseCode.WorkshopEnded);
+    expect((await api(`workshops/${w.id}/extend`, { method: 'POST', cookie: instructor, body: { minutes: 15 } })).status).toBe(410);
+  });
+
+  it('extends a running workshop from its expiry, and refuses bad input', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    const longer = (await (await api(`workshops/${w.id}/extend`, { method: 'POST', cookie: instructor, body: { minutes: 15 } })).json()) as WorkshopInfo;
+    expect(longer.expiresAt - w.expiresAt).toBe(15 * 60_000);
+    expect((await api(`workshops/${w.id}/extend`, { method: 'POST', cookie: instructor, body: { minutes: -5 } })).status).toBe(400);
+    expect((await api('workshops/wNOPEnope/extend', { method: 'POST', cookie: instructor, body: { minutes: 5 } })).status).toBe(404);
+    expect((await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'nope', capacity: 5, minutes: 60 } })).status).toBe(400);
+    expect((await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 0, minutes: 60 } })).status).toBe(400);
   });
 });
 
