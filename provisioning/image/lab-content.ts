@@ -34,7 +34,7 @@ export const BASE_ROOTFS_TARBALL = '/usr/share/labwright/rootfs/debian-bookworm.
  * host at APT_MIRROR_PORT (lw-apt.service), so that `RUN apt-get install nodejs` in a Dockerfile works offline.
  */
 export const APT_MIRROR_DIR = '/usr/share/labwright/apt';
-export const APT_MIRROR_PACKAGES: readonly string[] = ['nodejs', 'node-mysql', 'mariadb-server', 'mariadb-client'];
+export const APT_MIRROR_PACKAGES: readonly string[] = ['nodejs', 'mariadb-server', 'mariadb-client'];
 export const APT_MIRROR_PORT = 3142;
 
 /**
