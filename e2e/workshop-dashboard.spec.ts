@@ -1,5 +1,6 @@
 // The instructor dashboard at a glance: a workshop of simulated attendees (no hosts needed) at
-// different steps, some stuck. Checks what the picture must say and saves it for the docs.
+// different steps, some stuck. Checks what the picture must say; saves it for the docs only with
+// LABWRIGHT_SCREENSHOT=1.
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { saveDocsScreenshot } from './docs-screenshot.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -64,6 +66,6 @@ test('the dashboard shows who is where and who is stuck, stuck first', async ({ 
   await page.locator('.attendee[data-name="Emil Novák"]').click();
   await expect(page.locator('.detail-head h2')).toHaveText('Emil Novák');
   await expect(page.locator('.last-report')).toContainText('expected "Azure"');
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshot-dashboard.png') });
+  await saveDocsScreenshot(page, 'screenshot-dashboard.png');
   await page.close();
 });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
+import { saveDocsScreenshot } from './docs-screenshot.ts';
 
 test.describe.configure({ mode: 'serial' });
 test.setTimeout(300_000);
@@ -232,7 +233,7 @@ test('instructor runs a workshop; attendees progress; grid live; mirror read-onl
   await type(bob, 'echo bob-after-$((6*7))');
   await expect(mirror).toContainText('bob-after-42');
   await expect(screen(bob)).not.toContainText('FROM-INSTRUCTOR');
-  await instructor.screenshot({ path: path.join(ROOT, 'docs', 'screenshot-dashboard-mirror.png') });
+  await saveDocsScreenshot(instructor, 'screenshot-dashboard-mirror.png');
   // Not only hidden in the page: the server refuses input on a mirror.
   const bobId = await gridRow('Bob').getAttribute('data-attendee');
   expect(bobId).toBeTruthy();
