@@ -33,7 +33,25 @@ describe('unit check', () => {
     const t = fakeTarget(HOSTS, () => unitShow('inactive', 'disabled', 'not-found'));
     const r = await runCheck(t, check('unit', { name: "x'; touch /pwned; '", on: 'host0' }));
     expect(t.calls[0]![1]).toContain(`-- 'x'\\''; touch /pwned; '\\'''`);
-    expect(r[0]!.actual).toBe('inactive (not found)');
+    expect(r[0]!.actual).toBe('not found');
+  });
+
+  it('a unit that does not exist is inactive and disabled, and fails active and enabled with "not found"', async () => {
+    const t = fakeTarget(HOSTS, () => ({ stdout: 'ActiveState=inactive\nUnitFileState=\nLoadState=not-found\n' }));
+    for (const state of ['inactive', 'disabled']) {
+      expect(await runCheck(t, check('unit', { name: 'gone.service', on: 'host0', state }))).toMatchObject([{ status: 'pass', actual: 'not found' }]);
+    }
+    for (const state of ['active', 'enabled', 'failed']) {
+      expect(await runCheck(t, check('unit', { name: 'gone.service', on: 'host0', state }))).toMatchObject([{ status: 'fail', actual: 'not found' }]);
+    }
+    const r = await runCheck(t, check('unit', { name: 'gone.service', on: 'host0' }));
+    expect(r[0]!.message).toBe('host0: unit gone.service is not found, expected active');
+  });
+
+  it('a unit whose file was removed while it runs is not inactive', async () => {
+    const t = fakeTarget(HOSTS, () => ({ stdout: 'ActiveState=active\nUnitFileState=\nLoadState=not-found\n' }));
+    const r = await runCheck(t, check('unit', { name: 'gone.service', on: 'host0', state: 'inactive' }));
+    expect(r).toMatchObject([{ status: 'fail', actual: 'active (not found)' }]);
   });
 
   it('an unreachable host is an error, not a fail', async () => {

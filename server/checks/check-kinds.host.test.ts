@@ -68,13 +68,33 @@ describe('unit', () => {
     expect(statuses(await runCheck(t, check('unit', { name: 'lwtest-web.service', on: 'any' })))).toEqual(['pass']);
     const all = await runCheck(t, check('unit', { name: 'lwtest-web.service', on: 'all' }));
     expect(statuses(all)).toEqual(['pass', 'pass', 'fail']);
-    expect(all[2]!.message).toBe('host2: unit lwtest-web.service is inactive (not found), expected active');
+    expect(all[2]!.message).toBe('host2: unit lwtest-web.service is not found, expected active');
     await sh('host1', 'systemctl kill -s KILL lwtest-web.service; sleep 0.3; true');
     const r = await runCheck(t, check('unit', { name: 'lwtest-web.service', on: 'host1' }));
     expect(r[0]!.status).toBe('fail');
     expect(r[0]!.message).toMatch(/^host1: unit lwtest-web.service is (failed|inactive)/);
     const err = await runCheck(dead, check('unit', { name: 'ssh.service', on: 'host0', timeout: 3000 }));
     expect(err[0]).toMatchObject({ status: 'error', host: 'host0' });
+  });
+
+  it('a unit with no unit file is inactive and disabled, and fails active and enabled as "not found"', async () => {
+    const none = 'lwtest-none.service';
+    expect(statuses(await runCheck(t, check('unit', { name: none, on: 'all', state: 'inactive' })))).toEqual(['pass', 'pass', 'pass']);
+    expect(statuses(await runCheck(t, check('unit', { name: none, on: 'all', state: 'disabled' })))).toEqual(['pass', 'pass', 'pass']);
+    expect(await runCheck(t, check('unit', { name: none, on: 'host2' }))).toMatchObject([{ status: 'fail', actual: 'not found', message: `host2: unit ${none} is not found, expected active` }]);
+    expect(await runCheck(t, check('unit', { name: none, on: 'host2', state: 'enabled' }))).toMatchObject([{ status: 'fail', actual: 'not found' }]);
+    // A unit that was installed, enabled and run, then removed: not running, not enabled.
+    const unit = '/etc/systemd/system/lwtest-gone.service';
+    await sh('host2', `printf '[Service]\\nExecStart=/bin/sleep 1000\\n[Install]\\nWantedBy=multi-user.target\\n' > ${unit} && systemctl daemon-reload && systemctl enable --now lwtest-gone.service 2>/dev/null`);
+    expect(statuses(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2', state: 'enabled' })))).toEqual(['pass']);
+    expect(statuses(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2', state: 'inactive' })))).toEqual(['fail']);
+    // Its file removed while it still runs: systemd no longer finds it but it is not inactive.
+    await sh('host2', `systemctl disable lwtest-gone.service 2>/dev/null && rm ${unit} && systemctl daemon-reload`);
+    expect(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2', state: 'inactive' }))).toMatchObject([{ status: 'fail', actual: 'active (not found)' }]);
+    await sh('host2', 'systemctl stop lwtest-gone.service');
+    expect(statuses(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2', state: 'inactive' })))).toEqual(['pass']);
+    expect(statuses(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2', state: 'disabled' })))).toEqual(['pass']);
+    expect(await runCheck(t, check('unit', { name: 'lwtest-gone.service', on: 'host2' }))).toMatchObject([{ status: 'fail', actual: 'not found' }]);
   });
 });
 

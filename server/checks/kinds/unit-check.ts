@@ -28,9 +28,21 @@ export function evalUnit(target: CheckTarget, spec: UnitSpec, ctx: EvalContext):
     const r = await target.exec(host, cmd, { timeoutMs: ctx.timeoutMs, signal: ctx.signal });
     const props = parseShow(r.stdout);
     if (r.code !== 0 && props.size === 0) throw new Error(`systemctl failed: ${r.stderr.trim() || `exit ${r.code}`}`);
-    const load = props.get('LoadState') ?? '';
+    if (props.get('LoadState') === 'not-found') return notFound(spec.state, props.get('ActiveState') ?? '');
     const value = props.get(field) || 'unknown';
-    const actual = load === 'not-found' ? `${value} (not found)` : value;
-    return { pass: value === spec.state && load !== 'not-found', actual };
+    return { pass: value === spec.state, actual: value };
   });
+}
+
+/**
+ * A unit with no unit file: systemd answers ActiveState=inactive, LoadState=not-found and an empty
+ * UnitFileState. A removed (or never installed) unit is neither running nor enabled, so it meets
+ * `inactive` and `disabled`, and nothing else. A unit whose file was removed while it still runs
+ * keeps its ActiveState, so `inactive` still fails for it.
+ */
+function notFound(expected: UnitSpec['state'], activeState: string): { pass: boolean; actual: string } {
+  const stillRunning = activeState !== '' && activeState !== 'inactive';
+  const actual = stillRunning ? `${activeState} (not found)` : 'not found';
+  const pass = expected === 'disabled' || (expected === 'inactive' && !stillRunning);
+  return { pass, actual };
 }
