@@ -3,6 +3,9 @@
 import { WarmPool } from './pool.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider } from './provider.ts';
 
+/** The owner label of every pooled environment (until an owner claims it, and after a crash). */
+export const POOL_OWNER = 'pool';
+
 /** Owner labels are not part of the shape: a pooled environment fits any owner. */
 export const shapeKey = (spec: EnvironmentSpec): string => JSON.stringify({ hosts: spec.hosts, etcd: spec.services.etcd, docker: spec.services.docker });
 
@@ -41,7 +44,7 @@ export class PoolSet {
     const key = shapeKey(spec);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new WarmPool(this.provider, { hosts: [...spec.hosts], services: { ...spec.services }, owner: 'pool' }, this.size);
+      pool = new WarmPool(this.provider, { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER }, this.size);
       this.pools.set(key, pool);
     }
     return pool;

@@ -28,6 +28,11 @@ export interface Environment {
   /** Path of the private key file on the server (for `ssh -i`). */
   privateKeyPath: string;
   createdAt: number;
+  /**
+   * The process that created it, when the provider knows. One that is still alive (and not this
+   * process) manages it; a dead one's environment is a leftover for whoever finds it.
+   */
+  creatorPid?: number;
 }
 
 export interface ProvisionProgress {

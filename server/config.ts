@@ -20,6 +20,11 @@ export interface Config {
   subnetPrefix: number;
   /** Environments kept ready per lab shape. */
   poolSize: number;
+  /**
+   * After a crash, how long a restarted server keeps the hosts of a session that is not a running
+   * workshop's attendee (a solo page) for that session to come back before destroying them.
+   */
+  reconnectGraceMs: number;
   logLevel: string;
   /**
    * The instructor credential (LABWRIGHT_INSTRUCTOR_TOKEN). Unset: `labwright serve` generates
@@ -79,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     subnetRange: cidr('LABWRIGHT_SUBNET_RANGE', env.LABWRIGHT_SUBNET_RANGE ?? '10.213.0.0/16'),
     subnetPrefix: int('LABWRIGHT_SUBNET_PREFIX', env.LABWRIGHT_SUBNET_PREFIX, 27, 20, 29),
     poolSize: int('LABWRIGHT_POOL_SIZE', env.LABWRIGHT_POOL_SIZE, 0, 0, 50),
+    reconnectGraceMs: 1000 * int('LABWRIGHT_RECONNECT_GRACE_SECONDS', env.LABWRIGHT_RECONNECT_GRACE_SECONDS, 300, 0, 86_400),
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
     ...overrides,

@@ -324,6 +324,7 @@ export class LocalProvider implements Provider {
       privateKey,
       privateKeyPath: keyPath(this.config.dataDir, st.id),
       createdAt: st.createdAt,
+      creatorPid: st.creatorPid,
     };
   }
 

@@ -66,7 +66,9 @@ export const serveCommand: Command = {
     const catalog = await createLabCatalog(config.labsDir);
     const labViews = catalogViews(catalog);
     const provider = createLocalProvider(config);
-    // Hosts left by a crashed run are reaped; live ones are kept for `labwright env`.
+    // Half-made hosts of a crashed run are reaped; live ones are listed again. stack.start() then
+    // decides which still have an owner: a running workshop's attendees keep theirs, a solo page
+    // gets LABWRIGHT_RECONNECT_GRACE_SECONDS to come back, a dead warm pool's are destroyed.
     await provider.recover().catch((e: unknown) => {
       console.error(`labwright serve: could not check for hosts left by an earlier run: ${e instanceof Error ? e.message : String(e)}`);
     });

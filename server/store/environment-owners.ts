@@ -9,6 +9,8 @@ export interface EnvironmentOwnership {
   forget(sessionId: string, labId: string): void;
   /** Every environment a session owns, including ones no process has adopted yet. */
   ofSession(sessionId: string): { labId: string; envId: string }[];
+  /** Every record, e.g. to settle what an earlier process left at start. */
+  all(): { sessionId: string; labId: string; envId: string }[];
 }
 
 export class SqliteEnvironmentOwners implements EnvironmentOwnership {
@@ -16,6 +18,7 @@ export class SqliteEnvironmentOwners implements EnvironmentOwnership {
   readonly #record;
   readonly #forget;
   readonly #ofSession;
+  readonly #all;
 
   constructor(db: Db) {
     this.#find = db.prepare<[string, string], { env_id: string }>('SELECT env_id FROM environment_owners WHERE session_id = ? AND lab_id = ?');
@@ -24,6 +27,7 @@ export class SqliteEnvironmentOwners implements EnvironmentOwnership {
     );
     this.#forget = db.prepare<[string, string]>('DELETE FROM environment_owners WHERE session_id = ? AND lab_id = ?');
     this.#ofSession = db.prepare<[string], { lab_id: string; env_id: string }>('SELECT lab_id, env_id FROM environment_owners WHERE session_id = ?');
+    this.#all = db.prepare<[], { session_id: string; lab_id: string; env_id: string }>('SELECT session_id, lab_id, env_id FROM environment_owners');
   }
 
   find(sessionId: string, labId: string): string | undefined {
@@ -40,5 +44,9 @@ export class SqliteEnvironmentOwners implements EnvironmentOwnership {
 
   ofSession(sessionId: string): { labId: string; envId: string }[] {
     return this.#ofSession.all(sessionId).map((r) => ({ labId: r.lab_id, envId: r.env_id }));
+  }
+
+  all(): { sessionId: string; labId: string; envId: string }[] {
+    return this.#all.all().map((r) => ({ sessionId: r.session_id, labId: r.lab_id, envId: r.env_id }));
   }
 }

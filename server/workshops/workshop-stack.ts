@@ -3,8 +3,9 @@
 // socket (with read-only mirrors) and attendee presence. `labwright serve` and the e2e use it.
 import { Router } from 'express';
 import type { Lab } from '../../common/lab.ts';
-import { PoolSet } from '../../provisioning/pool-set.ts';
-import type { Provider } from '../../provisioning/provider.ts';
+import { pidAlive } from '../../provisioning/image/dir-lock.ts';
+import { POOL_OWNER, PoolSet } from '../../provisioning/pool-set.ts';
+import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { AppDeps } from '../app.ts';
 import { authRoutes } from '../auth/auth-routes.ts';
 import type { InstructorCredential } from '../auth/instructor-credential.ts';
@@ -20,6 +21,7 @@ import { workshopMirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import { isSessionOwnerLabel } from '../workspaces/workspace-manager.ts';
 import { createDashboardModule } from './dashboard-module.ts';
 import { observedProgress } from './observed-progress.ts';
 import { createPresenceModule } from './presence-module.ts';
@@ -45,10 +47,26 @@ export interface WorkshopStack {
   readonly credential: InstructorCredential;
   /** For startServer, together with `labs`. */
   readonly appDeps: Omit<AppDeps, 'labs'>;
-  /** Frees what ended workshops still hold (run once at start, before listening). */
+  /**
+   * Run once at start, before listening (after provider.recover()): frees what ended workshops
+   * still hold, destroys a dead process's unclaimed pool hosts, and gives solo hosts an earlier
+   * run left config.reconnectGraceMs to be claimed again by their session.
+   */
   start(): Promise<void>;
   /** Stops timers and terminals, gives environments back, closes the store. */
   close(): Promise<void>;
+}
+
+/**
+ * An environment a `labwright serve` made (warm pool, or a session's hosts) whose process is gone,
+ * found with no session recording it: nobody will ever claim it. Environments a live process holds
+ * (another server or the e2e server on the same data directory) and those of `labwright env up`
+ * are left alone. A pid equal to ours belongs to a dead earlier process.
+ */
+export function isOrphanEnvironment(env: Environment): boolean {
+  if (env.spec.owner !== POOL_OWNER && !isSessionOwnerLabel(env.spec.owner)) return false;
+  const pid = env.creatorPid;
+  return pid === undefined || pid === process.pid || !pidAlive(pid);
 }
 
 export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
@@ -115,6 +133,13 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     async start() {
       await service.sweep();
       await service.freeEnded();
+      // Before the pools fill: only what earlier processes left is listed.
+      const leftovers = await workspaces.workspaces.settleLeftovers({
+        keep: (sessionId) => service.holdsHosts(sessionId),
+        graceMs: opts.config.reconnectGraceMs,
+        orphan: isOrphanEnvironment,
+      });
+      if (leftovers.kept.length + leftovers.waiting.length + leftovers.destroyed.length > 0) log.info(leftovers, 'environments of an earlier run settled');
       for (const w of store.workshops.open()) warm(w.labId);
     },
     close() {

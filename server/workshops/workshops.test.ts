@@ -17,6 +17,7 @@ import { TestSocket, sessionCookie } from '../http/test-server.ts';
 import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
+import { ownerLabel } from '../workspaces/workspace-manager.ts';
 
 class FakeProvider implements Provider {
   readonly name = 'fake';
@@ -246,6 +247,46 @@ describe('workshop lifecycle without HTTP', () => {
     expect((await stack.workspaces.workspaces.acquire(ada.session.id, 'demo').whenReady()).id).toBe(adaEnv.id);
     await stack.service.end(w.id);
     expect(provider.live.size).toBe(0);
+  });
+
+  it('after a crash, start() keeps attendees’ hosts, destroys a dead pool’s, and gives solo hosts the grace time', async () => {
+    const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
+    const ada = stack.service.join(w.joinPath.split('/').pop()!, 'Ada');
+    if (!ada?.ok) throw new Error('join failed');
+    const adaEnv = await stack.workspaces.workspaces.whenReady(ada.session.id, 'demo');
+    // What kill -9 leaves: solo sessions' hosts still recorded, a warm pool nobody will drain.
+    const leftover = async (owner: string, creatorPid: number, sessionId?: string): Promise<string> => {
+      const env = await provider.create({ hosts: ['host0'], services: { etcd: 'none', docker: false }, owner });
+      provider.live.set(env.id, { ...env, creatorPid });
+      if (sessionId) stack.store.environments.record(sessionId, 'demo', env.id);
+      return env.id;
+    };
+    const DEAD = 0x7ffffff0;
+    const gone = (await stack.store.sessions.create()).id;
+    const back = (await stack.store.sessions.create()).id;
+    const goneEnv = await leftover(ownerLabel(gone, 'demo'), DEAD, gone);
+    const backEnv = await leftover(ownerLabel(back, 'demo'), DEAD, back);
+    const deadPool = await leftover('pool', DEAD);
+    const unrecorded = await leftover(ownerLabel('never-recorded', 'demo'), DEAD);
+    // Another live process's pool on the same data directory, and `labwright env up`'s hosts.
+    const otherPool = await leftover('pool', process.ppid);
+    const cli = await leftover('cli', DEAD);
+    await stack.close();
+
+    const config = loadConfig({}, { port: 0, dataDir: dir, reconnectGraceMs: 150 });
+    stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0 });
+    await stack.start();
+    expect(provider.live.has(deadPool) || provider.live.has(unrecorded)).toBe(false);
+    expect([adaEnv.id, goneEnv, backEnv, otherPool, cli].every((id) => provider.live.has(id))).toBe(true);
+    // One solo page comes back in time and gets its own hosts; the other never does.
+    expect((await stack.workspaces.workspaces.acquire(back, 'demo').whenReady()).id).toBe(backEnv);
+    await expect.poll(() => provider.live.has(goneEnv)).toBe(false);
+    expect(stack.store.environments.find(gone, 'demo')).toBeUndefined();
+    expect([adaEnv.id, backEnv, otherPool, cli].every((id) => provider.live.has(id))).toBe(true);
+    expect((await stack.workspaces.workspaces.acquire(ada.session.id, 'demo').whenReady()).id).toBe(adaEnv.id);
+    await stack.service.end(w.id);
+    await stack.close();
+    expect([...provider.live.keys()].sort()).toEqual([cli, otherPool].sort());
   });
 
   it('with a warm pool configured, creating a workshop fills it and a joining attendee gets a ready environment', async () => {

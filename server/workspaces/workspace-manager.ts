@@ -51,6 +51,29 @@ export interface WorkspaceManagerOptions {
   ownership?: EnvironmentOwnership;
 }
 
+/** What to do, at start, with the environments an earlier process of this server left running. */
+export interface LeftoverPolicy {
+  /** Sessions whose recorded environments stay as they are (a running workshop's attendees). */
+  keep: (sessionId: string) => boolean;
+  /** How long any other session's recorded environment waits for that session to come back. */
+  graceMs: number;
+  /**
+   * An environment no session records that nevertheless looks like this server's (a dead warm
+   * pool's, or one created for a session but not recorded before a crash): destroyed at once.
+   */
+  orphan: (env: Environment) => boolean;
+}
+
+export interface LeftoverReport {
+  /** Recorded for a session `keep` names. */
+  kept: string[];
+  /** Recorded for another session: destroyed after the grace time unless the session comes back. */
+  waiting: string[];
+  destroyed: string[];
+  /** Not ours to judge (another process's, or made by `labwright env up`). */
+  ignored: string[];
+}
+
 export class WorkspaceError extends Error {
   override name = 'WorkspaceError';
   constructor(
@@ -67,6 +90,9 @@ export class WorkspaceError extends Error {
  */
 export const ownerLabel = (sessionId: string, labId: string): string =>
   `session:${createHash('sha256').update(sessionId).digest('hex').slice(0, 16)}:${labId}`;
+
+/** True for labels ownerLabel() makes: an environment created for a (session, lab). */
+export const isSessionOwnerLabel = (owner: string | undefined): boolean => owner?.startsWith('session:') === true;
 
 const PROBE_TIMEOUT_MS = 5000;
 
@@ -113,6 +139,8 @@ export class WorkspaceManager {
   readonly #log: Logger = logger('workspaces');
   #closed = false;
   readonly #releaseListeners = new Set<(env: Environment) => void>();
+  /** Environments left by an earlier process, waiting for their session to come back (settleLeftovers). */
+  readonly #waiting = new Map<string, { sessionId: string; labId: string; env: Environment; timer: NodeJS.Timeout }>();
 
   constructor(private readonly opts: WorkspaceManagerOptions) {}
 
@@ -139,6 +167,10 @@ export class WorkspaceManager {
     const shape = this.opts.labShape(labId);
     if (!shape) throw new WorkspaceError('unknown-lab', `no lab "${labId}"`);
     const entry = new WorkspaceEntry(sessionId, labId, shape);
+    // The session came back for hosts an earlier process left: #provision adopts them.
+    const waiting = this.#waiting.get(k);
+    if (waiting) clearTimeout(waiting.timer);
+    this.#waiting.delete(k);
     if (existing) {
       for (const l of existing.listeners) entry.listeners.add(l);
     }
@@ -182,6 +214,12 @@ export class WorkspaceManager {
 
   /** Gives back every environment of a session (the session ended). */
   async release(sessionId: string): Promise<void> {
+    for (const [k, w] of this.#waiting) {
+      if (w.sessionId !== sessionId) continue;
+      // Freed just below, through the session's ownership records.
+      clearTimeout(w.timer);
+      this.#waiting.delete(k);
+    }
     const mine = [...this.#entries.values()].filter((e) => e.sessionId === sessionId);
     await Promise.all(mine.map((e) => this.#release(e)));
     // Owned by the session but not adopted since the last restart (nobody opened it yet).
@@ -197,9 +235,57 @@ export class WorkspaceManager {
     }
   }
 
+  /**
+   * Run once at start, before any page connects, after the provider adopted what still runs:
+   * decides what becomes of each environment an earlier process left (see LeftoverPolicy).
+   * Without this, after a crash, a solo page's hosts whose session never returns, and a dead
+   * warm pool's hosts, would be kept for as long as the machine runs.
+   */
+  async settleLeftovers(policy: LeftoverPolicy): Promise<LeftoverReport> {
+    const report: LeftoverReport = { kept: [], waiting: [], destroyed: [], ignored: [] };
+    const records = new Map((this.opts.ownership?.all() ?? []).map((r) => [r.envId, r]));
+    for (const env of await this.opts.provider.list()) {
+      const rec = records.get(env.id);
+      const log = this.#log.child({ env: env.id, ...(rec ? { lab: rec.labId } : {}) });
+      const k = rec ? key(rec.sessionId, rec.labId) : '';
+      if (rec && (policy.keep(rec.sessionId) || this.#entries.has(k))) {
+        report.kept.push(env.id);
+      } else if (rec) {
+        const earlier = this.#waiting.get(k);
+        if (earlier) clearTimeout(earlier.timer);
+        const timer = setTimeout(() => void this.#reclaim(k, env.id), policy.graceMs);
+        timer.unref();
+        this.#waiting.set(k, { sessionId: rec.sessionId, labId: rec.labId, env, timer });
+        report.waiting.push(env.id);
+        log.info({ graceMs: policy.graceMs }, 'hosts of an earlier run wait for their session to come back');
+      } else if (policy.orphan(env)) {
+        await this.#destroy(env, log);
+        report.destroyed.push(env.id);
+      } else {
+        report.ignored.push(env.id);
+      }
+    }
+    return report;
+  }
+
+  /** The grace time of a leftover environment is over and its session did not come back. */
+  async #reclaim(k: string, envId: string): Promise<void> {
+    const w = this.#waiting.get(k);
+    if (!w || w.env.id !== envId) return;
+    this.#waiting.delete(k);
+    this.#log.info({ lab: w.labId, env: envId }, 'the session did not come back for the hosts of an earlier run');
+    await this.#freeLeftover(w);
+  }
+
   /** Destroys every environment at shutdown, except ready ones `keep` names (with durable ownership). Idempotent. */
   async close(opts: { keep?: (sessionId: string, labId: string) => boolean } = {}): Promise<void> {
     this.#closed = true;
+    // Leftovers still waiting for their session: as a solo session's hosts, freed at shutdown.
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) clearTimeout(w.timer);
+    const freed = waiting.filter((w) => !(this.opts.ownership && opts.keep?.(w.sessionId, w.labId)));
+    await Promise.all(freed.map((w) => this.#freeLeftover(w)));
     const all = [...this.#entries.values()];
     // Kept (a running workshop's, recorded in the durable ownership): left running for the next
     // server process to adopt; only this process's timers stop.
@@ -324,6 +410,12 @@ export class WorkspaceManager {
     // Still provisioning: #provision destroys what the provider hands back; wait for that.
     else await e.ready.catch(() => undefined);
     this.opts.ownership?.forget(e.sessionId, e.labId);
+  }
+
+  async #freeLeftover(w: { sessionId: string; labId: string; env: Environment }): Promise<void> {
+    // Only the record that still names this environment is forgotten (never a newer one).
+    if (this.opts.ownership?.find(w.sessionId, w.labId) === w.env.id) this.opts.ownership.forget(w.sessionId, w.labId);
+    await this.#destroy(w.env, this.#log.child({ lab: w.labId, env: w.env.id }));
   }
 
   /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */
