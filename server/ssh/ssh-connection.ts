@@ -155,6 +155,10 @@ export class SshConnection {
       let ready = false;
       c.on('ready', () => {
         ready = true;
+        // Node sockets start with Nagle on: a keystroke written while an earlier small packet
+        // (another channel's key, a window adjust) is unacknowledged would wait for the ACK,
+        // which the host may delay by up to 40 ms. OpenSSH's own client turns it off the same way.
+        c.setNoDelay(true);
         resolve(c);
       });
       c.on('error', (e: Error & { level?: string }) => {
