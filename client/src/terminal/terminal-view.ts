@@ -29,6 +29,7 @@ export class TerminalView {
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace',
       fontSize: 14,
       scrollback: 5000,
+      // The same colours as --term-bg and --term-text in styles.css (the pane around the terminal).
       theme: { background: '#12161c', foreground: '#c9d1d9' },
     });
     this.term.loadAddon(this.#fit);
