@@ -2,7 +2,7 @@
 // copy with one solve broken fails with a per-host expected-vs-actual message; a lab with lint
 // errors is refused before any host is created.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,5 +60,101 @@ describe('labwright test', () => {
     expect(r.out).toMatch(/lint errors, not tested/);
     expect(r.out).toMatch(/lab\.md:\d+: error:/);
     expect(r.out).not.toMatch(/provisioning/);
+  });
+});
+
+// A one-host lab whose run blocks need what an attendee does without thinking: type into a
+// program that waits for input, quit a pager before the next command, and Ctrl-C a command that
+// runs until stopped before going on.
+const WALK_LAB = `---
+title: Walk
+hosts: [host0]
+services: { etcd: none, docker: false }
+---
+## Answer a program that asks
+
+\`\`\`run host0
+sh -c 'echo "your name?"; read name; echo "got $name" > /tmp/got'
+\`\`\`
+
+\`\`\`run host0
+hello
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/got, contains: got hello }
+\`\`\`
+
+\`\`\`solve host0
+echo "got hello" > /tmp/got
+\`\`\`
+
+## Page through, then go on
+
+\`\`\`run host0
+seq 1 500 | less
+\`\`\`
+
+\`\`\`run host0
+echo paged > /tmp/paged
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/paged, contains: paged }
+\`\`\`
+
+\`\`\`solve host0
+echo paged > /tmp/paged
+\`\`\`
+
+## Start something that runs until stopped
+
+\`\`\`run host0
+touch /tmp/started; sleep 1000
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/started }
+\`\`\`
+
+\`\`\`solve host0
+touch /tmp/started
+\`\`\`
+
+## The shell is back after Ctrl-C
+
+\`\`\`run host0
+echo back > /tmp/back
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/back, contains: back }
+\`\`\`
+
+\`\`\`solve host0
+echo back > /tmp/back
+\`\`\`
+`;
+
+describe('labwright test --as-attendee', () => {
+  it('types the run blocks into the terminals and every step unlocks', () => {
+    const dir = path.join(tmp, 'walk');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'lab.md'), WALK_LAB);
+    const r = labwright('--as-attendee', dir);
+    expect(r.out).toMatch(/as an attendee, typing the run blocks/);
+    expect(r.out).toMatch(/✓ PASS walk: 4\/4 steps passed/);
+    expect(r.code).toBe(0);
+  });
+
+  it('fails a step whose run blocks do not do what its checks ask, though its solve does', () => {
+    const dir = path.join(tmp, 'walk-broken');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'lab.md'), WALK_LAB.replace('echo paged > /tmp/paged\n```\n\n```check', 'echo paged > /tmp/pagd\n```\n\n```check'));
+    expect(labwright(dir).code).toBe(0);
+    const r = labwright('--as-attendee', dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ step 2: Page through, then go on/);
+    expect(r.out).toMatch(/host0: .*\/tmp\/paged.* absent/);
   });
 });

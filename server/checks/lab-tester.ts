@@ -1,6 +1,8 @@
 // The lab tester behind `labwright test`: on fresh hosts, for every step in order, its checks must
 // not pass yet, its solve blocks must run, and then its checks must pass. Stops at the first
 // failing step (later steps build on it) and always tears the hosts down unless asked to keep them.
+// With `asAttendee`, the step's run blocks are typed into its terminals instead of running its
+// solutions: the proof that the text alone, followed by clicking Run, unlocks every step.
 import type { StepReport } from '../../common/checks.ts';
 import type { Lab, Step } from '../../common/lab.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
@@ -8,6 +10,7 @@ import { SshPool } from '../ssh/ssh-pool.ts';
 import { runStepChecks } from './check-engine.ts';
 import type { CheckTarget } from './check-target.ts';
 import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
+import { AttendeeWalk } from './attendee-walk.ts';
 import { errorText } from './outcome.ts';
 import type { SolveOutcome } from './solve-runner.ts';
 import { execSolves } from './solve-runner.ts';
@@ -52,18 +55,36 @@ export interface LabTestOptions {
   keep?: boolean;
   /** How long the checks after a solve are retried for (eventual consistency: units starting, leases). */
   settleMs?: number;
+  /** Type the run blocks into the terminals, as an attendee clicking Run would, instead of the solves. */
+  asAttendee?: boolean;
   onEvent?: (e: TestEvent) => void;
   signal?: AbortSignal;
 }
 
 const DEFAULT_SETTLE_MS = 10_000;
+/** Typed commands may still be at work when the last block "ends" (a unit starting, a watch firing). */
+const ATTENDEE_SETTLE_MS = 30_000;
+
+/** How a step's work gets done: its solves run, or its run blocks typed. */
+export interface StepReplay {
+  run(step: Step): Promise<SolveOutcome[]>;
+  /** After the step passed: tidy up as the attendee would before the next step. */
+  after?(): Promise<void>;
+}
+
+export const solveReplay = (target: CheckTarget): StepReplay => ({ run: (step) => execSolves(target, step.solves) });
+
+export function attendeeReplay(target: CheckTarget): StepReplay {
+  const walk = new AttendeeWalk(target);
+  return { run: (step) => walk.replay(step), after: async () => void (await walk.stopWhatRuns()) };
+}
 const RETRY_EVERY_MS = 300;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const failedResults = (r: StepReport): string => r.results.filter((x) => x.status !== 'pass').map((x) => x.message).join('; ');
 
 /** Tests one step on an environment that has gone through all earlier steps. */
-export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS): Promise<StepTestResult> {
+export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS, replay: StepReplay = solveReplay(target)): Promise<StepTestResult> {
   const res: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'fail', solves: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
   let t = performance.now();
   if (step.checks.length > 0) {
@@ -80,16 +101,18 @@ export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAU
     }
   }
   t = performance.now();
-  res.solves = await execSolves(target, step.solves);
+  res.solves = await replay.run(step);
   res.timings.solveMs = performance.now() - t;
   const broken = res.solves.find((s) => !s.ok);
   if (broken) {
     const why = broken.stderr.trim().split('\n').slice(-3).join(' | ');
-    res.problem = `solve on ${broken.host} (line ${broken.line}) failed: ${broken.detail}${why ? `: ${why}` : ''}`;
+    const what = broken.detail.startsWith('run block') ? `on ${broken.host}` : `solve on ${broken.host} (line ${broken.line}) failed:`;
+    res.problem = `${what} ${broken.detail}${why ? `: ${why}` : ''}`;
     return res;
   }
   if (step.checks.length === 0) {
     res.verdict = 'pass';
+    await replay.after?.();
     return res;
   }
   t = performance.now();
@@ -106,6 +129,7 @@ export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAU
     return res;
   }
   res.verdict = 'pass';
+  await replay.after?.();
   return res;
 }
 
@@ -129,6 +153,8 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
   const warm = new WarmShells();
   try {
     const target = environmentTarget(env, pool, etcd, warm);
+    const replay = opts.asAttendee ? attendeeReplay(target) : solveReplay(target);
+    const settleMs = opts.settleMs ?? (opts.asAttendee ? ATTENDEE_SETTLE_MS : DEFAULT_SETTLE_MS);
     let failed = false;
     for (const step of lab.steps) {
       if (failed || opts.signal?.aborted) {
@@ -137,7 +163,7 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
         emit({ type: 'step', result: skipped });
         continue;
       }
-      const r = await testStep(target, step, opts.settleMs);
+      const r = await testStep(target, step, settleMs, replay);
       result.steps.push(r);
       emit({ type: 'step', result: r });
       failed = r.verdict !== 'pass';

@@ -13,17 +13,21 @@ import { setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
-const USAGE = `labwright test <lab-id | path> [--keep] [--json]
+const SYNOPSIS = 'labwright test <lab-id | path> [--as-attendee] [--keep] [--json]';
+const USAGE = `${SYNOPSIS}
 
 Provisions fresh hosts for the lab (as its front matter asks), then for every step
 in order: checks must NOT pass yet, the step's solve blocks run on their hosts
 (bash -e, non-interactive), and the checks must pass (retried for a few seconds).
 Prints a per-step report and tears the hosts down.
 
-  <lab-id>   a lab under labs/ (e.g. etcd)
-  <path>     a lab file, a lab folder, or a folder of lab folders (tests each)
-  --keep     leave the hosts running and print how to ssh in (for debugging)
-  --json     print the results as JSON instead of the report
+  <lab-id>       a lab under labs/ (e.g. etcd)
+  <path>         a lab file, a lab folder, or a folder of lab folders (tests each)
+  --as-attendee  instead of the solve blocks, type each step's run blocks into its
+                 host's terminal (tmux), key for key as the Run button does, waiting
+                 as a reader would: proves the text alone gets an attendee through
+  --keep         leave the hosts running and print how to ssh in (for debugging)
+  --json         print the results as JSON instead of the report
 
 Exits 1 when a lab fails (or has lint errors), 2 on a bad invocation. Needs root
 (the local provider starts systemd-nspawn hosts).`;
@@ -55,14 +59,14 @@ async function resolveLabs(arg: string, labsDir: string): Promise<string[]> {
 const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 const mark = (r: CheckResult): string => (r.status === 'pass' ? '✓' : r.status === 'fail' ? '✗' : '⚠');
 
-function printStep(r: StepTestResult): void {
+function printStep(r: StepTestResult, work: string): void {
   const n = r.step + 1;
   if (r.verdict === 'not-run') {
     console.log(`  - step ${n}: ${r.title} (not run)`);
     return;
   }
   const t = r.timings;
-  const timing = `checks before ${secs(t.beforeMs)}, solve ${secs(t.solveMs)}, checks after ${secs(t.afterMs)}`;
+  const timing = `checks before ${secs(t.beforeMs)}, ${work} ${secs(t.solveMs)}, checks after ${secs(t.afterMs)}`;
   console.log(`  ${r.verdict === 'pass' ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
   if (r.verdict === 'pass') return;
   console.log(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
@@ -76,7 +80,7 @@ function printKept(res: LabTestResult): void {
   if (!env) return;
   console.log(`  hosts kept (environment ${env.id}); connect with:`);
   for (const h of env.hosts) console.log(`    ssh -i ${env.privateKeyPath} -o StrictHostKeyChecking=no -p ${h.port} ${h.user}@${h.address}   # ${h.name}`);
-  console.log(`  remove them with: labwright env rm ${env.id}`);
+  console.log(`  remove them with: labwright env down ${env.id}`);
 }
 
 export const testCommand: Command = {
@@ -85,10 +89,11 @@ export const testCommand: Command = {
   async run(args: string[]): Promise<number> {
     const keep = args.includes('--keep');
     const json = args.includes('--json');
-    const unknown = args.find((a) => a.startsWith('-') && a !== '--keep' && a !== '--json');
-    if (unknown) throw new UsageError(`unknown option ${unknown}; usage: labwright test <lab-id | path> [--keep] [--json]`);
+    const asAttendee = args.includes('--as-attendee');
+    const unknown = args.find((a) => a.startsWith('-') && !['--keep', '--json', '--as-attendee'].includes(a));
+    if (unknown) throw new UsageError(`unknown option ${unknown}; usage: ${SYNOPSIS}`);
     const targets = args.filter((a) => !a.startsWith('-'));
-    if (targets.length !== 1) throw new UsageError('name one lab id or path; usage: labwright test <lab-id | path> [--keep] [--json]');
+    if (targets.length !== 1) throw new UsageError(`name one lab id or path; usage: ${SYNOPSIS}`);
     const config = loadConfig();
     setLogLevel(process.env.LABWRIGHT_LOG_LEVEL ?? 'warn');
     const files = await resolveLabs(targets[0] ?? '', config.labsDir);
@@ -116,12 +121,12 @@ export const testCommand: Command = {
         const lab = load.lab;
         const onEvent = (e: TestEvent): void => {
           if (json) return;
-          if (e.type === 'provisioning') console.log(`${lab.meta.title} (${file})\n  provisioning ${e.hosts.join(', ')}…`);
+          if (e.type === 'provisioning') console.log(`${lab.meta.title} (${file})${asAttendee ? ' — as an attendee, typing the run blocks' : ''}\n  provisioning ${e.hosts.join(', ')}…`);
           else if (e.type === 'provisioned') console.log(`  hosts ready in ${secs(e.ms)} (environment ${e.env.id})`);
-          else if (e.type === 'step') printStep(e.result);
+          else if (e.type === 'step') printStep(e.result, asAttendee ? 'typing' : 'solve');
           else console.log('  tearing down…');
         };
-        const res = await testLab(lab, { provider, keep, onEvent, signal: abort.signal });
+        const res = await testLab(lab, { provider, keep, asAttendee, onEvent, signal: abort.signal });
         results.push(res);
         if (!res.ok) exit = 1;
         if (!json) {

@@ -32,11 +32,26 @@ export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 /** Session names the server may choose (the bench uses one per terminal); never from the browser. */
 const SESSION_NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
 
+const writeConf = (): string => `printf '%s\\n' ${TMUX_CONF.map(shQuote).join(' ')} > ${CONF_PATH}`;
+
+function checkedSession(session: string): string {
+  if (!SESSION_NAME.test(session)) throw new Error(`not a safe tmux session name: ${JSON.stringify(session)}`);
+  return session;
+}
+
 /** Attaches to the host's session, creating it (with a login shell) the first time. */
 export function attachCommand(session: string = TMUX_SESSION): string {
-  if (!SESSION_NAME.test(session)) throw new Error(`not a safe tmux session name: ${JSON.stringify(session)}`);
-  const conf = `printf '%s\\n' ${TMUX_CONF.map(shQuote).join(' ')} > ${CONF_PATH}`;
-  return `${conf}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${session}`;
+  return `${writeConf()}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${checkedSession(session)}`;
+}
+
+/**
+ * Creates the host's session without attaching (as the first attach would, same settings), for
+ * `labwright test --as-attendee`, which types into it without a browser. No-op if it exists.
+ */
+export function ensureDetachedCommand(cols: number, rows: number, session: string = TMUX_SESSION): string {
+  const name = checkedSession(session);
+  const size = `-x ${Math.trunc(cols)} -y ${Math.trunc(rows)}`;
+  return `${writeConf()}; tmux has-session -t =${name} 2>/dev/null || tmux -u -f ${CONF_PATH} new-session -d -s ${name} ${size}`;
 }
 
 /**

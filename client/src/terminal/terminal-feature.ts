@@ -2,6 +2,7 @@
 // page's one WebSocket (channel = host's position), reopened after every reconnect, with a
 // visible state per tab; also installs the Run-button hook (type a block into a host's tab).
 import type { TermState } from '../../../common/protocol.ts';
+import { typedForm } from '../../../common/typed-form.ts';
 import type { LabPageFeature, LabPageHandle } from '../lab-page-features.ts';
 import { setRunCommand } from '../run-command.ts';
 import { TerminalView } from './terminal-view.ts';
@@ -22,12 +23,6 @@ const STATE_TEXT: Record<TabState, string> = {
  * end of a burst), which is far below the server's low-water mark so it never stalls waiting.
  */
 const ACK_EVERY = 16 * 1024;
-
-/** The text a Run button types: every line followed by Enter, exactly as if typed by hand. */
-export function typedForm(code: string): string {
-  const lines = code.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
-  return lines.map((l) => `${l}\r`).join('');
-}
 
 interface Tab {
   host: string;
