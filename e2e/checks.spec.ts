@@ -3,25 +3,21 @@
 // button pressed (automatic re-check); Check shows results on demand; Skip types the solution.
 import type { Locator, Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
+import { LabDriver } from './lab-driver.ts';
 
 test.describe.configure({ mode: 'serial' });
 // The first test waits for the lab's three hosts (and their etcd cluster) to be created.
 test.setTimeout(180_000);
 
 let page: Page;
-
-const step = (i: number): Locator => page.locator(`.step[data-step="${i}"]`);
-const tab = (host: string): Locator => page.locator(`.term-tab[data-host="${host}"]`);
-
-async function typeInto(host: string, text: string): Promise<void> {
-  await tab(host).click();
-  await page.locator(`.term-mount[data-host="${host}"] .xterm`).click();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
+let lab: LabDriver;
+const step = (i: number): Locator => lab.step(i);
+const tab = (host: string): Locator => lab.tab(host);
+const typeInto = (host: string, text: string): Promise<void> => lab.typeInto(host, text);
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
+  lab = new LabDriver(page);
   await page.goto('./#/labs/etcd');
   await expect(page.locator('.lab-title')).toHaveText('Examining and working with etcd');
 });

@@ -2,27 +2,22 @@
 // re-attaching after a reload, and a flood of output that Ctrl-C stops.
 import type { Locator, Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
+import { LabDriver } from './lab-driver.ts';
 
 test.describe.configure({ mode: 'serial' });
 // The first test waits for the lab's three hosts (and their etcd cluster) to be created.
 test.setTimeout(180_000);
 
 let page: Page;
-
-const tab = (host: string): Locator => page.locator(`.term-tab[data-host="${host}"]`);
-const screen = (host: string): Locator => page.locator(`.term-mount[data-host="${host}"] .xterm-rows`);
-/** Terminal rows (xterm renders one div per row) whose whole text matches. */
-const row = (host: string, re: RegExp): Locator => screen(host).locator(':scope > div').filter({ hasText: re });
-
-async function typeInto(host: string, text: string): Promise<void> {
-  await tab(host).click();
-  await page.locator(`.term-mount[data-host="${host}"] .xterm`).click();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
+let lab: LabDriver;
+const tab = (host: string): Locator => lab.tab(host);
+const screen = (host: string): Locator => lab.screen(host);
+const row = (host: string, re: RegExp): Locator => lab.row(host, re);
+const typeInto = (host: string, text: string): Promise<void> => lab.typeInto(host, text);
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
+  lab = new LabDriver(page);
   await page.goto('./#/labs/etcd');
   await expect(page.locator('.lab-title')).toHaveText('Examining and working with etcd');
 });
