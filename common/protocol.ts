@@ -45,7 +45,7 @@ const clientSchemas = [
   }),
   z.strictObject({ type: z.literal('term-input'), channel, data: z.string().max(16 * 1024) }),
   z.strictObject({ type: z.literal('term-resize'), channel, ...dims }),
-  /** The client has rendered this many more bytes of the channel's output (flow control). */
+  /** The client has rendered this much more of the channel's output, counted as the server counts it: the length (UTF-16 code units) of each term-output data string; named `bytes` for history. */
   z.strictObject({ type: z.literal('term-ack'), channel, bytes: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('term-close'), channel }),
   z.strictObject({ type: z.literal('check-run'), step: z.number().int().min(0) }),

@@ -1,5 +1,6 @@
 // Instructor login under {base}api/instructor: the credential is exchanged for a fresh
 // instructor session whose cookie (httpOnly, SameSite=Strict) authorizes the admin routes.
+// Wrong credentials are counted per client address; too many and that address waits (429).
 import express, { Router } from 'express';
 import { sendApiError } from '../http/api-error.ts';
 import type { Logger } from '../log.ts';
@@ -7,9 +8,11 @@ import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cook
 import { sessionTag } from '../sessions/session-store.ts';
 import type { SqliteSessionStore } from '../store/sqlite-session-store.ts';
 import type { InstructorCredential } from './instructor-credential.ts';
+import { LoginThrottle } from './login-throttle.ts';
 
-export function authRoutes(opts: { sessions: SqliteSessionStore; credential: InstructorCredential; basePath: string; log: Logger }): Router {
+export function authRoutes(opts: { sessions: SqliteSessionStore; credential: InstructorCredential; basePath: string; log: Logger; throttle?: LoginThrottle }): Router {
   const router = Router();
+  const throttle = opts.throttle ?? new LoginThrottle();
   router.use(express.json({ limit: '4kb' }));
 
   router.get('/me', (req, res) => {
@@ -18,6 +21,15 @@ export function authRoutes(opts: { sessions: SqliteSessionStore; credential: Ins
   });
 
   router.post('/login', (req, res) => {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const waitMs = throttle.retryAfterMs(ip);
+    if (waitMs > 0) {
+      const secs = Math.ceil(waitMs / 1000);
+      opts.log.warn({ ip }, 'instructor login refused: too many wrong credentials from this address');
+      res.setHeader('Retry-After', String(secs));
+      sendApiError(res, 429, 'too-many-attempts', `too many wrong credentials from this address; try again in ${secs} s`);
+      return;
+    }
     const body: unknown = req.body;
     const token = typeof body === 'object' && body !== null && 'token' in body && typeof body.token === 'string' ? body.token : undefined;
     if (token === undefined || token.length > 512) {
@@ -25,7 +37,8 @@ export function authRoutes(opts: { sessions: SqliteSessionStore; credential: Ins
       return;
     }
     if (!opts.credential.matches(token)) {
-      opts.log.warn({ ip: req.socket.remoteAddress }, 'instructor login refused: wrong credential');
+      throttle.recordFailure(ip);
+      opts.log.warn({ ip }, 'instructor login refused: wrong credential');
       sendApiError(res, 401, 'unauthorized', 'that is not the instructor credential (see the output of labwright serve)');
       return;
     }

@@ -1,0 +1,54 @@
+// The instructor login route over real HTTP: wrong credentials count per address, and past the
+// limit even the right one waits (429 with Retry-After) — a guess that happens to be right
+// must not get through a flood.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logger } from '../log.ts';
+import type { DurableStore } from '../store/durable-store.ts';
+import { openDurableStore } from '../store/durable-store.ts';
+import { authRoutes } from './auth-routes.ts';
+import { instructorCredential } from './instructor-credential.ts';
+import { LoginThrottle } from './login-throttle.ts';
+
+const TOKEN = 'the-instructor-token-0123456789';
+let dir: string;
+let store: DurableStore;
+let url: string;
+let close: () => void;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'labwright-auth-'));
+  store = openDurableStore(dir);
+  const app = express();
+  const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 60_000, maxAddresses: 100 });
+  app.use('/api/instructor', authRoutes({ sessions: store.sessions, credential: instructorCredential(TOKEN), basePath: '/', log: logger('test'), throttle }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/instructor/login`;
+  close = () => server.close();
+});
+
+afterAll(() => {
+  close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const login = (token: string): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+
+describe('instructor login', () => {
+  it('accepts the credential, refuses a wrong one, and stops an address that keeps guessing', async () => {
+    expect((await login(TOKEN)).status).toBe(204);
+    for (let i = 0; i < 3; i++) expect((await login(`guess-${i}`)).status).toBe(401);
+    const refused = await login(TOKEN);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('too-many-attempts');
+    expect(body.error.message).toMatch(/try again in \d+ s/);
+  });
+});
