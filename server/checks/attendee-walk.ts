@@ -9,9 +9,10 @@
 // whatever still runs is stopped with Ctrl-C, as the labs tell attendees to.
 import type { Step } from '../../common/lab.ts';
 import { typedForm } from '../../common/typed-form.ts';
-import { TMUX_SESSION, ensureDetachedCommand, shQuote } from '../terminals/tmux-command.ts';
+import { TMUX_SESSION, ensureDetachedCommand } from '../terminals/tmux-command.ts';
 import type { CheckTarget } from './check-target.ts';
 import { errorText } from './outcome.ts';
+import { shq } from './shell-quote.ts';
 import type { SolveOutcome } from './solve-runner.ts';
 
 export interface WalkTiming {
@@ -46,7 +47,7 @@ export interface PaneState {
 
 export type BlockEnd = 'finished' | 'waiting' | 'timeout';
 
-const target = `-t ${shQuote(`=${TMUX_SESSION}:`)}`;
+const target = `-t ${shq(`=${TMUX_SESSION}:`)}`;
 
 /**
  * One line of shell: the pane's shell pid, whether it is the foreground process group of its
@@ -137,7 +138,7 @@ export class AttendeeWalk {
           await this.keys(part.host, 'q');
           await waitForBlock(() => this.look(part.host), this.timing);
         }
-        await this.keys(part.host, `-l -- ${shQuote(typedForm(part.code))}`);
+        await this.keys(part.host, `-l -- ${shq(typedForm(part.code))}`);
         const end = await waitForBlock(() => this.look(part.host), this.timing);
         const ok = end !== 'timeout';
         const detail = `run block ${part.id} ${end === 'timeout' ? `still running after ${this.timing.blockTimeoutMs / 1000} s` : end}`;

@@ -68,15 +68,24 @@ const ATTENDEE_SETTLE_MS = 30_000;
 /** How a step's work gets done: its solves run, or its run blocks typed. */
 export interface StepReplay {
   run(step: Step): Promise<SolveOutcome[]>;
+  /** The report's words for a block that failed. */
+  failure(o: SolveOutcome): string;
   /** After the step passed: tidy up as the attendee would before the next step. */
   after?(): Promise<void>;
 }
 
-export const solveReplay = (target: CheckTarget): StepReplay => ({ run: (step) => execSolves(target, step.solves) });
+export const solveReplay = (target: CheckTarget): StepReplay => ({
+  run: (step) => execSolves(target, step.solves),
+  failure: (o) => `solve on ${o.host} (line ${o.line}) failed: ${o.detail}`,
+});
 
 export function attendeeReplay(target: CheckTarget): StepReplay {
   const walk = new AttendeeWalk(target);
-  return { run: (step) => walk.replay(step), after: async () => void (await walk.stopWhatRuns()) };
+  return {
+    run: (step) => walk.replay(step),
+    failure: (o) => `typing into ${o.host}'s terminal: ${o.detail}`,
+    after: async () => void (await walk.stopWhatRuns()),
+  };
 }
 const RETRY_EVERY_MS = 300;
 
@@ -106,8 +115,7 @@ export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAU
   const broken = res.solves.find((s) => !s.ok);
   if (broken) {
     const why = broken.stderr.trim().split('\n').slice(-3).join(' | ');
-    const what = broken.detail.startsWith('run block') ? `on ${broken.host}` : `solve on ${broken.host} (line ${broken.line}) failed:`;
-    res.problem = `${what} ${broken.detail}${why ? `: ${why}` : ''}`;
+    res.problem = `${replay.failure(broken)}${why ? `: ${why}` : ''}`;
     return res;
   }
   if (step.checks.length === 0) {
