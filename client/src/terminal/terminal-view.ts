@@ -28,6 +28,8 @@ export class TerminalView {
       cursorBlink: true,
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace',
       fontSize: 14,
+      // At 1.0 the row clips the underscore of DejaVu Sans Mono 14px (`proxy_pass` showed as `proxy pass`).
+      lineHeight: 1.2,
       scrollback: 5000,
       // The same colours as --term-bg and --term-text in styles.css (the pane around the terminal).
       theme: { background: '#12161c', foreground: '#c9d1d9' },
