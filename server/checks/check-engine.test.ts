@@ -129,6 +129,16 @@ describe('command and file checks', () => {
     expect(r[0]!.message).toBe('host0: command `false` gave exit 1 with output "nope", expected exit 0');
   });
 
+  it('command: says when there was no output, and how much more output there was than shown', async () => {
+    const t = fakeTarget(HOSTS, (_h, c) => (c === 'silent' ? { code: 0, stdout: '' } : { code: 0, stdout: '-N DOCKER\n-A DOCKER -p tcp --dport 9090\n-A X\n' }));
+    const silent = await runCheck(t, check('command', { on: 'host0', run: 'silent', stdout: '^Exited' }));
+    expect(silent[0]!.message).toBe('host0: command `silent` gave exit 0 and no output, expected exit 0 and output matching /^Exited/');
+    const many = await runCheck(t, check('command', { on: 'host0', run: 'rules', stdout: 'dport 8080' }));
+    expect(many[0]!.actual).toBe('exit 0 with output "-N DOCKER" (and 2 more lines)');
+    const passed = await runCheck(t, check('command', { on: 'host0', run: 'rules', stdout: 'dport 9090' }));
+    expect(passed[0]!.message).toBe('host0: command `rules` gave exit 0 and matching output');
+  });
+
   it('file: exists, contains, absent; the path is quoted', async () => {
     const t = fakeTarget(HOSTS, (_h, c) => (c.includes("'/etc/x y'") ? { code: 0, stdout: 'hello world\n' } : { code: 3 }));
     expect(await runCheck(t, check('file', { on: 'host0', path: '/etc/x y', contains: 'world' }))).toMatchObject([{ status: 'pass' }]);

@@ -18,9 +18,13 @@ export function evalCommand(target: CheckTarget, spec: CommandSpec, ctx: EvalCon
     const code = r.code === null ? `signal ${r.signal ?? '?'}` : `exit ${r.code}`;
     const exitOk = r.code === spec.exit;
     const outOk = re ? re.test(r.stdout) : true;
-    const shown = firstLine(r.stdout) || firstLine(r.stderr);
     const pass = exitOk && outOk;
+    if (pass) return { pass, actual: re ? `${code} and matching output` : code };
     // On failure, the first line of output usually says why (e.g. "No such file or directory").
-    return { pass, actual: !pass && shown ? `${code} with output "${short(shown)}"` : code };
+    const out = r.stdout.trim() ? r.stdout : r.stderr;
+    const lines = out.trim() ? out.trim().split('\n').length : 0;
+    if (lines === 0) return { pass, actual: re ? `${code} and no output` : code };
+    const more = lines > 1 ? ` (and ${lines - 1} more line${lines > 2 ? 's' : ''})` : '';
+    return { pass, actual: `${code} with output "${short(firstLine(out))}"${more}` };
   });
 }

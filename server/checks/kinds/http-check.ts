@@ -61,7 +61,9 @@ async function fromServer(target: CheckTarget, spec: HttpSpec, d: Described, ctx
     if (ctx.signal.aborted) return [toResult(d, { status: 'error', actual: `no answer within ${ctx.timeoutMs} ms`, durationMs })];
     // Connection refused and the like: the attendee's service is not answering — a failure to fix, not an error.
     const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : errorText(e);
-    return [toResult(d, { status: 'fail', actual: `no answer (${cause})`, durationMs })];
+    // The attendee knows the host by its name, not by the address the server rewrote it to.
+    const named = target.hosts.reduce((text, h) => text.replaceAll(h.address, h.name), cause);
+    return [toResult(d, { status: 'fail', actual: `nothing (${named})`, durationMs })];
   }
 }
 
@@ -77,7 +79,7 @@ export function evalHttp(target: CheckTarget, spec: HttpSpec, ctx: EvalContext):
     const at = r.stdout.lastIndexOf(STATUS_MARK);
     const status = at >= 0 ? Number(r.stdout.slice(at + STATUS_MARK.length).trim()) : 0;
     if (r.code === 127) throw new Error('curl is not installed on this host');
-    if (r.code !== 0 || status === 0) return { pass: false, actual: `no answer (${firstLine(r.stderr) || `curl exit ${r.code}`})` };
+    if (r.code !== 0 || status === 0) return { pass: false, actual: `nothing (${firstLine(r.stderr) || `curl exit ${r.code}`})` };
     return judge(spec, status, r.stdout.slice(0, at));
   });
 }
