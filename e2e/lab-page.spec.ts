@@ -37,6 +37,9 @@ test('keeps hints collapsed until asked', async ({ page }) => {
   await hint.getByText('Show hint').click();
   await expect(hint).toHaveAttribute('open');
   await expect(hint.locator('.prose')).toBeVisible();
+  await hint.getByText('Hide hint').click();
+  await expect(hint).not.toHaveAttribute('open');
+  await expect(hint.locator('summary')).toHaveText('Show hint');
 });
 
 test('shows one terminal tab per host and switches between them', async ({ page }) => {

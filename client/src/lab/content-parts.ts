@@ -19,6 +19,16 @@ function runBlock(part: Extract<ContentPart, { kind: 'run' }>): HTMLElement {
   );
 }
 
+/** A hint, collapsed; its toggle says what a click will do. */
+function hint(html: string): HTMLElement {
+  const summary = h('summary', {}, 'Show hint');
+  const details = h('details', { class: 'hint' }, summary, trustedHtml(h('div', { class: 'prose' }), html));
+  details.addEventListener('toggle', () => {
+    summary.textContent = details.open ? 'Hide hint' : 'Show hint';
+  });
+  return details;
+}
+
 export function renderParts(parts: readonly ContentPart[]): HTMLElement[] {
   return parts.map((part) => {
     switch (part.kind) {
@@ -27,7 +37,7 @@ export function renderParts(parts: readonly ContentPart[]): HTMLElement[] {
       case 'run':
         return runBlock(part);
       case 'hint':
-        return h('details', { class: 'hint' }, h('summary', {}, 'Show hint'), trustedHtml(h('div', { class: 'prose' }), part.html));
+        return hint(part.html);
     }
   });
 }
