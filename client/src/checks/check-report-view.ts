@@ -20,19 +20,21 @@ function summary(report: StepReport): string {
   const fails = report.results.filter((r) => r.status === 'fail').length;
   const errors = report.results.filter((r) => r.status === 'error').length;
   const parts: string[] = [];
-  if (fails > 0) parts.push(`${fails} not done yet`);
-  if (errors > 0) parts.push(`${errors} could not be checked`);
+  const of = report.results.length;
+  if (fails > 0) parts.push(`${fails} of ${of} check${of === 1 ? '' : 's'} not passing yet`);
+  if (errors > 0) parts.push(fails > 0 ? `${errors} could not be checked` : `${errors} of ${of} could not be checked`);
   return `${parts.join(', ')}.`;
 }
 
 const clock = (at: number): string => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-/** The results block for a report; `auto` marks reports from the automatic re-check. */
-export function renderReport(report: StepReport, auto: boolean): HTMLElement {
+/** The results block for a report; `auto` marks reports from the automatic re-check; `note` goes above it. */
+export function renderReport(report: StepReport, auto: boolean, note?: string): HTMLElement {
   const state = report.passed ? 'pass' : report.results.some((r) => r.status === 'fail') ? 'fail' : 'error';
   return h(
     'div',
     { class: 'check-report', 'data-state': state },
+    note ? h('p', { class: 'check-note' }, note) : null,
     h('p', { class: 'check-summary' }, summary(report), h('span', { class: 'check-when muted' }, ` ${auto ? 'Checked automatically' : 'Checked'} at ${clock(report.at)}`)),
     h('ul', { class: 'check-list' }, ...report.results.map(resultLine)),
   );

@@ -10,18 +10,22 @@ import { renderReport } from './check-report-view.ts';
 import './checks.css';
 
 const ANIMATION_MS = 1600;
+const SKIP_FELL_SHORT =
+  'The solution was typed into your terminals, but these checks still fail: it may clash with what was done before (a name already taken, a port in use). Look at the terminal output and the hint.';
 
 function attach(page: LabPageHandle): () => void {
-  const reports = new Map<number, { report: StepReport; auto: boolean }>();
+  const reports = new Map<number, { report: StepReport; auto: boolean; note?: string }>();
   /** Steps with a Check press or skip in flight: their next report is the explicit answer. */
   const explicit = new Set<number>();
+  /** Steps whose skip is in flight: a report that still fails must say the solution did not do it. */
+  const skipping = new Set<number>();
   let done = new Set<number>();
   let seenProgress = false;
   const timers = new Set<ReturnType<typeof setTimeout>>();
 
   const show = (card: StepCard): void => {
     const r = reports.get(card.index);
-    if (r) card.results.replaceChildren(renderReport(r.report, r.auto));
+    if (r) card.results.replaceChildren(renderReport(r.report, r.auto, r.note));
   };
 
   const flash = (card: StepCard | undefined, cls: string): void => {
@@ -47,6 +51,7 @@ function attach(page: LabPageHandle): () => void {
           return;
         }
         explicit.add(card.index);
+        skipping.add(card.index);
         button.disabled = true;
         card.results.replaceChildren(h('p', { class: 'muted checking' }, 'Running the solution…'));
       });
@@ -56,7 +61,9 @@ function attach(page: LabPageHandle): () => void {
 
   const onReport = (report: StepReport): void => {
     const auto = !explicit.delete(report.step);
-    reports.set(report.step, { report, auto });
+    const skipped = skipping.delete(report.step);
+    const note = skipped && !report.passed ? SKIP_FELL_SHORT : undefined;
+    reports.set(report.step, note ? { report, auto, note } : { report, auto });
     const card = page.steps[report.step];
     if (!card) return;
     card.root.dataset.checked = report.passed ? 'pass' : 'fail';
@@ -92,6 +99,7 @@ function attach(page: LabPageHandle): () => void {
         for (const b of card.root.querySelectorAll<HTMLButtonElement>('.skip-button')) b.disabled = false;
       }
       explicit.clear();
+      skipping.clear();
     }),
     page.onRender((cards) => {
       addSkipButtons(cards);
