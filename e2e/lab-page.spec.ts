@@ -52,7 +52,7 @@ test('shows one terminal tab per host and switches between them', async ({ page 
 });
 
 test('connects its WebSocket and answers the Check button in the step', async ({ page }) => {
-  await expect(page.locator('.conn-status')).toHaveText('Connected');
+  await expect(page.locator('.conn-status')).toHaveText('Server connected');
   const first = page.locator('.step[data-step="0"]');
   await first.getByRole('button', { name: 'Check' }).click();
   await expect(first.locator('.check-results')).not.toBeEmpty();

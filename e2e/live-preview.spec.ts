@@ -11,7 +11,7 @@ test('an edit to the lab file re-renders the open lab page in place', async ({ p
   try {
     await page.goto('./#/labs/live-edit');
     await expect(page.locator('.step[data-step="0"] .step-title')).toContainText('Original first step');
-    await expect(page.locator('.conn-status')).toHaveText('Connected');
+    await expect(page.locator('.conn-status')).toHaveText('Server connected');
     // Survives only if the page is not reloaded.
     await page.evaluate(() => ((window as unknown as { __notReloaded?: boolean }).__notReloaded = true));
 

@@ -18,7 +18,7 @@ test('screenshot of the etcd lab page', async ({ page }) => {
   await page.emulateMedia({ reducedMotion: 'reduce' });
   await page.goto('./#/labs/etcd');
   await expect(page.locator('.lab-title')).toBeVisible();
-  await expect(page.locator('.conn-status')).toHaveText('Connected');
+  await expect(page.locator('.conn-status')).toHaveText('Server connected');
   for (const host of ['host0', 'host1', 'host2']) {
     await expect(tab(page, host)).toHaveAttribute('data-state', 'connected', { timeout: 150_000 });
   }

@@ -30,16 +30,17 @@ function stepStates(view: LabView, progress: ProgressState): StepState[] {
   });
 }
 
+/** The page's own link to the server (the tabs show each host's terminal separately). */
 function statusLabel(s: SocketStatus): string {
   switch (s.state) {
     case 'connecting':
-      return 'Connecting…';
+      return 'Connecting to the server…';
     case 'open':
-      return 'Connected';
+      return 'Server connected';
     case 'reconnecting':
-      return 'Reconnecting…';
+      return 'Server connection lost, reconnecting…';
     case 'closed':
-      return s.detail ? `Disconnected: ${s.detail}` : 'Disconnected';
+      return s.detail ? `Disconnected from the server: ${s.detail}` : 'Disconnected from the server';
   }
 }
 
