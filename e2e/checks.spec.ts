@@ -67,4 +67,6 @@ test('Skip types the solution into the terminal and marks the step done', async 
   await expect(step(1)).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await expect(step(2)).toHaveAttribute('data-state', 'open');
   await expect(page.locator('.term-mount[data-host="host0"] .xterm-rows')).toContainText('etcdctl put /message Hello');
+  // Only the solution shows in the terminal, no plumbing of the server's.
+  await expect(page.locator('.term-mount[data-host="host0"] .xterm-rows')).not.toContainText('tmux');
 });

@@ -1,9 +1,9 @@
 // Runs a step's solve blocks on their hosts: non-interactively (`bash -e -c`, for the lab tester
 // and as the fallback of "skip step"), or typed into the attendee's tmux terminal so they see it.
-import { randomUUID } from 'node:crypto';
 import type { SolveBlock } from '../../common/lab.ts';
-import { TMUX_SESSION } from '../terminals/tmux-command.ts';
+import { typedForm } from '../../common/typed-form.ts';
 import type { CheckTarget } from './check-target.ts';
+import { DEFAULT_TERMINAL_TIMING, HostTerminals } from './host-terminal.ts';
 import { errorText } from './outcome.ts';
 import { shq } from './shell-quote.ts';
 
@@ -45,43 +45,26 @@ export async function execSolves(target: CheckTarget, solves: readonly SolveBloc
 
 /**
  * Types each block into the host's tmux session (the one the attendee's terminal shows), so
- * skipping a step looks like someone typing the solution, and waits for it to finish (a
- * `tmux wait-for` channel signalled by a line typed after the block) before the next block, which
- * may depend on it. A host without a terminal session yet gets the block through `bash -e`.
+ * skipping a step looks like someone typing the solution, and waits for it to end (the shell has
+ * the terminal back and the screen is still) before the next block, which may depend on it. Nothing
+ * but the solution appears in the terminal. A host without a terminal session yet gets the block
+ * through `bash -e`.
  */
 export async function typeSolves(target: CheckTarget, solves: readonly SolveBlock[], timeoutMs = DEFAULT_SOLVE_TIMEOUT_MS): Promise<SolveOutcome[]> {
+  const terminals = new HostTerminals(target, { ...DEFAULT_TERMINAL_TIMING, blockTimeoutMs: timeoutMs });
   const out: SolveOutcome[] = [];
   for (const s of solves) {
     const start = performance.now();
-    const channel = `labwright-skip-${randomUUID().slice(0, 8)}`;
-    const has = await target
-      .execSession(s.host, `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) })
-      .then((r) => r.code === 0)
-      .catch(() => false);
-    if (!has) {
+    if (!(await terminals.exists(s.host))) {
       const r = await execSolves(target, [s], timeoutMs);
       out.push(...r);
       if (r.some((o) => !o.ok)) break;
       continue;
     }
-    const text = `${s.code.replace(/\n+$/, '')}\ntmux wait-for -S ${channel}\n`;
     try {
-      // Wait first, then type: the signal cannot come before someone waits for it.
-      // `timeout` on the host too, so an abandoned wait never lingers there.
-      const stopWaiting = new AbortController();
-      const waiting = target.execSession(s.host, `timeout ${Math.ceil(timeoutMs / 1000)} tmux wait-for ${shq(channel)}`, {
-        timeoutMs,
-        signal: AbortSignal.any([stopWaiting.signal, AbortSignal.timeout(timeoutMs)]),
-      });
-      waiting.catch(() => undefined);
-      const typed = await target.execSession(s.host, `tmux send-keys -t ${shq(`=${TMUX_SESSION}:`)} -l -- ${shq(text)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) });
-      if (typed.code !== 0) {
-        stopWaiting.abort();
-        out.push({ host: s.host, line: s.line, ok: false, detail: `could not type into the terminal: ${typed.stderr.trim()}`, stdout: '', stderr: typed.stderr, durationMs: performance.now() - start });
-        break;
-      }
-      const waited = await waiting;
-      if (waited.code !== 0) throw new Error(`no end of the block within ${timeoutMs} ms`);
+      await terminals.type(s.host, typedForm(s.code));
+      const end = await terminals.settle(s.host);
+      if (end === 'timeout') throw new Error(`no end of the block within ${timeoutMs} ms`);
       out.push({ host: s.host, line: s.line, ok: true, detail: 'typed into the terminal', stdout: '', stderr: '', durationMs: performance.now() - start });
     } catch (e) {
       out.push({ host: s.host, line: s.line, ok: false, detail: errorText(e), stdout: '', stderr: '', durationMs: performance.now() - start });

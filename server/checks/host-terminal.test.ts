@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PaneState, WalkTiming } from './attendee-walk.ts';
-import { parsePaneState, waitForBlock } from './attendee-walk.ts';
+import type { PaneState, TerminalTiming } from './host-terminal.ts';
+import { parsePaneState, waitForBlock } from './host-terminal.ts';
 
-const timing: WalkTiming = { pollMs: 1, quietMs: 20, blockTimeoutMs: 2000 };
+const timing: TerminalTiming = { pollMs: 1, quietMs: 20, blockTimeoutMs: 2000 };
 
 /** A terminal that goes through the given states, then stays in the last one. */
 function pane(states: PaneState[]): () => Promise<PaneState> {
