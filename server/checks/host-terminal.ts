@@ -4,7 +4,7 @@
 // solution where the attendee sees it) and by `labwright test --as-attendee` (type the run blocks).
 import { TMUX_SESSION, ensureDetachedCommand } from '../terminals/tmux-command.ts';
 import type { CheckTarget } from './check-target.ts';
-import { shq } from './shell-quote.ts';
+import { shq } from '../ssh/shell-quote.ts';
 
 export interface TerminalTiming {
   /** How often the terminal is looked at. */

@@ -5,7 +5,7 @@ import { typedForm } from '../../common/typed-form.ts';
 import type { CheckTarget } from './check-target.ts';
 import { DEFAULT_TERMINAL_TIMING, HostTerminals } from './host-terminal.ts';
 import { errorText } from './outcome.ts';
-import { shq } from './shell-quote.ts';
+import { shq } from '../ssh/shell-quote.ts';
 
 export const DEFAULT_SOLVE_TIMEOUT_MS = 60_000;
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecResult } from '../ssh/ssh-connection.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
-import { shq } from './shell-quote.ts';
+import { shq } from '../ssh/shell-quote.ts';
 
 /** What a warm shell needs of an SSH channel (an ssh2 ClientChannel fits). */
 export interface ShellChannel {

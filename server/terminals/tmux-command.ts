@@ -1,5 +1,6 @@
 // The commands the server runs on a lab host to attach a terminal to its persistent tmux session.
 // They are constants: nothing from the browser (not even the host name) is ever part of them.
+import { shq } from '../ssh/shell-quote.ts';
 
 /** One shell per host per environment; every tab and every reconnect attaches to it. */
 export const TMUX_SESSION = 'labwright';
@@ -26,13 +27,11 @@ const TMUX_CONF = [
 
 const CONF_PATH = '"$HOME/.labwright-tmux.conf"';
 
-/** Single-quotes a constant for sh. Only ever used on the constants above, but correct for any string. */
-export const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Session names the server may choose (the bench uses one per terminal); never from the browser. */
 const SESSION_NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
 
-const writeConf = (): string => `printf '%s\\n' ${TMUX_CONF.map(shQuote).join(' ')} > ${CONF_PATH}`;
+const writeConf = (): string => `printf '%s\\n' ${TMUX_CONF.map(shq).join(' ')} > ${CONF_PATH}`;
 
 function checkedSession(session: string): string {
   if (!SESSION_NAME.test(session)) throw new Error(`not a safe tmux session name: ${JSON.stringify(session)}`);

@@ -7,7 +7,7 @@ import { isLoopbackHost } from '../cidr.ts';
 import { errorText, toResult } from '../outcome.ts';
 import type { Described } from '../outcome.ts';
 import { checkOnHosts, firstLine } from '../per-host.ts';
-import { shq } from '../shell-quote.ts';
+import { shq } from '../../ssh/shell-quote.ts';
 
 type HttpSpec = z.output<typeof httpCheck>;
 

@@ -9,7 +9,7 @@ import { cidrContainsIp, cidrInside, cidrsOverlap, parseCidr, parseIpv4 } from '
 import { combineOutcomes, resolveSelector } from '../host-selector.ts';
 import type { Described } from '../outcome.ts';
 import { errorText, probeHost, toResult } from '../outcome.ts';
-import { shq } from '../shell-quote.ts';
+import { shq } from '../../ssh/shell-quote.ts';
 
 type OverlaySpec = z.output<typeof overlayCheck>;
 

@@ -4,7 +4,7 @@ import type { CheckResult, unitCheck } from '../../../common/checks.ts';
 import type { z } from 'zod';
 import type { CheckTarget, EvalContext } from '../check-target.ts';
 import { checkOnHosts } from '../per-host.ts';
-import { shq } from '../shell-quote.ts';
+import { shq } from '../../ssh/shell-quote.ts';
 
 type UnitSpec = z.output<typeof unitCheck>;
 

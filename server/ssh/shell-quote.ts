@@ -1,5 +1,6 @@
-// Shell quoting for values taken from a lab's check spec (unit names, paths, URLs): every such
-// value reaches a remote shell only through `shq`, so no spec value can inject a command.
+// Shell quoting for everything the server puts into a command line on a lab host: values from a
+// lab's check spec (unit names, paths, URLs), typed terminal text, tmux settings. Every such value
+// reaches a remote shell only through `shq`, so none can inject a command.
 
 /** Quotes one word for a POSIX shell: wrapped in single quotes, each `'` written as `'\''`. */
 export function shq(value: string): string {
