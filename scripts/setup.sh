@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for p in systemd-container debootstrap chromium openssh-client iproute2 iptables; do
+# nginx-light: the reverse-proxy test runs the README's nginx snippet; gcc + libc6-dev: the small
+# idmap helper that lets local hosts run unprivileged (built once into the cache dir).
+for p in systemd-container debootstrap chromium openssh-client iproute2 iptables nginx-light gcc libc6-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
