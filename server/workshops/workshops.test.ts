@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
 import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
 import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
@@ -18,25 +17,7 @@ import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
-
-class FakeProvider implements Provider {
-  readonly name = 'fake';
-  readonly live = new Map<string, Environment>();
-  #n = 0;
-  create(spec: EnvironmentSpec): Promise<Environment> {
-    const id = `env${++this.#n}`;
-    const env: Environment = { id, provider: 'fake', spec, hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 1, user: 'root' })), privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
-    this.live.set(id, env);
-    return Promise.resolve(env);
-  }
-  destroy(env: Environment | string): Promise<void> {
-    this.live.delete(typeof env === 'string' ? env : env.id);
-    return Promise.resolve();
-  }
-  list(): Promise<Environment[]> {
-    return Promise.resolve([...this.live.values()]);
-  }
-}
+import { FakeProvider } from '../workspaces/test-provider.ts';
 
 const TOKEN = 'instructor-secret-for-tests';
 

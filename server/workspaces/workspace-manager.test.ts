@@ -1,53 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import type { EnvStatusMessage } from './workspace-manager.ts';
 import { WorkspaceManager, ownerLabel } from './workspace-manager.ts';
-
-class FakeProvider implements Provider {
-  readonly name = 'fake';
-  created: EnvironmentSpec[] = [];
-  destroyed: string[] = [];
-  failNext = false;
-  pending: (() => void)[] = [];
-  create(spec: EnvironmentSpec, opts?: CreateOptions): Promise<Environment> {
-    this.created.push(spec);
-    const id = `env${this.created.length}`;
-    opts?.onProgress?.({ phase: 'boot', done: 1, total: 3, message: 'booting hosts' });
-    const fail = this.failNext;
-    this.failNext = false;
-    return new Promise((resolve, reject) => {
-      this.pending.push(() => {
-        if (fail) reject(new Error('no bridge'));
-        else
-          resolve({
-            id,
-            provider: 'fake',
-            spec,
-            hosts: spec.hosts.map((name, i) => ({ name, address: `10.213.0.${i + 2}`, port: 22, user: 'root' })),
-            privateKey: 'KEY',
-            privateKeyPath: '/dev/null',
-            createdAt: 0,
-          });
-      });
-    });
-  }
-  finish(): void {
-    for (const p of this.pending.splice(0)) p();
-  }
-  destroy(env: Environment | string): Promise<void> {
-    this.destroyed.push(typeof env === 'string' ? env : env.id);
-    return Promise.resolve();
-  }
-  list(): Promise<Environment[]> {
-    return Promise.resolve([]);
-  }
-}
+import { FakeProvider } from './test-provider.ts';
 
 const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
 
 function setup() {
-  const provider = new FakeProvider();
+  const provider = new FakeProvider({ holdCreates: true });
   const mgr = new WorkspaceManager({ provider, labShape: (id) => (id === 'etcd' ? shape : undefined) });
   return { provider, mgr };
 }
@@ -126,7 +87,7 @@ describe('WorkspaceManager', () => {
 
 describe('WorkspaceManager idle release', () => {
   it('releases a workspace nobody watched for the idle time, but not one a reloaded page watches again', async () => {
-    const provider = new FakeProvider();
+    const provider = new FakeProvider({ holdCreates: true });
     const mgr = new WorkspaceManager({ provider, labShape: () => shape, idleReleaseMs: 20 });
     mgr.acquire('s1', 'etcd');
     provider.finish();
