@@ -1,5 +1,6 @@
 // `labwright` command line: dispatches to one module per command; `--help` is the documentation.
 import { ConfigError } from '../config.ts';
+import { StoreError } from '../store/store-error.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
@@ -44,6 +45,12 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof ConfigError) {
       console.error(`labwright ${name}: ${e.message}`);
       return 2;
+    }
+    // Bad state the operator must fix (a foreign database, a full or read-only disk): what and
+    // where, in one line, no stack trace.
+    if (e instanceof StoreError) {
+      console.error(`labwright ${name}: ${e.message}`);
+      return 1;
     }
     throw e;
   }

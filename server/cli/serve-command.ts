@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
+import { openDatabase } from '../store/database.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { setLogLevel } from '../log.ts';
@@ -63,6 +64,9 @@ export const serveCommand: Command = {
     const config = loadConfig(process.env, overrides);
     setLogLevel(config.logLevel);
     if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
+    // A data folder that cannot be used (foreign or damaged database, full or read-only disk) stops
+    // here with one line saying what to do, before anything is written or any host touched.
+    openDatabase(config.dataDir).close();
     const catalog = await createLabCatalog(config.labsDir);
     const labViews = catalogViews(catalog);
     const provider = createLocalProvider(config);
