@@ -1,0 +1,143 @@
+// One terminal channel over the page's WebSocket, without DOM: opens a host's terminal (again after
+// every reconnect), hands its output to a view, acknowledges it in batches once rendered, and says
+// what state it is in. The lab page's terminals and the dashboard's read-only mirrors both use it.
+import type { TermState } from '../../../common/protocol.ts';
+import type { LabSocket } from '../ws-client.ts';
+
+/** The part of the page's socket a channel uses (a fake one in tests). */
+export type ChannelSocket = Pick<LabSocket, 'ready' | 'send' | 'on' | 'onStatus'>;
+
+/**
+ * The server's state for the channel, or one the page knows first: `offline` while the page's
+ * socket reconnects, `refused` when the server turned the term-open down (the message says why).
+ */
+export type ChannelState = TermState | 'offline' | 'refused';
+
+export interface ChannelTarget {
+  /** The page's number for this terminal; the server's messages for it carry the same number. */
+  readonly channel: number;
+  readonly host: string;
+  /** Opens a read-only mirror of this attendee's terminal instead of one's own (dashboard). */
+  readonly mirrorOf?: string;
+}
+
+/** Where the channel's output and state go: the view (xterm.js) and whatever shows the state. */
+export interface ChannelSink {
+  /** Renders output and calls `rendered` once it is on screen: only then is it acknowledged. */
+  write(data: string, rendered: () => void): void;
+  /** The size to open the terminal with, asked right before every term-open. */
+  size(): { cols: number; rows: number };
+  state(state: ChannelState, message?: string): void;
+}
+
+/**
+ * Acknowledgements are coalesced: one message per this many rendered characters (or at the
+ * end of a burst), which is far below the server's low-water mark so it never stalls waiting.
+ */
+export const ACK_EVERY = 16 * 1024;
+
+export class TerminalChannel {
+  readonly channel: number;
+  readonly host: string;
+  readonly #mirrorOf: string | undefined;
+  readonly #socket: ChannelSocket;
+  readonly #sink: ChannelSink;
+  readonly #offs: (() => void)[];
+  #state: ChannelState = 'connecting';
+  /** Rendered characters (UTF-16 code units, as term-ack counts them) not yet acknowledged. */
+  #unacked = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped on every open: output rendered for an earlier connection means nothing to the new one. */
+  #generation = 0;
+  #disposed = false;
+
+  constructor(socket: ChannelSocket, target: ChannelTarget, sink: ChannelSink) {
+    this.channel = target.channel;
+    this.host = target.host;
+    this.#mirrorOf = target.mirrorOf;
+    this.#socket = socket;
+    this.#sink = sink;
+    this.#setState('connecting');
+    this.#offs = [
+      socket.on('welcome', () => this.#open()),
+      socket.on('term-output', (m) => {
+        if (m.channel === this.channel) this.#output(m.data);
+      }),
+      socket.on('term-state', (m) => {
+        if (m.channel === this.channel) this.#setState(m.state, m.message);
+      }),
+      socket.on('error', (m) => {
+        // The error names the message it answers, not the channel: every channel still opening takes it.
+        if (m.ref === 'term-open' && this.#state === 'connecting') this.#setState('refused', m.message);
+      }),
+      socket.onStatus((s) => {
+        if (s.state === 'open') return;
+        this.#setState(s.state === 'closed' ? 'closed' : s.state === 'connecting' ? 'connecting' : 'offline', s.detail);
+      }),
+    ];
+    if (socket.ready) this.#open();
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Keys typed or text pasted, at most the protocol's term-input size (the view splits). */
+  input(data: string): void {
+    this.#socket.send({ type: 'term-input', channel: this.channel, data });
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#socket.send({ type: 'term-resize', channel: this.channel, cols, rows });
+  }
+
+  /** Closes the terminal on the server and stops listening; output not yet acknowledged is dropped. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const off of this.#offs) off();
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#socket.send({ type: 'term-close', channel: this.channel });
+  }
+
+  #open(): void {
+    this.#generation++;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#unacked = 0;
+    const { cols, rows } = this.#sink.size();
+    this.#setState('connecting');
+    this.#socket.send({
+      type: 'term-open',
+      channel: this.channel,
+      host: this.host,
+      cols,
+      rows,
+      ...(this.#mirrorOf !== undefined ? { mirrorOf: this.#mirrorOf } : {}),
+    });
+  }
+
+  #output(data: string): void {
+    const generation = this.#generation;
+    this.#sink.write(data, () => {
+      if (generation !== this.#generation || this.#disposed) return;
+      this.#unacked += data.length;
+      if (this.#unacked >= ACK_EVERY) this.#flushAck();
+      else this.#ackTimer ??= setTimeout(() => this.#flushAck(), 0);
+    });
+  }
+
+  #flushAck(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (this.#unacked === 0) return;
+    this.#socket.send({ type: 'term-ack', channel: this.channel, bytes: this.#unacked });
+    this.#unacked = 0;
+  }
+
+  #setState(state: ChannelState, message?: string): void {
+    this.#state = state;
+    this.#sink.state(state, message);
+  }
+}
