@@ -65,10 +65,25 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
         const owner = mirror ?? { sessionId, labId };
         // acquire, not whenReady, for mirrors too: after a restart the attendee's environment is
         // adopted by whoever looks first, the attendee or the instructor.
-        const env = await opts.workspaces.acquire(owner.sessionId, owner.labId).whenReady();
+        let workspace;
+        try {
+          workspace = opts.workspaces.acquire(owner.sessionId, owner.labId);
+        } catch (e) {
+          // The workshop ended: the page's own socket is closed with the refusal's code (no retry).
+          if (!mirror && e instanceof WorkspaceError && e.closeCode !== undefined) ctx.close(e.closeCode, e.message);
+          throw e;
+        }
+        const env = await workspace.whenReady();
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
         const command = mirror ? mirrorCommand() : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
-        return hub.open(env, host, pty, command);
+        const shell = await hub.open(env, host, pty, command);
+        // Released while the shell connected (a reset, the workshop's end): never a shell on hosts
+        // being destroyed; the bridge tries again and gets the new ones, or the refusal.
+        if (opts.workspaces.get(owner.sessionId, owner.labId) !== workspace) {
+          shell.close();
+          throw new WorkspaceError('released', 'the lab hosts were replaced while the terminal connected');
+        }
+        return shell;
       };
     };
     mux = new TerminalMux({
@@ -104,6 +119,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     } catch (e) {
       if (!(e instanceof WorkspaceError)) throw e;
       ctx.sendError('not-ready', e.message, msg.type);
+      if (e.closeCode !== undefined) ctx.close(e.closeCode, e.message);
       return;
     }
     mux?.handle(msg);

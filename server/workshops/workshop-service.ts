@@ -10,9 +10,12 @@ import type { Logger } from '../log.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import type { SessionRecord } from '../store/sqlite-session-store.ts';
 import type { JoinOutcome, WorkshopRecord } from '../store/workshop-records.ts';
-import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
+import type { Refusal, WorkspaceManager } from '../workspaces/workspace-manager.ts';
+import { WorkspaceError } from '../workspaces/workspace-manager.ts';
 
 export const MAX_CAPACITY = 200;
+/** What an attendee's pages show once the workshop is over (the same words as a refused hello). */
+const ENDED_REASON = 'This workshop has ended; its lab hosts were removed.';
 export const MAX_MINUTES = 7 * 24 * 60;
 
 /** Closes every open page of a session with a code and a reason the attendee reads. */
@@ -106,12 +109,15 @@ export class WorkshopService {
     this.#kick(a.id, CloseCode.Replaced, 'your instructor reset your lab: reconnecting to fresh hosts');
     this.#envWatch.get(a.id)?.();
     this.#envWatch.delete(a.id);
-    await this.opts.workspaces.release(a.id);
+    // Decided before the first await: the old hosts are out of use at once, and the new workspace
+    // (this one, or one a reconnecting page asks for first) waits until they are destroyed.
+    const freed = this.opts.workspaces.release(a.id);
     this.opts.store.progress.clear(a.id);
     this.opts.store.reports.clear(a.id);
     this.opts.store.sessions.markReset(a.id, Date.now());
     this.#startEnvironment(a, w);
     this.changed(w.id);
+    await freed;
   }
 
   // ---- attendees ----
@@ -133,6 +139,21 @@ export class WorkshopService {
     if (w.endedAt !== undefined) return w.endReason === 'expired' ? 'expired' : 'ended';
     if (w.expiresAt <= now) return 'expired';
     return this.opts.store.workshops.attendeeCount(w.id) >= w.capacity ? 'full' : 'open';
+  }
+
+  /**
+   * Why a session may not have lab hosts now, or undefined when it may: an attendee only while
+   * their workshop runs, and only its lab. The WorkspaceManager asks this before it hands out or
+   * makes any hosts; it reads the store, so an end or expiry recorded a moment before is seen.
+   */
+  hostRefusal(sessionId: string, labId: string, now = Date.now()): Refusal | undefined {
+    const rec = this.opts.store.sessions.record(sessionId);
+    if (rec?.role !== 'attendee') return undefined;
+    const w = rec.workshopId ? this.opts.store.workshops.get(rec.workshopId) : undefined;
+    if (!w) return { code: CloseCode.Unauthorized, reason: 'your workshop no longer exists' };
+    if (w.endedAt !== undefined || w.expiresAt <= now) return { code: CloseCode.WorkshopEnded, reason: ENDED_REASON };
+    if (labId !== w.labId) return { code: CloseCode.Unauthorized, reason: `your workshop runs the lab "${w.labId}"` };
+    return undefined;
   }
 
   /** Whether a session's hosts belong to a running workshop (kept across a server restart). */
@@ -264,12 +285,15 @@ export class WorkshopService {
 
   async #free(w: WorkshopRecord): Promise<void> {
     const reason = w.endReason === 'expired' ? 'This workshop has expired; its lab hosts were removed.' : 'The instructor ended this workshop; its lab hosts were removed.';
-    for (const a of this.opts.store.sessions.attendeesOf(w.id)) {
+    const attendees = this.opts.store.sessions.attendeesOf(w.id);
+    // Every page closed at once, not one attendee per destroy; hostRefusal already keeps any
+    // page or mirror still connecting from getting hosts. The destroys run one after another.
+    for (const a of attendees) {
       this.#kick(a.id, CloseCode.WorkshopEnded, reason);
       this.#envWatch.get(a.id)?.();
       this.#envWatch.delete(a.id);
-      await this.opts.workspaces.release(a.id);
     }
+    for (const a of attendees) await this.opts.workspaces.release(a.id);
   }
 
   #kick(sessionId: string, code: CloseCode, reason: string): void {
@@ -281,7 +305,9 @@ export class WorkshopService {
       this.opts.workspaces.acquire(a.id, w.labId);
       this.#watchEnvironment(a);
     } catch (e) {
-      this.opts.log.error({ err: e, attendee: a.attendeeId }, 'could not start the attendee’s environment');
+      // Refused: the workshop ended (or expired) meanwhile, e.g. during a reset; no hosts, rightly.
+      if (e instanceof WorkspaceError && e.code === 'refused') this.opts.log.info({ attendee: a.attendeeId, reason: e.message }, 'no environment: the workshop is over');
+      else this.opts.log.error({ err: e, attendee: a.attendeeId }, 'could not start the attendee’s environment');
     }
   }
 

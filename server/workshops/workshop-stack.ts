@@ -91,6 +91,9 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     labMeta: (id) => opts.labs.view(id)?.meta,
     mirrorPolicy,
     ownership: store.environments,
+    // Asked before any hosts are made or handed out: none for a workshop that has ended or expired,
+    // whoever asks (a reconnecting page, a mirror, a reset finishing after the end).
+    admit: (sessionId, labId) => service.hostRefusal(sessionId, labId),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
   });
   const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log, onWorkshopOpen: warm });

@@ -9,6 +9,7 @@ import type { TerminalModule, TerminalModuleOptions } from '../terminals/termina
 import type { GatewayModule } from '../ws/gateway-module.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { WorkspaceManager } from './workspace-manager.ts';
+import type { WorkspaceManagerOptions } from './workspace-manager.ts';
 import { createWorkspaceModule } from './workspace-module.ts';
 
 export interface LabWorkspacesOptions {
@@ -24,6 +25,8 @@ export interface LabWorkspacesOptions {
   ownership?: EnvironmentOwnership;
   /** See TerminalModuleOptions.sessionName (benches give each terminal its own shell). */
   sessionName?: TerminalModuleOptions['sessionName'];
+  /** See WorkspaceManagerOptions.admit (workshop mode: no hosts for an ended workshop). */
+  admit?: WorkspaceManagerOptions['admit'];
 }
 
 export interface LabWorkspaces {
@@ -46,6 +49,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     ssh,
     ...(opts.idleReleaseMs !== undefined ? { idleReleaseMs: opts.idleReleaseMs } : {}),
     ...(opts.ownership ? { ownership: opts.ownership } : {}),
+    ...(opts.admit ? { admit: opts.admit } : {}),
     labShape: (labId) => {
       const meta = opts.labMeta(labId);
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;

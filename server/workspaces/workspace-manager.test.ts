@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import type { EnvStatusMessage } from './workspace-manager.ts';
-import { WorkspaceManager, ownerLabel } from './workspace-manager.ts';
+import { CloseCode } from '../../common/protocol.ts';
+import { WorkspaceError, WorkspaceManager, ownerLabel } from './workspace-manager.ts';
 import { FakeProvider } from './test-provider.ts';
 
 const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
@@ -179,5 +180,90 @@ describe('WorkspaceManager leftovers of an earlier run', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(second.destroyed).toEqual(['pooled', 'solo']);
     await second.mgr.close({ keep: (s) => s === 'att' });
+  });
+});
+
+describe('WorkspaceManager while a seat’s hosts are being destroyed', () => {
+  /** A manager with durable-style ownership records and an admit switch, over a provider whose destroys can be held. */
+  function seat() {
+    const provider = new FakeProvider();
+    const records = new Map<string, string>();
+    const ownership: EnvironmentOwnership = {
+      find: (s, l) => records.get(`${s}/${l}`),
+      record: (s, l, id) => void records.set(`${s}/${l}`, id),
+      forget: (s, l) => void records.delete(`${s}/${l}`),
+      ofSession: (s) => [...records].filter(([k]) => k.startsWith(`${s}/`)).map(([k, envId]) => ({ labId: k.split('/')[1]!, envId })),
+      all: () => [...records].map(([k, envId]) => ({ sessionId: k.split('/')[0]!, labId: k.split('/')[1]!, envId })),
+    };
+    const state = { ended: false };
+    const mgr = new WorkspaceManager({
+      provider,
+      labShape: () => shape,
+      ownership,
+      admit: () => (state.ended ? { code: CloseCode.WorkshopEnded, reason: 'This workshop has ended' } : undefined),
+    });
+    return { provider, records, state, mgr };
+  }
+
+  it('a page asking during the destroy waits for it, then gets one new environment, never the dying one', async () => {
+    const { provider, records, mgr } = seat();
+    const old = await mgr.acquire('s1', 'etcd').whenReady();
+    provider.holdDestroys();
+    const freed = mgr.release('s1');
+    // Out of use at once: no record a restart or an acquire could adopt.
+    expect(records.size).toBe(0);
+    const next = mgr.acquire('s1', 'etcd');
+    const seen: EnvStatusMessage[] = [];
+    mgr.subscribe('s1', 'etcd', (s) => seen.push(s));
+    expect(seen.at(-1)).toMatchObject({ state: 'provisioning', progress: { message: 'removing the previous lab hosts' } });
+    // Asked again (another tab, a mirror): the same waiting workspace, still no create().
+    expect(mgr.acquire('s1', 'etcd')).toBe(next);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(provider.created).toHaveLength(1);
+    expect(next.state).toBe('provisioning');
+
+    provider.releaseDestroys();
+    await freed;
+    const fresh = await next.whenReady();
+    expect(fresh.id).not.toBe(old.id);
+    expect([...provider.live.keys()]).toEqual([fresh.id]);
+    expect(records.get('s1/etcd')).toBe(fresh.id);
+    await mgr.close();
+  });
+
+  it('two releases in a row while a page keeps asking → one environment at the end, nothing leaked', async () => {
+    const { provider, records, mgr } = seat();
+    await mgr.acquire('s1', 'etcd').whenReady();
+    provider.holdDestroys();
+    const first = mgr.release('s1');
+    mgr.acquire('s1', 'etcd');
+    const second = mgr.release('s1');
+    const last = mgr.acquire('s1', 'etcd');
+    provider.releaseDestroys();
+    await Promise.all([first, second]);
+    const env = await last.whenReady();
+    expect([...provider.live.keys()]).toEqual([env.id]);
+    expect(provider.created).toHaveLength(2);
+    expect([...records.values()]).toEqual([env.id]);
+    await mgr.close();
+  });
+
+  it('refused by admit (the workshop ended) → acquire throws with the close code, and a workspace waiting on the destroy makes nothing', async () => {
+    const { provider, records, state, mgr } = seat();
+    await mgr.acquire('s1', 'etcd').whenReady();
+    provider.holdDestroys();
+    const freed = mgr.release('s1');
+    const waiting = mgr.acquire('s1', 'etcd');
+    state.ended = true;
+    provider.releaseDestroys();
+    await freed;
+    const err = await waiting.whenReady().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkspaceError);
+    expect(err).toMatchObject({ code: 'refused', closeCode: CloseCode.WorkshopEnded });
+    expect(() => mgr.acquire('s1', 'etcd')).toThrow(/ended/);
+    expect(provider.created).toHaveLength(1);
+    expect(provider.live.size).toBe(0);
+    expect(records.size).toBe(0);
+    await mgr.close();
   });
 });

@@ -3,7 +3,7 @@
 // across reloads and reconnects, and gives it back when the session goes or the server stops.
 import { createHash } from 'node:crypto';
 import type { LabServices } from '../../common/lab.ts';
-import type { EnvState, HostStatus, ServerMessage } from '../../common/protocol.ts';
+import type { CloseCode, EnvState, HostStatus, ServerMessage } from '../../common/protocol.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
@@ -49,6 +49,19 @@ export interface WorkspaceManagerOptions {
    * so tmux on its hosts still holds the attendee's shells.
    */
   ownership?: EnvironmentOwnership;
+  /**
+   * Asked, synchronously, before a session is handed its environment and again right before the
+   * provider is asked for one: a refusal (e.g. the attendee's workshop has ended or expired) means
+   * no hosts are made or handed out. Reads the durable store, so a workshop marked ended in the
+   * same tick is seen. Unset: everyone may.
+   */
+  admit?: (sessionId: string, labId: string) => Refusal | undefined;
+}
+
+/** Why a session may not have hosts now: the close code and reason its pages get. */
+export interface Refusal {
+  code: CloseCode;
+  reason: string;
 }
 
 /** What to do, at start, with the environments an earlier process of this server left running. */
@@ -77,8 +90,10 @@ export interface LeftoverReport {
 export class WorkspaceError extends Error {
   override name = 'WorkspaceError';
   constructor(
-    readonly code: 'unknown-lab' | 'released' | 'failed',
+    readonly code: 'unknown-lab' | 'released' | 'failed' | 'refused',
     message: string,
+    /** For 'refused': how the session's pages are closed (they must not retry). */
+    readonly closeCode?: CloseCode,
   ) {
     super(message);
   }
@@ -141,6 +156,11 @@ export class WorkspaceManager {
   readonly #releaseListeners = new Set<(env: Environment) => void>();
   /** Environments left by an earlier process, waiting for their session to come back (settleLeftovers). */
   readonly #waiting = new Map<string, { sessionId: string; labId: string; env: Environment; timer: NodeJS.Timeout }>();
+  /**
+   * (session, lab) whose previous environment is still being destroyed. A new workspace of that
+   * key waits for it before creating, so it can neither adopt the dying hosts nor run beside them.
+   */
+  readonly #gates = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: WorkspaceManagerOptions) {}
 
@@ -161,6 +181,7 @@ export class WorkspaceManager {
    */
   acquire(sessionId: string, labId: string): Workspace {
     if (this.#closed) throw new WorkspaceError('released', 'the server is shutting down');
+    this.#admit(sessionId, labId);
     const k = key(sessionId, labId);
     const existing = this.#entries.get(k);
     if (existing && existing.state !== 'failed') return existing;
@@ -212,27 +233,30 @@ export class WorkspaceManager {
     e.publish();
   }
 
-  /** Gives back every environment of a session (the session ended). */
-  async release(sessionId: string): Promise<void> {
+  /**
+   * Gives back every environment of a session (the session ended, its workshop ended, a reset).
+   * Everything that decides is done before the first await: the workspaces leave the map and
+   * their records are forgotten at once, so an acquire from here on gets a new workspace, which
+   * waits (#gates) until the old hosts are gone. Resolves once they are, including destroys of
+   * this session that an earlier call started.
+   */
+  release(sessionId: string): Promise<void> {
+    const jobs: Promise<void>[] = [];
     for (const [k, w] of this.#waiting) {
       if (w.sessionId !== sessionId) continue;
       // Freed just below, through the session's ownership records.
       clearTimeout(w.timer);
       this.#waiting.delete(k);
     }
-    const mine = [...this.#entries.values()].filter((e) => e.sessionId === sessionId);
-    await Promise.all(mine.map((e) => this.#release(e)));
+    for (const e of [...this.#entries.values()]) if (e.sessionId === sessionId) jobs.push(this.#release(e));
     // Owned by the session but not adopted since the last restart (nobody opened it yet).
     for (const { labId, envId } of this.opts.ownership?.ofSession(sessionId) ?? []) {
       this.opts.ownership?.forget(sessionId, labId);
       const log = this.#log.child({ lab: labId, env: envId });
-      try {
-        await this.opts.provider.destroy(envId);
-        log.info('environment destroyed');
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not destroy environment');
-      }
+      jobs.push(this.#gate(key(sessionId, labId), this.#destroy(envId, log)));
     }
+    for (const [k, g] of this.#gates) if (k.endsWith(`\u0000${sessionId}`)) jobs.push(g);
+    return Promise.all(jobs).then(() => undefined);
   }
 
   /**
@@ -301,11 +325,25 @@ export class WorkspaceManager {
   async #provision(e: WorkspaceEntry): Promise<Environment> {
     const log = this.#log.child({ lab: e.labId, owner: ownerLabel(e.sessionId, e.labId) });
     log.info('provisioning');
+    const k = key(e.sessionId, e.labId);
+    if (this.#gates.has(k)) {
+      // A reset (or an idle release) is still destroying this seat's previous hosts: say so, and
+      // start only once they are gone, so those hosts are never adopted nor run beside new ones.
+      e.progress = { done: 0, total: 1, message: 'removing the previous lab hosts' };
+      e.publish();
+      for (let g = this.#gates.get(k); g && !e.released; g = this.#gates.get(k)) await g;
+      e.progress = undefined;
+    }
     e.publish();
     let env: Environment;
     try {
+      this.#stillWanted(e);
       // Without ownership the provider is asked at once, in the same tick as acquire().
       const adopted = this.opts.ownership ? await this.#adopt(e, log) : undefined;
+      // Checked again after the await, in the same tick as the provider is asked: a workshop
+      // ended (or a release) meanwhile makes no hosts. An adopted environment stays recorded,
+      // for whoever frees the session.
+      this.#stillWanted(e);
       env = adopted ?? await this.opts.provider.create(
         { hosts: e.shape.hosts, services: e.shape.services, owner: ownerLabel(e.sessionId, e.labId) },
         {
@@ -320,6 +358,13 @@ export class WorkspaceManager {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (e.released) throw new WorkspaceError('released', 'the environment was released while it was being created');
+      if (err instanceof WorkspaceError && err.code === 'refused') {
+        log.info({ reason: message }, 'no hosts: the session may not have them now');
+        e.state = 'failed';
+        e.message = message;
+        e.publish();
+        throw err;
+      }
       log.error({ err: message }, 'provisioning failed');
       e.state = 'failed';
       e.message = `Could not create the lab hosts: ${message}`;
@@ -396,26 +441,66 @@ export class WorkspaceManager {
     if (changed) e.publish();
   }
 
-  async #release(e: WorkspaceEntry): Promise<void> {
-    if (e.released) return;
+  /**
+   * Takes the workspace out of use at once (map entry, record) and destroys its hosts behind a
+   * gate that the next workspace of the same key waits for. The record goes first: a crash
+   * mid-destroy leaves an unrecorded environment, which the next start reaps as an orphan,
+   * never one that a returning attendee would adopt half-destroyed.
+   */
+  #release(e: WorkspaceEntry): Promise<void> {
+    const k = key(e.sessionId, e.labId);
+    if (e.released) return this.#gates.get(k) ?? Promise.resolve();
     e.released = true;
     this.#stopProbing(e);
     if (e.idleTimer) clearTimeout(e.idleTimer);
     e.abort.abort();
-    const k = key(e.sessionId, e.labId);
     if (this.#entries.get(k) === e) this.#entries.delete(k);
     e.listeners.clear();
     const env = e.env;
-    if (env) await this.#destroy(env, this.#log.child({ lab: e.labId, env: env.id }));
-    // Still provisioning: #provision destroys what the provider hands back; wait for that.
-    else await e.ready.catch(() => undefined);
-    this.opts.ownership?.forget(e.sessionId, e.labId);
+    const recorded = this.opts.ownership?.find(e.sessionId, e.labId);
+    // Only the record of this workspace (or, while it provisions, the one it may be adopting).
+    const mine = recorded !== undefined && (env === undefined || recorded === env.id);
+    if (mine) this.opts.ownership?.forget(e.sessionId, e.labId);
+    const log = this.#log.child({ lab: e.labId, env: env?.id ?? recorded });
+    const job = (async () => {
+      if (env) {
+        await this.#destroy(env, log);
+        return;
+      }
+      // Still provisioning: #provision destroys what the provider hands back; wait for that.
+      if (mine) await this.#destroy(recorded, log);
+      await e.ready.catch(() => undefined);
+    })();
+    return this.#gate(k, job);
   }
 
-  async #freeLeftover(w: { sessionId: string; labId: string; env: Environment }): Promise<void> {
+  /** Registers a destroy of key's hosts: a workspace of that key provisions only after it. */
+  #gate(k: string, job: Promise<void>): Promise<void> {
+    const before = this.#gates.get(k);
+    const done = job.catch(() => undefined);
+    const gate = before ? Promise.all([before, done]).then(() => undefined) : done;
+    this.#gates.set(k, gate);
+    void gate.then(() => {
+      if (this.#gates.get(k) === gate) this.#gates.delete(k);
+    });
+    return gate;
+  }
+
+  /** Throws unless the workspace is still wanted and its session may still have hosts. */
+  #stillWanted(e: WorkspaceEntry): void {
+    if (e.released) throw new WorkspaceError('released', 'the environment was released while it was being created');
+    this.#admit(e.sessionId, e.labId);
+  }
+
+  #admit(sessionId: string, labId: string): void {
+    const refusal = this.opts.admit?.(sessionId, labId);
+    if (refusal) throw new WorkspaceError('refused', refusal.reason, refusal.code);
+  }
+
+  #freeLeftover(w: { sessionId: string; labId: string; env: Environment }): Promise<void> {
     // Only the record that still names this environment is forgotten (never a newer one).
     if (this.opts.ownership?.find(w.sessionId, w.labId) === w.env.id) this.opts.ownership.forget(w.sessionId, w.labId);
-    await this.#destroy(w.env, this.#log.child({ lab: w.labId, env: w.env.id }));
+    return this.#gate(key(w.sessionId, w.labId), this.#destroy(w.env, this.#log.child({ lab: w.labId, env: w.env.id })));
   }
 
   /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */
@@ -424,9 +509,11 @@ export class WorkspaceManager {
     return () => this.#releaseListeners.delete(listener);
   }
 
-  async #destroy(env: Environment, log: Logger): Promise<void> {
-    for (const l of this.#releaseListeners) l(env);
-    this.opts.ssh?.closeEnvironment(env.id);
+  /** Never rejects (a failure is logged): gates and releases wait on it. */
+  async #destroy(env: Environment | string, log: Logger): Promise<void> {
+    // An id only: recorded but never adopted by this process, so no terminal of ours is on it.
+    if (typeof env !== 'string') for (const l of this.#releaseListeners) l(env);
+    this.opts.ssh?.closeEnvironment(typeof env === 'string' ? env : env.id);
     try {
       await this.opts.provider.destroy(env);
       log.info('environment destroyed');

@@ -9,13 +9,23 @@ export function createWorkspaceModule(workspaces: WorkspaceManager): GatewayModu
     name: 'workspaces',
     handlers: {},
     onConnect(ctx) {
+      // Refused (the attendee's workshop ended or expired, now or while the hosts were being
+      // made): the page is closed with the refusal's code, which tells it not to reconnect.
+      const refused = (e: unknown): boolean => {
+        if (!(e instanceof WorkspaceError) || e.code !== 'refused' || e.closeCode === undefined) return false;
+        ctx.close(e.closeCode, e.message);
+        return true;
+      };
+      let workspace;
       try {
-        workspaces.acquire(ctx.session.id, ctx.labId);
+        workspace = workspaces.acquire(ctx.session.id, ctx.labId);
       } catch (e) {
+        if (refused(e)) return;
         const message = e instanceof WorkspaceError ? e.message : 'could not prepare the lab hosts';
         ctx.send({ type: 'env-status', state: 'failed', hosts: [], message });
         return;
       }
+      workspace.whenReady().catch(refused);
       ctx.onClose(workspaces.subscribe(ctx.session.id, ctx.labId, (s) => ctx.send(s)));
     },
   };
