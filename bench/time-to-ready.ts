@@ -1,6 +1,8 @@
 // Time until lab hosts are ready (SSH answers, systemd running, etcd healthy, Docker with busybox), cold
 // (image cached, no pool) and warm (claimed from a pool), for 1 and 3 hosts; plus what a host costs in memory.
-// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>]. Prints figures; never passes or fails on time.
+// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged].
+// --isolation runs the whole set once per host isolation mode (default: both), to compare them in one run.
+// Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ensureImage } from '../provisioning/image/build-image.ts';
@@ -10,6 +12,7 @@ import { readState } from '../provisioning/local/state.ts';
 import { WarmPool } from '../provisioning/pool.ts';
 import type { EnvironmentSpec } from '../provisioning/provider.ts';
 import { loadConfig } from '../server/config.ts';
+import type { HostIsolation } from '../server/config.ts';
 import { setLogLevel } from '../server/log.ts';
 
 const runsArg = process.argv.indexOf('--runs');
@@ -17,8 +20,10 @@ const imageArg = process.argv.indexOf('--image');
 /** A built image root to boot instead of the current recipe's (compare images without rebuilding). */
 const IMAGE = imageArg > 0 ? process.argv[imageArg + 1] : undefined;
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
-if (!Number.isInteger(RUNS) || RUNS < 1) {
-  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>]');
+const isolationArg = process.argv.indexOf('--isolation');
+const MODES = (isolationArg > 0 ? (process.argv[isolationArg + 1] ?? '') : 'userns,privileged').split(',') as HostIsolation[];
+if (!Number.isInteger(RUNS) || RUNS < 1 || MODES.some((m) => m !== 'userns' && m !== 'privileged')) {
+  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged]');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -31,7 +36,7 @@ const config = loadConfig();
 // Pinned to one built image (and its Docker seed, made before timing): a recipe edited while the bench
 // runs must not put an image build into a "cold" figure.
 const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
-const provider = createLocalProvider(config, { imageRootfs: image });
+let provider = createLocalProvider(config, { imageRootfs: image });
 const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n }, (_, i) => `host${i}`), services: { etcd: 'cluster', docker: true }, owner: 'bench' });
 
 function summary(label: string, ms: number[]): void {
@@ -81,8 +86,8 @@ async function cold(n: number): Promise<void> {
     const left = await leftoversOf(config.dataDir, env.id);
     if (left.length) console.log(`LEAK after destroy of ${env.id}: ${left.join(', ')}`);
   }
-  summary(`cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times);
-  summary(`destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
+  summary(`${provider.isolation}: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times);
+  summary(`${provider.isolation}: destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
 }
 
 async function warm(n: number): Promise<void> {
@@ -99,13 +104,21 @@ async function warm(n: number): Promise<void> {
   } finally {
     await pool.drain();
   }
-  summary(`warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times);
+  summary(`${provider.isolation}: warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times);
 }
 
 await provider.prepareDockerSeed();
 console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
 await provider.recover();
 console.log(`load average before: ${await loadavg()}`);
-for (const n of [1, 3]) await cold(n);
-for (const n of [1, 3]) await warm(n);
+for (const mode of MODES) {
+  provider = createLocalProvider({ ...config, hostIsolation: mode }, { imageRootfs: image });
+  const problem = await provider.isolationProblem(image);
+  if (problem) {
+    console.log(`${mode}: skipped, ${problem}`);
+    continue;
+  }
+  for (const n of [1, 3]) await cold(n);
+  for (const n of [1, 3]) await warm(n);
+}
 console.log(`load average after: ${await loadavg()} (wall times above stretch with it)`);

@@ -31,7 +31,15 @@ export interface Config {
    * one at start and prints it once.
    */
   instructorToken: string | undefined;
+  /**
+   * How local lab hosts run (LABWRIGHT_HOST_ISOLATION). userns (default): each host in its own user
+   * namespace and id range, so root in a host is an unprivileged uid on this machine; the provider
+   * refuses to start hosts where the kernel cannot do it. privileged: root in a host is root here.
+   */
+  hostIsolation: HostIsolation;
 }
+
+export type HostIsolation = 'userns' | 'privileged';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -71,6 +79,12 @@ function instructorToken(raw: string | undefined): string | undefined {
   return raw;
 }
 
+function hostIsolation(raw: string | undefined): HostIsolation {
+  if (raw === undefined || raw === '' || raw === 'userns') return 'userns';
+  if (raw === 'privileged') return 'privileged';
+  throw new ConfigError(`LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "${raw}"`);
+}
+
 /** Builds the config from environment variables and explicit overrides (CLI flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
   const cfg: Config = {
@@ -87,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reconnectGraceMs: 1000 * int('LABWRIGHT_RECONNECT_GRACE_SECONDS', env.LABWRIGHT_RECONNECT_GRACE_SECONDS, 300, 0, 86_400),
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
+    hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
     ...overrides,
   };
   if (overrides.basePath !== undefined) cfg.basePath = normaliseBase(overrides.basePath);

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import { run } from '../exec.ts';
 import { withDirLock } from '../image/dir-lock.ts';
+import { shiftOwnership } from './id-ranges.ts';
 
 export const dockerSeedDir = (imageRootfs: string): string => `${imageRootfs}.docker-seed`;
 
@@ -39,8 +40,12 @@ export async function ensureDockerSeed(imageRootfs: string, makeFrom: (dest: str
   );
 }
 
-/** Copies the seed into a host's (empty) Docker directory. */
-export async function plantDockerSeed(seed: string, dest: string): Promise<void> {
+/**
+ * Copies the seed into a host's (empty) Docker directory. The seed is owned by ids 0… (as a privileged host
+ * sees them); for an unprivileged host they move into its range, so what its root owns is BASE's on disk.
+ */
+export async function plantDockerSeed(seed: string, dest: string, idBase?: number): Promise<void> {
   await run('cp', ['-a', '--reflink=auto', `${seed}/.`, `${dest}/`]);
   await fs.rm(`${dest}/.complete`, { force: true });
+  if (idBase !== undefined) await shiftOwnership(dest, 0, idBase);
 }

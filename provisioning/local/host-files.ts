@@ -14,21 +14,41 @@ export interface HostFilesInput {
   prefix: number;
   authorizedKey: string;
   services: EnvironmentSpec['services'];
+  /**
+   * Unprivileged hosts: root inside is this uid on the server. Written through the mounted overlay as root
+   * here, new files and directories would show up inside as nobody's; they are chowned to idBase instead.
+   */
+  idBase?: number;
 }
 
-async function put(root: string, rel: string, content: string, mode = 0o644): Promise<void> {
+/** Gives what was just created at `p` (and its new parent directories up from `p`'s dirname to `firstNew`) to host root. */
+async function own(p: string, idBase: number | undefined, firstNew?: string): Promise<void> {
+  if (idBase === undefined) return;
+  await fs.lchown(p, idBase, idBase);
+  if (firstNew === undefined) return;
+  for (let d = path.dirname(p); d.length >= firstNew.length; d = path.dirname(d)) await fs.lchown(d, idBase, idBase);
+}
+
+async function put(root: string, rel: string, content: string, mode = 0o644, idBase?: number): Promise<void> {
   const file = path.join(root, rel);
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  const firstNew = await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, content, { mode });
+  await own(file, idBase, firstNew);
+  // After the chown: a chown clears set-id bits, and writeFile's mode is masked by the umask.
   await fs.chmod(file, mode);
 }
 
-async function enable(root: string, target: string, unit: string): Promise<void> {
+async function enable(root: string, target: string, unit: string, idBase?: number): Promise<void> {
   const link = path.join(root, 'etc/systemd/system', `${target}.wants`, unit);
-  await fs.mkdir(path.dirname(link), { recursive: true });
-  await fs.symlink(`/lib/systemd/system/${unit}`, link).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
+  const firstNew = await fs.mkdir(path.dirname(link), { recursive: true });
+  const made = await fs.symlink(`/lib/systemd/system/${unit}`, link).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+      return false;
+    },
+  );
+  if (made) await own(link, idBase, firstNew);
 }
 
 export function etcdEnvironment(input: HostFilesInput): string {
@@ -56,33 +76,37 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
   const self = input.peers[input.index]!;
   const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...input.peers.map((p) => `${p.address}\t${p.name}`)];
   const hostKey = generateKeyPair(`root@${self.name}`);
-  await Promise.all([
-    put(root, 'etc/hostname', `${self.name}\n`),
-    put(root, 'etc/hosts', `${hosts.join('\n')}\n`),
-    put(root, 'etc/machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444),
-    put(
-      root,
-      'etc/systemd/network/80-container-host0.network',
-      `[Match]\nName=host0\n\n[Network]\nAddress=${self.address}/${input.prefix}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`,
-    ),
-    put(root, 'root/.ssh/authorized_keys', `${input.authorizedKey.trim()}\n`, 0o600),
-    put(root, 'etc/ssh/ssh_host_ed25519_key', hostKey.private, 0o600),
-    put(root, 'etc/ssh/ssh_host_ed25519_key.pub', `${hostKey.public}\n`),
-  ]);
+  const id = input.idBase;
+  // One after another: two puts racing to create the same new directory would each miss chowning it.
+  await put(root, 'etc/hostname', `${self.name}\n`, 0o644, id);
+  await put(root, 'etc/hosts', `${hosts.join('\n')}\n`, 0o644, id);
+  await put(root, 'etc/machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444, id);
+  await put(
+    root,
+    'etc/systemd/network/80-container-host0.network',
+    `[Match]\nName=host0\n\n[Network]\nAddress=${self.address}/${input.prefix}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`,
+    0o644,
+    id,
+  );
+  await put(root, 'root/.ssh/authorized_keys', `${input.authorizedKey.trim()}\n`, 0o600, id);
+  await put(root, 'etc/ssh/ssh_host_ed25519_key', hostKey.private, 0o600, id);
+  await put(root, 'etc/ssh/ssh_host_ed25519_key.pub', `${hostKey.public}\n`, 0o644, id);
   await fs.chmod(path.join(root, 'root/.ssh'), 0o700);
   if (input.services.etcd === 'cluster') {
-    await put(root, 'etc/default/etcd', etcdEnvironment(input));
+    await put(root, 'etc/default/etcd', etcdEnvironment(input), 0o644, id);
     // etcd binds the host's own address, so it must start after networkd has configured it (Debian's unit
     // only orders it after network.target); and a failed first start (peers slow on a busy machine) retries.
     await put(
       root,
       'etc/systemd/system/etcd.service.d/labwright.conf',
       '[Unit]\nAfter=network-online.target\n\n[Service]\nRestart=on-failure\nRestartSec=1s\n',
+      0o644,
+      id,
     );
-    await enable(root, 'multi-user.target', 'etcd.service');
+    await enable(root, 'multi-user.target', 'etcd.service', id);
   }
   if (input.services.docker) {
-    await enable(root, 'multi-user.target', 'docker.service');
-    await enable(root, 'sockets.target', 'docker.socket');
+    await enable(root, 'multi-user.target', 'docker.service', id);
+    await enable(root, 'sockets.target', 'docker.socket', id);
   }
 }

@@ -5,6 +5,7 @@ import { run } from '../exec.ts';
 import { cgroupParents } from './cgroups.ts';
 import { listLinks } from './network.ts';
 import { envDir } from './state.ts';
+import { idRangesDir } from './id-ranges.ts';
 
 export async function leftoversOf(dataDir: string, id: string): Promise<string[]> {
   const found: string[] = [];
@@ -28,6 +29,9 @@ export async function leftoversOf(dataDir: string, id: string): Promise<string[]
   }
   const rules = await run('iptables', ['-w', '-S']).catch(() => ({ stdout: '' }));
   for (const line of rules.stdout.split('\n')) if (line.includes(`labwright:${id}`)) found.push(`firewall ${line}`);
+  for (const f of await fs.readdir(idRangesDir).catch(() => [] as string[])) {
+    if ((await fs.readFile(`${idRangesDir}/${f}`, 'utf8').catch(() => '')).trim() === id) found.push(`id range ${idRangesDir}/${f}`);
+  }
   if (await fs.access(dir).then(() => true, () => false)) found.push(`dir ${dir}`);
   return found;
 }

@@ -10,14 +10,15 @@
 //   await provider.destroy(env);                     // or destroy(env.id); idempotent
 // Near-instant hosts: new PoolSet(provider, config.poolSize).claim(spec) (provisioning/pool-set.ts).
 // Hosts outlive the creating process (the CLI exits, hosts stay); list() finds them again from the state
-// files under <dataDir>/envs/<id>/. Hosts are root containers: isolation is cgroup limits + a firewall
-// keeping them off the server machine, not a security boundary against hostile attendees.
+// files under <dataDir>/envs/<id>/. Isolation (config.hostIsolation): 'userns' (default) runs each host in its
+// own user namespace and id range (id-ranges.ts), so root in a host is an unprivileged uid here; 'privileged'
+// hosts are root containers kept apart only by cgroup limits and the firewall.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from './ssh-keys.ts';
 import { MAX_HOSTS } from '../../common/lab.ts';
-import type { Config } from '../../server/config.ts';
+import type { Config, HostIsolation } from '../../server/config.ts';
 import { logger } from '../../server/log.ts';
 import { haveCommand, run } from '../exec.ts';
 import { ensureImage } from '../image/build-image.ts';
@@ -28,6 +29,8 @@ import { cgroupParents, createHostCgroups, killCgroups, removeCgroups } from './
 import type { HostLimits } from './cgroups.ts';
 import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
 import { writeHostFiles } from './host-files.ts';
+import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnership } from './id-ranges.ts';
+import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
@@ -38,7 +41,7 @@ import type { EnvState, HostState } from './state.ts';
 import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
 import type { Cidr } from './subnet.ts';
 
-export type LocalProviderConfig = Pick<Config, 'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix'>;
+export type LocalProviderConfig = Pick<Config, 'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix'> & Partial<Pick<Config, 'hostIsolation'>>;
 
 export interface LocalProviderOptions {
   limits?: Partial<HostLimits>;
@@ -61,6 +64,9 @@ const log = logger('local-provider');
 /** Environments this process is creating right now: recover() must not take them for a crash's leftovers. */
 const creatingHere = new Set<string>();
 
+/** Whether unprivileged hosts work, per filesystem probed: asked once per process (the kernel does not change). */
+const usernsProbes = new Map<string, Promise<string | undefined>>();
+
 /** Checks a spec and returns a one-line reason when it is unusable. */
 export function specProblem(spec: EnvironmentSpec, subnetPrefix: number): string | undefined {
   if (!Array.isArray(spec.hosts) || spec.hosts.length === 0) return 'an environment needs at least 1 host';
@@ -80,6 +86,8 @@ export class LocalProvider implements Provider {
   private readonly limits: HostLimits;
   private readonly readyTimeoutMs: number;
   private readonly imageRootfs: string | undefined;
+  /** 'userns': unprivileged hosts (default); 'privileged': root in a host is root here. */
+  readonly isolation: HostIsolation;
 
   constructor(
     private readonly config: LocalProviderConfig,
@@ -88,6 +96,35 @@ export class LocalProvider implements Provider {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
     this.imageRootfs = opts.imageRootfs;
+    this.isolation = config.hostIsolation ?? 'userns';
+  }
+
+  /**
+   * Why unprivileged hosts cannot run here (undefined: they can, or isolation is 'privileged'). Probes with
+   * the image when given, else the cache directory's filesystem (where the image will be).
+   */
+  async isolationProblem(imageRootfs?: string): Promise<string | undefined> {
+    if (this.isolation !== 'userns') return undefined;
+    const target = imageRootfs ?? this.config.cacheDir;
+    let probe = usernsProbes.get(target);
+    if (!probe) {
+      probe = (async () => {
+        await fs.mkdir(target, { recursive: true });
+        return probeUserns(this.config.cacheDir, target, PROBE_BASE);
+      })();
+      usernsProbes.set(target, probe);
+    }
+    return probe;
+  }
+
+  private async checkIsolation(imageRootfs: string): Promise<void> {
+    const problem = await this.isolationProblem(imageRootfs);
+    if (problem) {
+      throw new ProvisionError(
+        'isolation-unavailable',
+        `lab hosts cannot run unprivileged on this machine: ${problem}. Set LABWRIGHT_HOST_ISOLATION=privileged to run them as privileged containers instead (root in a host is then root on this machine)`,
+      );
+    }
   }
 
   /** Throws a ProvisionError naming the first thing this machine lacks. */
@@ -131,6 +168,8 @@ export class LocalProvider implements Provider {
             client.end();
           }
           await run('cp', ['-a', hostPaths(host.dir).docker, dest]);
+          // The seed is kept in ids 0… (what a privileged host uses); plantDockerSeed moves it into each host's range.
+          if (host.idBase !== undefined) await shiftOwnership(dest, host.idBase, 0);
         } finally {
           await this.destroy(env);
         }
@@ -153,6 +192,7 @@ export class LocalProvider implements Provider {
       await this.checkDependencies(true);
       throw e;
     });
+    await this.checkIsolation(image.rootfs);
     signal?.throwIfAborted();
     const seed = useSeed && spec.services.docker ? await this.dockerSeed(image.rootfs, signal) : undefined;
 
@@ -201,16 +241,22 @@ export class LocalProvider implements Provider {
       signal?.throwIfAborted();
 
       const peers = state.hosts.map((h) => ({ name: h.name, address: h.address }));
+      const helper = this.isolation === 'userns' ? await ensureIdmapHelper(this.config.cacheDir) : undefined;
+      if (helper) {
+        for (const h of state.hosts) h.idBase = await reserveIdRange(id);
+        // Recorded before anything is mounted with them (the reservations also name the environment).
+        await writeState(this.config.dataDir, state);
+      }
       let booted = 0;
       await Promise.all(
         state.hosts.map(async (h, i) => {
           const p = hostPaths(h.dir);
-          await mountOverlay(imageRootfs, p);
-          if (seed) await plantDockerSeed(seed, p.docker);
-          await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services });
+          await mountOverlay(imageRootfs, p, helper && h.idBase !== undefined ? { base: h.idBase, helper } : undefined);
+          if (seed) await plantDockerSeed(seed, p.docker, h.idBase);
+          await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services, idBase: h.idBase });
           h.cgroups = await createHostCgroups(h.machine, this.limits);
           signal?.throwIfAborted();
-          h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: state.bridge }), h.cgroups, p.log);
+          h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: state.bridge, idBase: h.idBase }), h.cgroups, p.log);
           booted += 1;
           progress('boot', booted, state.hosts.length, `${h.name} booting`);
         }),
@@ -300,6 +346,7 @@ export class LocalProvider implements Provider {
       }
     }
     for (const id of await isolatedEnvIds()) if (!ids.has(id)) orphanIds.add(id);
+    for (const dir of await staleProbeDirs()) await unmountProbe(dir);
     for (const id of orphanIds) {
       // Another server or test with its own data directory owns it: its recover() decides, not ours.
       if (await ownedElsewhere(id, this.config.dataDir)) continue;
@@ -311,6 +358,7 @@ export class LocalProvider implements Provider {
       // Checked now, not against the listing above: another process may have created an environment since.
       if (!ENV_ID_RE.test(owner) || !(await envExists(owner))) await fs.rm(path.join(subnetsDir, f), { force: true });
     }
+    await reapIdRanges();
     if (report.reaped.length) log.info(report, 'recovered leftovers');
     return report;
   }
@@ -442,6 +490,8 @@ export class LocalProvider implements Provider {
       if (lock) await fs.rm(lock, { force: true });
     }
     await unmountUnder(dir);
+    // Every process of the environment is dead (killCgroups waited): its id ranges may go to new hosts.
+    await releaseIdRanges(id);
     // The host side of each veth goes away with the host's network namespace, but asynchronously.
     const bridge = st?.bridge ?? bridgeName(id);
     await deleteBridge(bridge);

@@ -1,12 +1,16 @@
 // Boots one host: an overlay (cached image below, per-host dir above) started with systemd-nspawn in its
 // own cgroups, detached so hosts outlive the process that created them (the CLI exits; hosts stay).
+// Unprivileged hosts (userns): the image is the lower layer through an idmapped bind, upper/work belong to BASE.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../exec.ts';
+import { ID_COUNT, mountIdmapped } from './idmap.ts';
 
 export interface HostPaths {
+  /** Unprivileged hosts: the idmapped bind of the image, the overlay's lower layer. */
+  lower: string;
   upper: string;
   work: string;
   merged: string;
@@ -16,6 +20,7 @@ export interface HostPaths {
 
 export function hostPaths(hostDir: string): HostPaths {
   return {
+    lower: path.join(hostDir, 'lower'),
     upper: path.join(hostDir, 'upper'),
     work: path.join(hostDir, 'work'),
     merged: path.join(hostDir, 'root'),
@@ -24,18 +29,37 @@ export function hostPaths(hostDir: string): HostPaths {
   };
 }
 
-export async function mountOverlay(lower: string, p: HostPaths): Promise<void> {
+/** Unprivileged: the host's id range and the lw-idmap helper (idmap.ts) that mounts the image for it. */
+export interface UsernsMount {
+  base: number;
+  helper: string;
+}
+
+export async function mountOverlay(image: string, p: HostPaths, userns?: UsernsMount): Promise<void> {
   await Promise.all([p.upper, p.work, p.merged, p.docker].map((d) => fs.mkdir(d, { recursive: true })));
+  let lower = image;
+  if (userns) {
+    // The image is owned by 0 on disk; through the bind host root (BASE) owns it. An idmapped upper is refused
+    // by overlayfs (EOVERFLOW), so upper/work are plain directories owned by BASE: new files land as BASE+uid.
+    // So is Docker's directory (a bind, no idmap: host root's files there are BASE's on disk too).
+    await fs.mkdir(p.lower, { recursive: true });
+    await mountIdmapped(userns.helper, image, p.lower, userns.base);
+    await Promise.all([p.upper, p.work, p.docker].map((d) => fs.chown(d, userns.base, userns.base)));
+    lower = p.lower;
+  }
   await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
 }
 
-/** Unmounts everything at or below dir, deepest first; lazily if something still holds it. */
+/**
+ * Unmounts everything at or below dir, newest first (/proc/mounts lists in mount order: the overlay goes
+ * before the idmapped bind it sits on); lazily if something still holds it.
+ */
 export async function unmountUnder(dir: string): Promise<void> {
   const mounts = (await fs.readFile('/proc/mounts', 'utf8'))
     .split('\n')
     .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
+    .reverse();
   for (const m of mounts) {
     try {
       await run('umount', [m]);
@@ -45,9 +69,13 @@ export async function unmountUnder(dir: string): Promise<void> {
   }
 }
 
-export function nspawnArgs(opts: { machine: string; hostname: string; paths: HostPaths; bridge: string }): string[] {
+export function nspawnArgs(opts: { machine: string; hostname: string; paths: HostPaths; bridge: string; idBase?: number }): string[] {
   // Each flag is explained in /work/shared/notes/local-hosts.md ("Flags that were needed, and why").
+  // Unprivileged: host root is uid idBase here; the rootfs and Docker's directory are owned right already
+  // (ownership=off: no chown pass). Docker's directory is not idmapped: what host root makes there is BASE's.
+  const userns = opts.idBase === undefined ? [] : [`--private-users=${opts.idBase}:${ID_COUNT}`, '--private-users-ownership=off'];
   return [
+    ...userns,
     '--boot',
     `--directory=${opts.paths.merged}`,
     `--machine=${opts.machine}`,

@@ -14,6 +14,8 @@ export interface HostState {
   /** Cgroup directories (one per hierarchy) the host runs in. */
   cgroups: string[];
   dir: string;
+  /** Unprivileged hosts: root in the host is this uid (and gid) on the server, for 65536 ids (id-ranges.ts). */
+  idBase?: number;
   /** Set when the host came up "degraded": which units failed (none the lab asked for). */
   note?: string;
 }

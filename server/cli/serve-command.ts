@@ -7,7 +7,9 @@ import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import { openDatabase } from '../store/database.ts';
+import { cachedImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
+import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
@@ -56,6 +58,15 @@ function parseFlags(args: string[]): Partial<Config> {
   return out;
 }
 
+/** How lab hosts run, probed now (the kernel and the image's filesystem), so a refusal is no surprise later. */
+async function isolationBanner(provider: LocalProvider, config: Config): Promise<string> {
+  if (provider.isolation === 'privileged') return 'Lab hosts: privileged containers (root in a host is root on this machine; LABWRIGHT_HOST_ISOLATION=userns to change)';
+  const problem = await provider.isolationProblem((await cachedImage(config.cacheDir))?.rootfs).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+  return problem
+    ? `Lab hosts: UNAVAILABLE, unprivileged hosts cannot run here (${problem}); set LABWRIGHT_HOST_ISOLATION=privileged to run them as privileged containers`
+    : 'Lab hosts: unprivileged (each host in its own user namespace and id range; LABWRIGHT_HOST_ISOLATION=userns)';
+}
+
 export const serveCommand: Command = {
   summary: 'start the Labwright server (lab list, lab pages, WebSocket gateway)',
   usage: USAGE,
@@ -96,6 +107,7 @@ export const serveCommand: Command = {
     console.log(`Labwright is serving ${labs.length} lab(s) from ${config.labsDir}`);
     console.log(`Open ${running.url}`);
     console.log(`Instructor dashboard: ${running.url}#/instructor`);
+    console.log(await isolationBanner(provider, config));
     // Printed once, only when generated: a configured token is the operator's to keep.
     if (stack.credential.generated) console.log(`Instructor credential (this run only; set LABWRIGHT_INSTRUCTOR_TOKEN to fix it): ${stack.credential.token}`);
     return new Promise<number>((resolve) => {
