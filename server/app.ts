@@ -4,11 +4,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import type { ErrorRequestHandler, Router } from 'express';
+import type { ErrorRequestHandler, Request, Router } from 'express';
 import type { Config } from './config.ts';
 import { sendApiError } from './http/api-error.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { clientRoutes } from './http/client-routes.ts';
+import { edgeGuard } from './http/edge-guard.ts';
+import type { EdgeGuard } from './http/edge-guard.ts';
 import type { LabViewSource } from './http/lab-source.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -45,6 +47,8 @@ export interface WorkshopDeps {
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080/labwright/ — always ends with the base path. */
   url: string;
+  /** The origins it serves (loopback, this machine, public URLs); any other Host is refused. */
+  origins: readonly string[];
   gateway: Gateway;
   /** Stops accepting, closes every WebSocket and HTTP connection, and resolves once all is released. */
   close(): Promise<void>;
@@ -60,8 +64,19 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Set once listening (the real port is known then), before any request can arrive.
+  let edge: EdgeGuard | undefined = undefined;
+  // req.ip and req.protocol believe X-Forwarded-For / -Proto only from a configured trusted proxy
+  // (req.ip: the rightmost address that is not one); req.secure also knows an https public URL.
+  app.set('trust proxy', (addr: string) => edge?.proxies.trusts(addr) ?? false);
+  Object.defineProperty(app.request, 'secure', { configurable: true, get(this: Request) { return edge?.isSecure(this) ?? false; } });
   app.use(securityHeaders);
   app.use(requestLog(log));
+  // Before any route, so a foreign name (DNS rebinding) never gets a session cookie.
+  app.use((req, res, next) => {
+    if (edge) edge.middleware(req, res, next);
+    else res.status(503).end();
+  });
   // "/labwright" → "/labwright/": the page's relative URLs (assets, api/, ws) resolve against it.
   if (base !== '/') {
     const bare = base.slice(0, -1);
@@ -96,6 +111,13 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   const dashboardPath = `${base}dashboard-ws`;
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
+    // Host, Origin and proxy for both endpoints, before either looks at the session.
+    const refused = edge?.refusal(req, true);
+    if (!edge || refused) {
+      if (refused) edge?.refuseUpgrade(socket, refused);
+      else socket.destroy();
+      return;
+    }
     if (dashboard && (req.url ?? '').split('?')[0] === dashboardPath) dashboard.handleUpgrade(req, socket, head);
     else gateway.handleUpgrade(req, socket, head);
   });
@@ -112,6 +134,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
     });
   });
   const addr = server.address() as AddressInfo;
+  edge = edgeGuard(config, addr.port, log);
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}${base}`;
   log.info({ url }, 'listening');
@@ -119,6 +142,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   let closing: Promise<void> | undefined;
   return {
     url,
+    origins: [...edge.hosts.origins],
     gateway,
     close() {
       closing ??= (async () => {

@@ -10,3 +10,32 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LABWRIGHT_RECONNECT_GRACE_SECONDS: '-1' })).toThrow(/LABWRIGHT_RECONNECT_GRACE_SECONDS must be an integer between 0 and 86400/);
   });
 });
+
+describe('loadConfig: public URL, trusted proxies, solo mode', () => {
+  it('normalises public URLs to origin + base path, from the environment or flags', () => {
+    expect(loadConfig({}).publicUrls).toEqual([]);
+    expect(loadConfig({ LABWRIGHT_PUBLIC_URL: 'https://Labs.Example.org:443, http://lab.test:8000/' }).publicUrls).toEqual(['https://labs.example.org/', 'http://lab.test:8000/']);
+    expect(loadConfig({ LABWRIGHT_PUBLIC_URL: 'https://labs.example.org/lw' }, { basePath: '/lw/' }).publicUrls).toEqual(['https://labs.example.org/lw/']);
+    expect(loadConfig({}, { publicUrls: ['https://x.test'], basePath: '/lw' }).publicUrls).toEqual(['https://x.test/lw/']);
+  });
+
+  it('refuses a public URL that is not one, with a clear ConfigError', () => {
+    expect(() => loadConfig({ LABWRIGHT_PUBLIC_URL: 'labs.example.org' })).toThrow(/LABWRIGHT_PUBLIC_URL \(--public-url\) must be a URL such as https:\/\/labs.example.org\/, got "labs.example.org"/);
+    expect(() => loadConfig({ LABWRIGHT_PUBLIC_URL: 'ftp://labs.example.org/' })).toThrow(ConfigError);
+    expect(() => loadConfig({ LABWRIGHT_PUBLIC_URL: 'https://u:p@labs.example.org/' })).toThrow(/user, query or fragment/);
+    expect(() => loadConfig({ LABWRIGHT_PUBLIC_URL: 'https://labs.example.org/other/' }, { basePath: '/lw/' })).toThrow(/must be \/ or the base path \/lw\//);
+  });
+
+  it('reads trusted proxies as addresses or CIDRs and refuses anything else', () => {
+    expect(loadConfig({ LABWRIGHT_TRUSTED_PROXY: '127.0.0.1, 10.0.0.0/8,FD00::/8' }).trustedProxies).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    for (const bad of ['proxy.example', '10.0.0.0/33', '::1/129', '1.2.3.4/8/9', '300.1.1.1']) {
+      expect(() => loadConfig({ LABWRIGHT_TRUSTED_PROXY: bad })).toThrow(/LABWRIGHT_TRUSTED_PROXY \(--trusted-proxy\) must list addresses or CIDRs/);
+    }
+  });
+
+  it('reads solo mode as auto, on or off', () => {
+    expect(loadConfig({}).solo).toBe('auto');
+    expect(loadConfig({ LABWRIGHT_SOLO: 'on' }).solo).toBe('on');
+    expect(() => loadConfig({ LABWRIGHT_SOLO: 'yes' })).toThrow(/LABWRIGHT_SOLO \(--solo\) must be on, off or auto/);
+  });
+});

@@ -1,4 +1,5 @@
 // Configuration, parsed once at start into a frozen typed object; nothing else reads process.env.
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export interface Config {
@@ -32,6 +33,22 @@ export interface Config {
    */
   instructorToken: string | undefined;
   /**
+   * Where attendees reach the server when that is not this machine's own address: a reverse
+   * proxy or a DNS name (LABWRIGHT_PUBLIC_URL, comma-separated), e.g. https://labs.example.org/.
+   * Normalised to origin + base path. Requests for any other name are refused (DNS rebinding).
+   */
+  publicUrls: string[];
+  /**
+   * Addresses or CIDRs of reverse proxies (LABWRIGHT_TRUSTED_PROXY, comma-separated) whose
+   * X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else they are ignored.
+   */
+  trustedProxies: string[];
+  /**
+   * Solo mode, where anyone who opens the page gets hosts without logging in (LABWRIGHT_SOLO).
+   * auto: on only when bound to loopback with no public URL and no trusted proxy.
+   */
+  solo: SoloSetting;
+  /**
    * How local lab hosts run (LABWRIGHT_HOST_ISOLATION). userns (default): each host in its own user
    * namespace and id range, so root in a host is an unprivileged uid on this machine; the provider
    * refuses to start hosts where the kernel cannot do it. privileged: root in a host is root here.
@@ -40,6 +57,8 @@ export interface Config {
 }
 
 export type HostIsolation = 'userns' | 'privileged';
+
+export type SoloSetting = 'auto' | 'on' | 'off';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -85,6 +104,42 @@ function hostIsolation(raw: string | undefined): HostIsolation {
   throw new ConfigError(`LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "${raw}"`);
 }
 
+const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** A public URL, normalised to origin + path; its path must be "/" or the base path (the proxy passes paths unchanged). */
+export function parsePublicUrl(raw: string, basePath: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`LABWRIGHT_PUBLIC_URL (--public-url) must be a URL such as https://labs.example.org/, got "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`LABWRIGHT_PUBLIC_URL (--public-url) must start with https:// or http://, got "${raw}"`);
+  if (u.username || u.password || u.search || u.hash) throw new ConfigError(`LABWRIGHT_PUBLIC_URL (--public-url) must not carry a user, query or fragment, got "${raw}"`);
+  const pathname = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
+  if (pathname !== '/' && pathname !== basePath) {
+    throw new ConfigError(`The path of LABWRIGHT_PUBLIC_URL (--public-url) must be / or the base path ${basePath} (the proxy must pass paths unchanged), got "${raw}"`);
+  }
+  return `${u.origin}${basePath}`;
+}
+
+/** A trusted proxy: an IPv4 or IPv6 address, or a CIDR of either. */
+export function parseTrustedProxy(raw: string): string {
+  const [addr = '', prefix, extra] = raw.split('/');
+  const family = isIP(addr);
+  const max = family === 6 ? 128 : 32;
+  if (family === 0 || extra !== undefined || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max))) {
+    throw new ConfigError(`LABWRIGHT_TRUSTED_PROXY (--trusted-proxy) must list addresses or CIDRs such as 127.0.0.1 or 10.0.0.0/8, got "${raw}"`);
+  }
+  return raw.toLowerCase();
+}
+
+export function parseSoloSetting(raw: string | undefined): SoloSetting {
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'on' || raw === 'off') return raw;
+  throw new ConfigError(`LABWRIGHT_SOLO (--solo) must be on, off or auto, got "${raw}"`);
+}
+
 /** Builds the config from environment variables and explicit overrides (CLI flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
   const cfg: Config = {
@@ -102,8 +157,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
     hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
+    publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
+    trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),
+    solo: parseSoloSetting(env.LABWRIGHT_SOLO),
     ...overrides,
   };
   if (overrides.basePath !== undefined) cfg.basePath = normaliseBase(overrides.basePath);
+  // After the overrides: flags pass raw strings, and a public URL is checked against the final base path.
+  cfg.publicUrls = cfg.publicUrls.map((u) => parsePublicUrl(u, cfg.basePath));
+  cfg.trustedProxies = cfg.trustedProxies.map(parseTrustedProxy);
+  cfg.solo = parseSoloSetting(cfg.solo);
   return Object.freeze(cfg);
 }

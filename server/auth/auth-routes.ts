@@ -21,7 +21,8 @@ export function authRoutes(opts: { sessions: SqliteSessionStore; credential: Ins
   });
 
   router.post('/login', (req, res) => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    // The client behind a configured trusted proxy (its X-Forwarded-For), else the direct peer.
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const waitMs = throttle.retryAfterMs(ip);
     if (waitMs > 0) {
       const secs = Math.ceil(waitMs / 1000);

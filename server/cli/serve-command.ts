@@ -3,8 +3,9 @@
 import { existsSync } from 'node:fs';
 import { startServer } from '../app.ts';
 import type { Config } from '../config.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, parseSoloSetting } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
+import { soloMode } from '../http/solo-mode.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import { openDatabase } from '../store/database.ts';
 import { cachedImage } from '../../provisioning/image/build-image.ts';
@@ -16,11 +17,24 @@ import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
 const USAGE = `labwright serve [--port N] [--labs DIR] [--base-path P] [--bind ADDR]
+                [--public-url URL] [--trusted-proxy ADDR] [--solo on|off|auto]
 
   --port N         port to listen on (default 8080, env LABWRIGHT_PORT; 0 picks a free one)
   --labs DIR       folder of labs, one <id>/lab.md each (default ./labs, env LABWRIGHT_LABS_DIR)
   --base-path P    serve everything under this path, e.g. /labwright/ (env LABWRIGHT_BASE_PATH)
   --bind ADDR      address to bind (default 127.0.0.1, env LABWRIGHT_BIND)
+  --public-url URL where attendees reach the server through a reverse proxy or a DNS name, e.g.
+                   https://labs.example.org/ (comma-separated for several; env LABWRIGHT_PUBLIC_URL).
+                   The server answers only to these names and its own addresses (loopback when
+                   bound to loopback; every interface address and the host name when bound to
+                   0.0.0.0); any other Host gets 421, so DNS rebinding gets nothing.
+  --trusted-proxy ADDR
+                   address or CIDR of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto
+                   are believed (comma-separated; env LABWRIGHT_TRUSTED_PROXY); from anyone else
+                   they are ignored
+  --solo MODE      solo mode, where anyone who opens the page gets hosts without logging in
+                   (env LABWRIGHT_SOLO): auto (default) is on only when bound to loopback with no
+                   public URL and no trusted proxy; on / off force it
 
 Other settings come from the environment (LABWRIGHT_ORIGINS, LABWRIGHT_LOG_LEVEL, …).`;
 
@@ -50,6 +64,15 @@ function parseFlags(args: string[]): Partial<Config> {
         break;
       case '--bind':
         out.bind = value();
+        break;
+      case '--public-url':
+        out.publicUrls = value().split(',').map((u) => u.trim()).filter(Boolean);
+        break;
+      case '--trusted-proxy':
+        out.trustedProxies = value().split(',').map((a) => a.trim()).filter(Boolean);
+        break;
+      case '--solo':
+        out.solo = parseSoloSetting(value());
         break;
       default:
         throw new UsageError(`unknown option "${flag}"; see labwright serve --help`);
@@ -105,8 +128,17 @@ export const serveCommand: Command = {
     const running = server;
     const labs = catalog.list();
     console.log(`Labwright is serving ${labs.length} lab(s) from ${config.labsDir}`);
-    console.log(`Open ${running.url}`);
-    console.log(`Instructor dashboard: ${running.url}#/instructor`);
+    const open = config.publicUrls[0] ?? running.url;
+    console.log(`Open ${open}`);
+    console.log(`Instructor dashboard: ${open}#/instructor`);
+    console.log(`Answers to: ${running.origins.join(', ')}${config.publicUrls.length === 0 ? ' (another name: set LABWRIGHT_PUBLIC_URL)' : ''}`);
+    if (config.trustedProxies.length > 0) console.log(`Trusted proxies (their X-Forwarded-For/-Proto are believed): ${config.trustedProxies.join(', ')}`);
+    const solo = soloMode(config);
+    console.log(
+      solo.on
+        ? `Solo mode: on (anyone who can open this page gets hosts, no login; ${solo.reason})`
+        : `Solo mode: off (attendees join with a workshop link; ${solo.reason}; LABWRIGHT_SOLO=on to change)`,
+    );
     console.log(await isolationBanner(provider, config));
     // Printed once, only when generated: a configured token is the operator's to keep.
     if (stack.credential.generated) console.log(`Instructor credential (this run only; set LABWRIGHT_INSTRUCTOR_TOKEN to fix it): ${stack.credential.token}`);

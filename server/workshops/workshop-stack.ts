@@ -12,6 +12,7 @@ import type { InstructorCredential } from '../auth/instructor-credential.ts';
 import { instructorCredential } from '../auth/instructor-credential.ts';
 import type { Config } from '../config.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
+import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
 import { createLabChecks } from '../progress/lab-checks.ts';
 import type { LabChecks } from '../progress/lab-checks.ts';
@@ -25,7 +26,7 @@ import { isSessionOwnerLabel } from '../workspaces/workspace-manager.ts';
 import { createDashboardModule } from './dashboard-module.ts';
 import { observedProgress } from './observed-progress.ts';
 import { createPresenceModule } from './presence-module.ts';
-import { authorizeHello, isLoopback, mirrorDirectory } from './workshop-access.ts';
+import { authorizeHello, mirrorDirectory } from './workshop-access.ts';
 import { workshopRoutes } from './workshop-routes.ts';
 import { WorkshopService } from './workshop-service.ts';
 
@@ -130,7 +131,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       workshops: {
         routes: [instructorRouter, workshopRoutes({ store, service, basePath, log })],
         dashboardModules: [createDashboardModule(service, store), mirrors],
-        authorizeHello: authorizeHello(store, { soloAllowed: isLoopback(opts.config.bind) }),
+        authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
     },
     async start() {

@@ -1,4 +1,5 @@
-// The WebSocket endpoint at {base}ws: checks Origin and session before the upgrade, validates
+// The WebSocket endpoint at {base}ws: checks the session before the upgrade (app.ts has already
+// checked Host and Origin against what the server serves), validates
 // every frame with the shared protocol, runs the hello handshake, and dispatches the other
 // messages to the feature modules (see gateway-module.ts). One bad frame or failing handler
 // never affects another connection.
@@ -19,7 +20,6 @@ import { sessionTag } from '../sessions/session-store.ts';
 import type { Cleanup, ConnectionContext } from './connection-context.ts';
 import type { GatewayModule, HandlerTable, MessageHandler, RoutedType } from './gateway-module.ts';
 import { buildHandlerTable } from './gateway-module.ts';
-import { isAllowedOrigin } from './origin-policy.ts';
 
 export interface GatewayOptions {
   config: Readonly<Pick<Config, 'basePath' | 'allowedOrigins'>>;
@@ -86,11 +86,6 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname !== wsPath) {
       refuse(socket, 404, 'no WebSocket endpoint here');
-      return;
-    }
-    if (!isAllowedOrigin(req, opts.config.allowedOrigins)) {
-      log.warn({ origin: req.headers.origin ?? null }, 'WebSocket refused: foreign origin');
-      refuse(socket, 403, 'origin not allowed');
       return;
     }
     sessionOf(req, opts.sessions).then(
