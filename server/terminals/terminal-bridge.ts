@@ -4,6 +4,7 @@
 import type { ServerMessage, TermState } from '../../common/protocol.ts';
 import type { Logger } from '../log.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
+import type { SocketGate } from './flow-control.ts';
 import { FlowControl } from './flow-control.ts';
 import { OutputBatcher } from './output-batcher.ts';
 
@@ -58,6 +59,8 @@ export interface BridgeOptions {
   onReachability?: (reachable: boolean) => void;
   highWater?: number;
   lowWater?: number;
+  /** The connection's socket bound: while it is closed, this shell is paused whatever the acks say. */
+  gate?: SocketGate;
   schedule?: Schedule;
 }
 
@@ -72,6 +75,9 @@ export class TerminalBridge {
   #attempt = 0;
   #cancelTimer: (() => void) | null = null;
   #pendingInput = '';
+  /** Whether #stream is paused now: by flow control, by the socket gate, or both. */
+  #streamPaused = false;
+  readonly #unsubscribeGate: () => void;
   readonly #flow: FlowControl;
   readonly #batcher: OutputBatcher;
   readonly #schedule: Schedule;
@@ -82,11 +88,8 @@ export class TerminalBridge {
     this.readOnly = opts.readOnly;
     this.#size = opts.size;
     this.#schedule = opts.schedule ?? defaultSchedule;
-    this.#flow = new FlowControl(
-      { pause: () => this.#stream?.pause(), resume: () => this.#stream?.resume() },
-      opts.highWater,
-      opts.lowWater,
-    );
+    this.#flow = new FlowControl({ pause: () => this.#applyPause(), resume: () => this.#applyPause() }, opts.highWater, opts.lowWater);
+    this.#unsubscribeGate = opts.gate?.subscribe(() => this.#applyPause()) ?? (() => undefined);
     this.#batcher = new OutputBatcher((data) => opts.send({ type: 'term-output', channel: this.channel, data }));
   }
 
@@ -126,6 +129,7 @@ export class TerminalBridge {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unsubscribeGate();
     this.#cancelTimer?.();
     this.#cancelTimer = null;
     this.#batcher.dispose();
@@ -160,7 +164,8 @@ export class TerminalBridge {
     this.#batcher.restart();
     // Output already in flight to the browser still counts: a new channel starts paused if the
     // browser is behind, so a reconnect cannot be used to bypass the high-water mark.
-    if (this.#flow.paused) stream.pause();
+    this.#streamPaused = false;
+    this.#applyPause();
     const onData = (chunk: Buffer): void => {
       if (this.#stream !== stream) return;
       const text = this.#batcher.push(chunk);
@@ -187,6 +192,16 @@ export class TerminalBridge {
       stream.write(this.#pendingInput);
       this.#pendingInput = '';
     }
+  }
+
+  /** Pauses the shell while either bound says so, resumes it once neither does. */
+  #applyPause(): void {
+    const want = this.#flow.paused || (this.opts.gate?.paused ?? false);
+    const s = this.#stream;
+    if (!s || want === this.#streamPaused) return;
+    this.#streamPaused = want;
+    if (want) s.pause();
+    else s.resume();
   }
 
   #retryLater(): void {

@@ -96,6 +96,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
       ...(opts.mirrorsOnly ? {} : { onReachability: (host: string, reachable: boolean) => opts.workspaces.reportHost(sessionId, labId, host, reachable) }),
       ...(opts.highWater !== undefined ? { highWater: opts.highWater } : {}),
       ...(opts.lowWater !== undefined ? { lowWater: opts.lowWater } : {}),
+      bufferedAmount: () => ctx.bufferedAmount,
     });
     muxes.set(ctx, mux);
     const m = mux;

@@ -2,6 +2,7 @@
 // channels this connection opened (and their read-only flag) and dispatched to their bridges.
 import type { ClientMessage, ErrorCode, ServerMessage } from '../../common/protocol.ts';
 import type { Logger } from '../log.ts';
+import { SocketGate } from './flow-control.ts';
 import type { MirrorGrant } from './mirror-policy.ts';
 import type { ShellOpener } from './terminal-bridge.ts';
 import { TerminalBridge } from './terminal-bridge.ts';
@@ -27,12 +28,42 @@ export interface MuxOptions {
   onReachability?: (host: string, reachable: boolean) => void;
   highWater?: number;
   lowWater?: number;
+  /**
+   * Bytes queued on the connection's socket (ws bufferedAmount). With it, every terminal of the
+   * connection pauses while the queue is above socketHighWater, whatever the client acknowledged.
+   */
+  bufferedAmount?: () => number;
+  socketHighWater?: number;
+  socketLowWater?: number;
 }
 
 export class TerminalMux {
   readonly #bridges = new Map<number, TerminalBridge>();
+  readonly #gate: SocketGate | undefined;
+  readonly #send: (msg: ServerMessage) => void;
 
-  constructor(private readonly opts: MuxOptions) {}
+  constructor(private readonly opts: MuxOptions) {
+    const buffered = opts.bufferedAmount;
+    const gate = buffered
+      ? new SocketGate({
+          buffered,
+          ...(opts.socketHighWater !== undefined ? { highWater: opts.socketHighWater } : {}),
+          ...(opts.socketLowWater !== undefined ? { lowWater: opts.socketLowWater } : {}),
+        })
+      : undefined;
+    this.#gate = gate;
+    this.#send = gate
+      ? (msg) => {
+          opts.send(msg);
+          if (msg.type === 'term-output') gate.check();
+        }
+      : opts.send;
+  }
+
+  /** The connection's socket bound, when it has one (tests and the bench read its figures). */
+  get gate(): SocketGate | undefined {
+    return this.#gate;
+  }
 
   get channels(): ReadonlyMap<number, TerminalBridge> {
     return this.#bridges;
@@ -74,6 +105,7 @@ export class TerminalMux {
   closeAll(): void {
     for (const b of this.#bridges.values()) b.close();
     this.#bridges.clear();
+    this.#gate?.dispose();
   }
 
   #open(msg: Extract<TermMessage, { type: 'term-open' }>): void {
@@ -107,7 +139,8 @@ export class TerminalMux {
       readOnly,
       size: { cols: msg.cols, rows: msg.rows },
       open: this.opts.openerFor(host, mirror, channel),
-      send: this.opts.send,
+      send: this.#send,
+      ...(this.#gate ? { gate: this.#gate } : {}),
       log: this.opts.log,
       ...(this.opts.onReachability ? { onReachability: (r: boolean) => this.opts.onReachability?.(host, r) } : {}),
       ...(this.opts.highWater !== undefined ? { highWater: this.opts.highWater } : {}),
