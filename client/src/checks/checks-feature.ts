@@ -1,24 +1,26 @@
-// The lab page's checks: shows each `check-report` under its step (explicit and automatic ones),
-// animates a step that just passed and the one it unlocks, and adds a Skip button to steps the
-// lab lets attendees skip (the server types the solution into the terminals, then checks).
+// The lab page's checks: runs a step's checks when its Check button is pressed, shows each
+// `check-report` under its step (explicit and automatic ones), animates a step that just passed and
+// the one it unlocks, and adds a Skip button to steps the lab lets attendees skip (the server types
+// the solution into the terminals, then checks).
 import type { StepReport } from '../../../common/checks.ts';
 import type { ProgressState } from '../../../common/protocol.ts';
 import { h } from '../dom.ts';
 import type { StepCard } from '../lab/step-card.ts';
 import type { LabPageFeature, LabPageHandle } from '../lab-page-features.ts';
 import { renderReport } from './check-report-view.ts';
+import { CheckRequests } from './check-requests.ts';
 import './checks.css';
 
 const ANIMATION_MS = 1600;
+const NOT_CONNECTED = 'Not connected to the server; try again in a moment.';
 const SKIP_FELL_SHORT =
   'The solution was typed into your terminals, but these checks still fail: it may clash with what was done before (a name already taken, a port in use). Look at the terminal output and the hint.';
 
 function attach(page: LabPageHandle): () => void {
   const reports = new Map<number, { report: StepReport; auto: boolean; note?: string }>();
-  /** Steps with a Check press or skip in flight: their next report is the explicit answer. */
-  const explicit = new Set<number>();
-  /** Steps whose skip is in flight: a report that still fails must say the solution did not do it. */
-  const skipping = new Set<number>();
+  const requests = new CheckRequests();
+  /** Check buttons already wired: the cards are new after every re-render, the old ones are gone. */
+  const wired = new WeakSet<HTMLButtonElement>();
   let done = new Set<number>();
   let seenProgress = false;
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -38,6 +40,24 @@ function attach(page: LabPageHandle): () => void {
     timers.add(t);
   };
 
+  // A Check press: its answer is explicit (shown as "Checked", not "Checked automatically").
+  function check(card: StepCard): void {
+    if (!page.socket.send({ type: 'check-run', step: card.index })) {
+      card.results.replaceChildren(h('p', { class: 'check-error' }, NOT_CONNECTED));
+      return;
+    }
+    requests.checkSent(card.index);
+    card.results.replaceChildren(h('p', { class: 'muted' }, 'Checking…'));
+  }
+
+  function wireCheckButtons(cards: readonly StepCard[]): void {
+    for (const card of cards) {
+      if (wired.has(card.checkButton)) continue;
+      wired.add(card.checkButton);
+      card.checkButton.addEventListener('click', () => check(card));
+    }
+  }
+
   function addSkipButtons(cards: readonly StepCard[]): void {
     for (const card of cards) {
       const step = page.view.steps[card.index];
@@ -47,11 +67,10 @@ function attach(page: LabPageHandle): () => void {
       button.addEventListener('click', () => {
         if (!window.confirm('Skip this step? Its solution will be typed into your terminals.')) return;
         if (!page.socket.send({ type: 'step-skip', step: card.index })) {
-          card.results.replaceChildren(h('p', { class: 'check-error' }, 'Not connected to the server; try again in a moment.'));
+          card.results.replaceChildren(h('p', { class: 'check-error' }, NOT_CONNECTED));
           return;
         }
-        explicit.add(card.index);
-        skipping.add(card.index);
+        requests.skipSent(card.index);
         button.disabled = true;
         card.results.replaceChildren(h('p', { class: 'muted checking' }, 'Running the solution…'));
       });
@@ -60,9 +79,8 @@ function attach(page: LabPageHandle): () => void {
   }
 
   const onReport = (report: StepReport): void => {
-    const auto = !explicit.delete(report.step);
-    const skipped = skipping.delete(report.step);
-    const note = skipped && !report.passed ? SKIP_FELL_SHORT : undefined;
+    const { auto, skipFellShort } = requests.report(report.step, report.passed);
+    const note = skipFellShort ? SKIP_FELL_SHORT : undefined;
     reports.set(report.step, note ? { report, auto, note } : { report, auto });
     const card = page.steps[report.step];
     if (!card) return;
@@ -92,33 +110,30 @@ function attach(page: LabPageHandle): () => void {
       seenProgress = false;
     }),
     page.socket.on('error', (m) => {
+      if (m.ref !== 'check-run') return;
+      const step = requests.checkRefused();
+      if (step !== undefined) page.steps[step]?.results.replaceChildren(h('p', { class: 'check-error' }, m.message));
+    }),
+    page.socket.on('error', (m) => {
       if (m.ref !== 'step-skip') return;
       for (const card of page.steps) {
         if (!card.root.querySelector('.skip-button:disabled')) continue;
         card.results.replaceChildren(h('p', { class: 'check-error' }, m.message));
         for (const b of card.root.querySelectorAll<HTMLButtonElement>('.skip-button')) b.disabled = false;
       }
-      explicit.clear();
-      skipping.clear();
+      requests.skipRefused();
     }),
     page.onRender((cards) => {
+      wireCheckButtons(cards);
       addSkipButtons(cards);
       for (const c of cards) show(c);
     }),
   ];
-  // A Check press: its answer is explicit (shown as "Checked", not "Checked automatically").
-  const onClick = (ev: MouseEvent): void => {
-    const target = ev.target;
-    if (!(target instanceof HTMLElement) || !target.classList.contains('check-button')) return;
-    const step = target.closest<HTMLElement>('.step')?.dataset.step;
-    if (step !== undefined) explicit.add(Number(step));
-  };
-  document.addEventListener('click', onClick, true);
+  wireCheckButtons(page.steps);
   addSkipButtons(page.steps);
 
   return () => {
     for (const off of offs) off();
-    document.removeEventListener('click', onClick, true);
     for (const t of timers) clearTimeout(t);
   };
 }

@@ -1,5 +1,5 @@
 // One step of a lab: its number and title, its content (hidden while locked), a Check button and
-// the place where check results appear. The check feature drives it through StepCard.
+// the place where check results appear. The checks feature wires the button and fills the results.
 import type { StepView } from '../../../common/lab.ts';
 import { h } from '../dom.ts';
 import { renderParts } from './content-parts.ts';
@@ -16,13 +16,12 @@ export interface StepCard {
   setState(state: StepState): void;
 }
 
-export function createStepCard(step: StepView, onCheck: (index: number) => void): StepCard {
+export function createStepCard(step: StepView): StepCard {
   const n = step.index + 1;
   const badge = h('span', { class: 'step-badge', 'aria-hidden': 'true' }, String(n));
   const lockNote = h('p', { class: 'lock-note' }, `Locked — finish step ${step.index} first.`);
   const checkButton = h('button', { type: 'button', class: 'check-button' }, 'Check');
   const results = h('div', { class: 'check-results', 'aria-live': 'polite' });
-  checkButton.addEventListener('click', () => onCheck(step.index));
   const body = h(
     'div',
     { class: 'step-body' },

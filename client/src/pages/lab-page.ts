@@ -6,8 +6,9 @@ import type { ProgressState } from '../../../common/protocol.ts';
 import { ApiError, fetchLab } from '../api.ts';
 import { h } from '../dom.ts';
 import { renderParts } from '../lab/content-parts.ts';
-import type { StepCard, StepState } from '../lab/step-card.ts';
+import type { StepCard } from '../lab/step-card.ts';
 import { createStepCard } from '../lab/step-card.ts';
+import { stepStates } from '../lab/step-states.ts';
 import type { LabPageHandle } from '../lab-page-features.ts';
 import { labPageFeatures } from '../lab-page-features.ts';
 import type { Page } from '../page.ts';
@@ -20,15 +21,6 @@ import { formatDuration, plural } from './format.ts';
 
 /** Before the server reports progress: the first step is open, the rest wait. */
 const INITIAL_PROGRESS: ProgressState = { current: 0, done: [] };
-
-function stepStates(view: LabView, progress: ProgressState): StepState[] {
-  const done = new Set(progress.done.map((d) => d.step));
-  return view.steps.map((s) => {
-    if (done.has(s.index)) return 'done';
-    if (s.index <= progress.current || view.meta.gate === 'soft') return 'open';
-    return 'locked';
-  });
-}
 
 /** The page's own link to the server (the tabs show each host's terminal separately). */
 function statusLabel(s: SocketStatus): string {
@@ -59,7 +51,6 @@ class LabPage {
   #view: LabView | undefined;
   #cards: StepCard[] = [];
   #progress: ProgressState = INITIAL_PROGRESS;
-  #pendingCheck: number | undefined;
   #socket: LabSocket | undefined;
   #terminals: TerminalArea | undefined;
   readonly #renderListeners = new Set<(steps: readonly StepCard[]) => void>();
@@ -100,15 +91,6 @@ class LabPage {
         this.#progress = m.progress;
         this.#applyProgress();
       }),
-      socket.on('check-report', () => {
-        this.#pendingCheck = undefined;
-      }),
-      socket.on('error', (m) => {
-        if (m.ref !== 'check-run' || this.#pendingCheck === undefined) return;
-        const card = this.#cards[this.#pendingCheck];
-        if (card) card.results.replaceChildren(h('p', { class: 'check-error' }, m.message));
-        this.#pendingCheck = undefined;
-      }),
     );
     const handle = this.#handle(socket, this.#terminals);
     for (const f of labPageFeatures()) this.#disposers.push(f.attach(handle));
@@ -148,7 +130,7 @@ class LabPage {
       ),
       h('div', { class: 'lab-intro' }, ...renderParts(view.intro)),
     );
-    this.#cards = view.steps.map((s) => createStepCard(s, (i) => this.#check(i)));
+    this.#cards = view.steps.map((s) => createStepCard(s));
     this.#steps.replaceChildren(...this.#cards.map((c) => c.root));
     this.#applyProgress();
     for (const l of this.#renderListeners) l(this.#cards);
@@ -158,17 +140,6 @@ class LabPage {
     if (!this.#view) return;
     const states = stepStates(this.#view, this.#progress);
     this.#cards.forEach((c, i) => c.setState(states[i] ?? 'locked'));
-  }
-
-  #check(index: number): void {
-    const card = this.#cards[index];
-    if (!card || !this.#socket) return;
-    if (!this.#socket.send({ type: 'check-run', step: index })) {
-      card.results.replaceChildren(h('p', { class: 'check-error' }, 'Not connected to the server; try again in a moment.'));
-      return;
-    }
-    this.#pendingCheck = index;
-    card.results.replaceChildren(h('p', { class: 'muted' }, 'Checking…'));
   }
 
   /** Live preview: re-fetch and re-render the steps, keeping the scroll position and the terminals. */
