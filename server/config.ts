@@ -8,7 +8,10 @@ export interface Config {
   port: number;
   /** Every HTTP and WebSocket URL is built under this path ("/" or "/labwright/"). */
   basePath: string;
-  /** Public origin(s) allowed to open WebSockets, e.g. http://localhost:8080. Empty: same host as the request. */
+  /**
+   * Further origins allowed to open WebSockets (LABWRIGHT_ORIGINS), matched exactly, besides the
+   * origins of the names the server serves (see publicUrls); they add no name to serve.
+   */
   allowedOrigins: string[];
   labsDir: string;
   /** State (database, keys) lives here. */
