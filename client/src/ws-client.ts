@@ -3,6 +3,7 @@
 // code says retrying is pointless (shouldRetry). Features (terminals, checks) subscribe with on().
 import type { ClientMessage, ServerMessage, ServerMessageType } from '../../common/protocol.ts';
 import { PROTOCOL_VERSION, encode, parseServerMessage, shouldRetry } from '../../common/protocol.ts';
+import { reconnectDelay } from './reconnect-delay.ts';
 
 export type MessageOfType<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
 export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -126,7 +127,7 @@ export class LabSocket {
         this.#setStatus({ state: 'closed', detail: ev.reason || `connection refused (${ev.code})` });
         return;
       }
-      const delay = Math.min(this.#maxDelay, this.#minDelay * 2 ** this.#attempt) * (0.75 + Math.random() * 0.5);
+      const delay = reconnectDelay(this.#attempt, this.#minDelay, this.#maxDelay);
       this.#attempt++;
       this.#setStatus({ state: 'reconnecting', detail: ev.reason || 'connection lost' });
       this.#timer = setTimeout(() => this.#connect(), delay);

@@ -2,35 +2,20 @@
 // over the dashboard socket; the page draws attendees × steps as colour cells, stuck attendees
 // first and flagged, and ticks "time on step" locally. Clicking a row opens the attendee's
 // terminals read-only with their last check results, and a reset.
-import type { AttendeeRow, DashboardSnapshot } from '../../../common/workshop.ts';
+import type { DashboardSnapshot } from '../../../common/workshop.ts';
 import { isStuck } from '../../../common/workshop.ts';
 import { ApiError } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
+import { duration } from '../pages/format.ts';
 import { LabSocket } from '../ws-client.ts';
+import { orderAttendees } from './attendee-order.ts';
 import { endWorkshop, extendWorkshop, resetAttendee, workshopSnapshot } from './instructor-api.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import { instructorHref } from './workshop-routes.ts';
 import './dashboard.css';
 
 const CELL_TEXT = { done: 'done', skipped: 'skipped', current: 'current step', locked: 'locked' } as const;
-
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
-
-/** Stuck first (longest stuck on top), then the furthest behind, so who needs help is at the top. */
-function order(rows: AttendeeRow[], snap: DashboardSnapshot, now: number): AttendeeRow[] {
-  return [...rows].sort((a, b) => {
-    const sa = isStuck(a, snap.steps.length, now, snap.stuck) ? 0 : 1;
-    const sb = isStuck(b, snap.steps.length, now, snap.stuck) ? 0 : 1;
-    return sa - sb || a.current - b.current || a.currentSince - b.currentSince || a.name.localeCompare(b.name);
-  });
-}
 
 export function dashboardPage(workshopId: string): Page {
   const root = h('main', { class: 'dashboard' });
@@ -123,7 +108,7 @@ export function dashboardPage(workshopId: string): Page {
       h('span', { class: 'g-time', role: 'columnheader' }, 'On step'),
       h('span', { class: 'g-fail', role: 'columnheader' }, 'Failed'),
     );
-    const rows = order(s.attendees, s, t).map((r) => {
+    const rows = orderAttendees(s.attendees, s, t).map((r) => {
       const stuck = isStuck(r, s.steps.length, t, s.stuck);
       const finished = r.current >= s.steps.length;
       const row = h(
