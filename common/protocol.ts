@@ -23,6 +23,8 @@ export const CloseCode = {
   VersionMismatch: 4400,
   /** The attendee's workshop ended or expired: their hosts are gone, reconnecting is pointless. */
   WorkshopEnded: 4010,
+  /** This session already has as many pages (WebSockets) open as one session may; close one and reload. */
+  TooManyConnections: 4029,
   ServerShutdown: 4500,
   Replaced: 4501,
 } as const;
@@ -72,6 +74,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'unknown-step'
   | 'step-locked'
+  /** A per-session cap (terminals open, check runs a minute) refused this; the message says which and what to do. */
+  | 'too-many'
   | 'internal';
 
 export interface HostStatus {

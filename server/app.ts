@@ -87,7 +87,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   }
   for (const r of deps.workshops?.routes ?? []) app.use(`${base}api`, r);
   app.use(`${base}api`, apiRoutes(deps.labs, sessions));
-  app.use(base, clientRoutes(deps.clientDir ?? DEFAULT_CLIENT_DIR, base, sessions));
+  app.use(base, clientRoutes(deps.clientDir ?? DEFAULT_CLIENT_DIR, base, sessions, config.sessions));
   app.use((_req, res) => {
     sendApiError(res, 404, 'not-found', 'not found');
   });
@@ -103,7 +103,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   };
   app.use(onError);
 
-  const hello = deps.workshops ? { authorizeHello: deps.workshops.authorizeHello } : {};
+  const hello = { ...(deps.workshops ? { authorizeHello: deps.workshops.authorizeHello } : {}), maxConnectionsPerSession: config.sessions.socketsPerSession };
   const gateway = createGateway({ config, sessions, labs: deps.labs, modules: deps.gatewayModules ?? [], ...hello });
   const dashboard = deps.workshops
     ? createGateway({ config, sessions, labs: deps.labs, modules: deps.workshops.dashboardModules, path: 'dashboard-ws', ...hello })

@@ -35,6 +35,8 @@ export interface Config {
    * one at start and prints it once.
    */
   instructorToken: string | undefined;
+  /** Session lifetimes and per-client caps (LABWRIGHT_SESSION_*, …); see SessionLimits. */
+  sessions: Readonly<SessionLimits>;
   /**
    * Where attendees reach the server when that is not this machine's own address: a reverse
    * proxy or a DNS name (LABWRIGHT_PUBLIC_URL, comma-separated), e.g. https://labs.example.org/.
@@ -159,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reconnectGraceMs: 1000 * int('LABWRIGHT_RECONNECT_GRACE_SECONDS', env.LABWRIGHT_RECONNECT_GRACE_SECONDS, 300, 0, 86_400),
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
+    sessions: sessionLimits(env),
     hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
     publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
     trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),
@@ -172,3 +175,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   cfg.solo = parseSoloSetting(cfg.solo);
   return Object.freeze(cfg);
 }
+
+/**
+ * How long sessions live and what one client may hold at once. The defaults are far above what a
+ * real room does (a lab page is one socket, a handful of terminals, a Check press every few
+ * seconds) and only stop floods.
+ */
+export interface SessionLimits {
+  /** A solo session unused for this long (no request, no open page) ends. */
+  idleMs: number;
+  /** Any solo session ends this long after it was made, however active. Also how long an ended workshop's attendee records are kept. */
+  maxAgeMs: number;
+  instructorIdleMs: number;
+  instructorMaxAgeMs: number;
+  /** Cookies handed out but not yet needed durably (no lab opened), kept in memory at most. */
+  provisionalMax: number;
+  /** New sessions one client address may start per minute (page loads without a cookie). */
+  newPerAddressPerMinute: number;
+  /** Join attempts (POST join link) per client address per minute. */
+  joinsPerAddressPerMinute: number;
+  /** WebSocket connections (open pages) per session at once. */
+  socketsPerSession: number;
+  /** Terminals open per session at once, over all its pages. */
+  terminalsPerSession: number;
+  /** Check and Skip presses per session per minute (automatic re-checks are the server's own and do not count). */
+  checkRunsPerMinute: number;
+  /** Lab environments one session holds at once (a solo page opening lab after lab). */
+  environmentsPerSession: number;
+}
+
+function sessionLimits(env: NodeJS.ProcessEnv): Readonly<SessionLimits> {
+  const HOUR = 3_600_000;
+  return Object.freeze({
+    idleMs: HOUR * int('LABWRIGHT_SESSION_IDLE_HOURS', env.LABWRIGHT_SESSION_IDLE_HOURS, 168, 1, 24 * 365),
+    maxAgeMs: 24 * HOUR * int('LABWRIGHT_SESSION_MAX_DAYS', env.LABWRIGHT_SESSION_MAX_DAYS, 30, 1, 3650),
+    instructorIdleMs: HOUR * int('LABWRIGHT_INSTRUCTOR_SESSION_IDLE_HOURS', env.LABWRIGHT_INSTRUCTOR_SESSION_IDLE_HOURS, 12, 1, 24 * 365),
+    instructorMaxAgeMs: HOUR * int('LABWRIGHT_INSTRUCTOR_SESSION_MAX_HOURS', env.LABWRIGHT_INSTRUCTOR_SESSION_MAX_HOURS, 72, 1, 24 * 3650),
+    provisionalMax: int('LABWRIGHT_PROVISIONAL_SESSIONS', env.LABWRIGHT_PROVISIONAL_SESSIONS, 10_000, 10, 1_000_000),
+    newPerAddressPerMinute: int('LABWRIGHT_NEW_SESSIONS_PER_MINUTE', env.LABWRIGHT_NEW_SESSIONS_PER_MINUTE, 300, 1, 1_000_000),
+    joinsPerAddressPerMinute: int('LABWRIGHT_JOINS_PER_MINUTE', env.LABWRIGHT_JOINS_PER_MINUTE, 300, 1, 1_000_000),
+    socketsPerSession: int('LABWRIGHT_SOCKETS_PER_SESSION', env.LABWRIGHT_SOCKETS_PER_SESSION, 16, 1, 10_000),
+    terminalsPerSession: int('LABWRIGHT_TERMINALS_PER_SESSION', env.LABWRIGHT_TERMINALS_PER_SESSION, 64, 1, 10_000),
+    checkRunsPerMinute: int('LABWRIGHT_CHECK_RUNS_PER_MINUTE', env.LABWRIGHT_CHECK_RUNS_PER_MINUTE, 60, 1, 1_000_000),
+    environmentsPerSession: int('LABWRIGHT_ENVIRONMENTS_PER_SESSION', env.LABWRIGHT_ENVIRONMENTS_PER_SESSION, 3, 1, 100),
+  });
+}
+
+/** The defaults, for tests and for stores built without a config. */
+export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = sessionLimits({});

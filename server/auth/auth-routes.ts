@@ -1,10 +1,11 @@
 // Instructor login under {base}api/instructor: the credential is exchanged for a fresh
 // instructor session whose cookie (httpOnly, SameSite=Strict) authorizes the admin routes.
 // Wrong credentials are counted per client address; too many and that address waits (429).
+// Logout ends the instructor session (its row is deleted, its open dashboard sockets closed).
 import express, { Router } from 'express';
 import { sendApiError } from '../http/api-error.ts';
 import type { Logger } from '../log.ts';
-import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
+import { clearedSessionCookieHeader, readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
 import { sessionTag } from '../sessions/session-store.ts';
 import type { SqliteSessionStore } from '../store/sqlite-session-store.ts';
 import type { InstructorCredential } from './instructor-credential.ts';
@@ -17,7 +18,20 @@ export function authRoutes(opts: { sessions: SqliteSessionStore; credential: Ins
 
   router.get('/me', (req, res) => {
     const id = readSessionCookie(req.headers.cookie);
-    res.json({ instructor: id !== undefined && opts.sessions.record(id)?.role === 'instructor' });
+    res.json({ instructor: id !== undefined && opts.sessions.seen(id)?.role === 'instructor' });
+  });
+
+  // Ends the instructor session the cookie names. Anything else (no cookie, another role) is
+  // left alone: logging out must not end an attendee's session by a stray request.
+  router.post('/logout', (req, res) => {
+    const id = readSessionCookie(req.headers.cookie);
+    const rec = id === undefined ? undefined : opts.sessions.record(id);
+    if (rec?.role === 'instructor') {
+      opts.sessions.end(rec.id);
+      opts.log.info({ session: sessionTag(rec.id) }, 'instructor logged out');
+    }
+    res.setHeader('Set-Cookie', clearedSessionCookieHeader(opts.basePath, req.secure));
+    res.status(204).end();
   });
 
   router.post('/login', (req, res) => {

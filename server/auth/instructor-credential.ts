@@ -1,6 +1,6 @@
 // The instructor credential: taken from the config, or generated at start (and printed once by
 // `labwright serve`); compared in constant time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface InstructorCredential {
   /** True when the offered token is the instructor's. Constant time in the token's content. */
@@ -24,3 +24,10 @@ export function instructorCredential(configured: string | undefined): Instructor
     matches: (offered) => timingSafeEqual(digest(offered), expected),
   };
 }
+
+/**
+ * What an instructor session records of the credential it logged in with: HMAC-SHA256 keyed with
+ * a random per-install key, so the database never holds the credential or an unkeyed hash of it.
+ * A server started with another credential computes another fingerprint and ends those sessions.
+ */
+export const credentialFingerprint = (token: string, key: Buffer): string => createHmac('sha256', key).update(token, 'utf8').digest('base64url');

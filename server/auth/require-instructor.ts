@@ -10,7 +10,8 @@ import type { SqliteSessionStore } from '../store/sqlite-session-store.ts';
 export function requireInstructor(sessions: SqliteSessionStore, log: Logger): RequestHandler {
   return (req, res, next) => {
     const id = readSessionCookie(req.headers.cookie);
-    const rec = id === undefined ? undefined : sessions.record(id);
+    // seen(): an instructor at work keeps their session from expiring as idle.
+    const rec = id === undefined ? undefined : sessions.seen(id);
     if (rec?.role === 'instructor') {
       next();
       return;

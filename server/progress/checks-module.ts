@@ -9,6 +9,7 @@ import type { CheckTarget } from '../checks/check-target.ts';
 import { typeSolves } from '../checks/solve-runner.ts';
 import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
+import { RateWindow, waitText } from '../sessions/rate-window.ts';
 import type { ConnectionContext } from '../ws/connection-context.ts';
 import type { GatewayModule, MessageOf } from '../ws/gateway-module.ts';
 import { currentStep, isUnlocked, toProgressState } from './gating.ts';
@@ -27,6 +28,12 @@ export interface ChecksModuleDeps {
   recheckMs?: number;
   /** After a skip, how long its checks are retried for while the typed solution takes effect. */
   skipSettleMs?: number;
+  /**
+   * Check and Skip presses one session may make per minute, over all its pages; past that the
+   * press is answered with a `too-many` error the page shows on the step. The automatic
+   * re-check is paced by the server and does not count. Default 60.
+   */
+  checkRunsPerMinute?: number;
 }
 
 export interface ChecksModule extends GatewayModule {
@@ -58,6 +65,16 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   const recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS;
   const skipSettleMs = deps.skipSettleMs ?? 15_000;
   const log = logger('checks');
+  const presses = new RateWindow({ max: deps.checkRunsPerMinute ?? 60, windowMs: 60_000 });
+
+  /** Counts a press of the session; false (and an error reply) past the per-minute budget. */
+  function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip'): boolean {
+    const waitMs = presses.take(ctx.session.id);
+    if (waitMs === 0) return true;
+    ctx.log.warn({ type: ref }, 'check refused: too many for this session');
+    ctx.sendError('too-many', `too many checks: at most ${presses.max} a minute; try again in ${waitText(waitMs)}`, ref);
+    return false;
+  }
 
   const roomKey = (sessionId: string, labId: string): string => `${sessionId}\u0000${labId}`;
   const broadcast = (room: Room, msg: ServerMessage): void => {
@@ -160,6 +177,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   }
 
   async function checkRun(ctx: ConnectionContext, msg: MessageOf<'check-run'>): Promise<void> {
+    if (!admit(ctx, 'check-run')) return;
     const ready = await prepare(ctx, msg.step, 'check-run');
     if (!ready) return;
     const step = ready.lab.steps[msg.step];
@@ -169,6 +187,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   }
 
   async function stepSkip(ctx: ConnectionContext, msg: MessageOf<'step-skip'>): Promise<void> {
+    if (!admit(ctx, 'step-skip')) return;
     const lab = deps.lab(ctx.labId);
     const step = lab?.steps[msg.step];
     if (lab && step && (!lab.meta.allowSkip || step.solves.length === 0)) {

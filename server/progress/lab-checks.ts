@@ -20,6 +20,8 @@ export interface LabChecksOptions {
   recheckMs?: number;
   /** See ChecksModuleDeps.onReport. */
   onReport?: ChecksModuleDeps['onReport'];
+  /** See ChecksModuleDeps.checkRunsPerMinute. */
+  checkRunsPerMinute?: number;
 }
 
 export interface LabChecks {
@@ -50,6 +52,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     progress,
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     ...(opts.onReport ? { onReport: opts.onReport } : {}),
+    ...(opts.checkRunsPerMinute !== undefined ? { checkRunsPerMinute: opts.checkRunsPerMinute } : {}),
   });
   return {
     module,

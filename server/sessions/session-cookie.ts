@@ -12,6 +12,11 @@ export function sessionCookieHeader(id: string, basePath: string, secure: boolea
   return attrs.join('; ');
 }
 
+/** Set-Cookie value that makes the browser drop the session cookie (logout). */
+export function clearedSessionCookieHeader(basePath: string, secure: boolean): string {
+  return `${sessionCookieHeader('', basePath, secure)}; Max-Age=0`;
+}
+
 /** The session cookie's value from a Cookie header, if present. Other cookies are ignored. */
 export function readSessionCookie(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;

@@ -17,6 +17,8 @@ describe('durable store under kill -9', () => {
     dirs.push(dir);
     const setup = openDurableStore(dir);
     const sessionId = (await setup.sessions.create()).id;
+    // As when its page opens a lab: from then on the session is durable.
+    setup.sessions.persist(sessionId);
     setup.close();
 
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'test-progress-writer.ts'), dir, sessionId], {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE, StoreError, migrate, openDatabase } from './database.ts';
 import type { DurableStore } from './durable-store.ts';
 import { openDurableStore } from './durable-store.ts';
+import { MIGRATIONS } from './migrations.ts';
 
 describe('durable store', () => {
   let dir: string;
@@ -28,6 +29,8 @@ describe('durable store', () => {
 
   it('keeps sessions and progress across a reopen; a step done twice keeps its first time', async () => {
     const s = await store.sessions.create();
+    // As when its page opens a lab: from then on the session is durable.
+    store.sessions.persist(s.id);
     await store.progress.markDone(s.id, 'etcd', { step: 1, at: 200, skipped: true });
     await store.progress.markDone(s.id, 'etcd', { step: 0, at: 100, skipped: false });
     await store.progress.markDone(s.id, 'etcd', { step: 0, at: 999, skipped: false });
@@ -102,14 +105,15 @@ describe('schema migrations', () => {
     try {
       openDatabase(dir).close();
       const db = new Database(path.join(dir, DATABASE_FILE));
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       migrate(db, [
         { version: 1, sql: 'SELECT 1' },
         { version: 2, sql: 'SELECT 2' },
-        { version: 3, sql: 'CREATE TABLE extra (x INTEGER)' },
+        { version: 3, sql: 'SELECT 3' },
+        { version: 4, sql: 'CREATE TABLE extra (x INTEGER)' },
       ]);
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
       expect(() => migrate(db)).toThrow(StoreError);
       db.close();
     } finally {

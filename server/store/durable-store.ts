@@ -7,6 +7,7 @@ import { SqliteEnvironmentOwners } from './environment-owners.ts';
 import { LastReports } from './last-reports.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
+import type { SessionStoreLimits } from './sqlite-session-store.ts';
 import { WorkshopRecords } from './workshop-records.ts';
 
 export interface DurableStore {
@@ -19,9 +20,9 @@ export interface DurableStore {
   close(): void;
 }
 
-export function openDurableStore(dataDir: string): DurableStore {
+export function openDurableStore(dataDir: string, opts: { sessionLimits?: SessionStoreLimits } = {}): DurableStore {
   const db: Db = openDatabase(dataDir);
-  const sessions = new SqliteSessionStore(db);
+  const sessions = new SqliteSessionStore(db, opts.sessionLimits ? { limits: opts.sessionLimits } : {});
   let closed = false;
   return {
     sessions,

@@ -75,4 +75,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- When the session was last used (a request, an open page), for idle expiry; NULL: created_at.
+      ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
+      -- Instructor sessions: a keyed fingerprint of the credential they logged in with (never the
+      -- credential itself); a server started with another credential treats them as ended.
+      ALTER TABLE sessions ADD COLUMN credential_fp TEXT;
+      -- Random values made once per data folder (the key of the credential fingerprint).
+      CREATE TABLE install_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -29,6 +29,11 @@ export interface TerminalModuleOptions {
    * only open read-only mirrors (granted by mirrorPolicy); hostsOf names the lab's hosts.
    */
   mirrorsOnly?: { hostsOf: (labId: string) => readonly string[] | undefined };
+  /**
+   * Terminals one session may have open at once over all its pages (each is an SSH channel the
+   * server holds); past that term-open is answered `too-many`. Default 64.
+   */
+  maxTerminalsPerSession?: number;
 }
 
 export interface TerminalModule extends GatewayModule {
@@ -48,6 +53,13 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
   const policy = opts.mirrorPolicy ?? soloMirrorPolicy;
   const muxes = new WeakMap<ConnectionContext, TerminalMux>();
   const live = new Set<TerminalMux>();
+  const bySession = new Map<string, Set<TerminalMux>>();
+  const maxPerSession = opts.maxTerminalsPerSession ?? 64;
+  const openOf = (sessionId: string): number => {
+    let n = 0;
+    for (const m of bySession.get(sessionId) ?? []) n += m.channels.size;
+    return n;
+  };
   const unsubscribe = opts.workspaces.onRelease((env) => hub.closeEnvironment(env.id));
 
   function muxFor(ctx: ConnectionContext): TerminalMux | undefined {
@@ -101,8 +113,13 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     muxes.set(ctx, mux);
     const m = mux;
     live.add(m);
+    const siblings = bySession.get(sessionId) ?? new Set<TerminalMux>();
+    siblings.add(m);
+    bySession.set(sessionId, siblings);
     ctx.onClose(() => {
       live.delete(m);
+      siblings.delete(m);
+      if (siblings.size === 0 && bySession.get(sessionId) === siblings) bySession.delete(sessionId);
       m.closeAll();
     });
     return mux;
@@ -121,6 +138,11 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
       if (!(e instanceof WorkspaceError)) throw e;
       ctx.sendError('not-ready', e.message, msg.type);
       if (e.closeCode !== undefined) ctx.close(e.closeCode, e.message);
+      return;
+    }
+    if (mux && msg.type === 'term-open' && openOf(ctx.session.id) >= maxPerSession) {
+      ctx.log.warn({ max: maxPerSession }, 'terminal refused: too many open for this session');
+      ctx.sendError('too-many', `too many terminals open (at most ${maxPerSession} for one session, over all its pages): close some tabs and reload`, msg.type);
       return;
     }
     mux?.handle(msg);

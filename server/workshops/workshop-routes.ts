@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { requireInstructor } from '../auth/require-instructor.ts';
 import { sendApiError } from '../http/api-error.ts';
 import type { Logger } from '../log.ts';
+import { RateWindow, addressKey, waitText } from '../sessions/rate-window.ts';
 import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import { WorkshopError } from './workshop-service.ts';
@@ -27,9 +28,12 @@ function fail(res: Response, e: unknown): void {
   sendApiError(res, status, e.code, e.message);
 }
 
-export function workshopRoutes(opts: { store: DurableStore; service: WorkshopService; basePath: string; log: Logger }): Router {
+export function workshopRoutes(opts: { store: DurableStore; service: WorkshopService; basePath: string; log: Logger; joinsPerAddressPerMinute?: number }): Router {
   const { store, service, log } = opts;
   const router = Router();
+  // Join attempts (right link or not) per client address: a room behind one NAT joins well
+  // under the default; a script hammering the route is told to wait.
+  const joins = new RateWindow({ max: opts.joinsPerAddressPerMinute ?? 300, windowMs: 60_000 });
   router.use(express.json({ limit: '4kb' }));
 
   // ---- attendee: the join link (#/join/<token>) ----
@@ -51,6 +55,15 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
   });
 
   router.post('/join/:token', (req, res) => {
+    // req.ip: the real client behind a configured trusted proxy, else the socket's peer.
+    const ip = req.ip ?? req.socket.remoteAddress;
+    const waitMs = joins.take(addressKey(ip));
+    if (waitMs > 0) {
+      log.warn({ ip }, 'join refused: too many attempts from this address');
+      res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+      sendApiError(res, 429, 'too-many-attempts', `too many join attempts from your address (at most ${joins.max} a minute); try again in ${waitText(waitMs)}`);
+      return;
+    }
     const w = store.workshops.byToken(req.params.token);
     if (!w) {
       log.warn({ ip: req.socket.remoteAddress }, 'join refused: unknown token');

@@ -9,12 +9,13 @@ import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { AppDeps } from '../app.ts';
 import { authRoutes } from '../auth/auth-routes.ts';
 import type { InstructorCredential } from '../auth/instructor-credential.ts';
-import { instructorCredential } from '../auth/instructor-credential.ts';
+import { credentialFingerprint, instructorCredential } from '../auth/instructor-credential.ts';
 import type { Config } from '../config.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
 import { createLabChecks } from '../progress/lab-checks.ts';
+import { startSessionSweeper } from '../sessions/session-sweeper.ts';
 import type { LabChecks } from '../progress/lab-checks.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import { openDurableStore } from '../store/durable-store.ts';
@@ -72,8 +73,12 @@ export function isOrphanEnvironment(env: Environment): boolean {
 
 export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const log = logger('workshops');
-  const store = openDurableStore(opts.config.dataDir);
+  const limits = opts.config.sessions;
+  const store = openDurableStore(opts.config.dataDir, { sessionLimits: limits });
   const credential = instructorCredential(opts.config.instructorToken);
+  // Instructor sessions of another credential (changed, or generated afresh this run) end here.
+  const staleInstructors = store.sessions.bindCredential(credentialFingerprint(credential.token, store.sessions.credentialKey()));
+  if (staleInstructors.length > 0) log.info({ count: staleInstructors.length }, 'instructor sessions of an earlier credential ended');
   const mirrorPolicy = workshopMirrorPolicy(mirrorDirectory(store));
   // With LABWRIGHT_POOL_SIZE > 0, a joining attendee gets hosts from the lab's warm pool at once.
   const pools = new PoolSet(opts.provider, opts.config.poolSize);
@@ -96,6 +101,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     // whoever asks (a reconnecting page, a mirror, a reset finishing after the end).
     admit: (sessionId, labId) => service.hostRefusal(sessionId, labId),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
+    maxEnvironmentsPerSession: limits.environmentsPerSession,
+    maxTerminalsPerSession: limits.terminalsPerSession,
   });
   const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log, onWorkshopOpen: warm });
   const checks = createLabChecks({
@@ -105,6 +112,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
     onReport: (sessionId, labId, report) => service.reportSeen(sessionId, labId, report),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
+    checkRunsPerMinute: limits.checkRunsPerMinute,
   });
   const presence = createPresenceModule(service);
   // The dashboard's terminals: mirrors only, over the same SSH connections as the attendees'.
@@ -113,10 +121,15 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     mirrorPolicy,
     hub: workspaces.terminals.hub,
     mirrorsOnly: { hostsOf: (id) => opts.labs.view(id)?.meta.hosts },
+    maxTerminalsPerSession: limits.terminalsPerSession,
   });
   const basePath = opts.config.basePath;
   const instructorRouter = Router();
   instructorRouter.use('/instructor', authRoutes({ sessions: store.sessions, credential, basePath, log }));
+
+  // Expired sessions go at start (before leftovers are settled, so their hosts are not kept) and
+  // every 10 minutes; a running workshop's attendees never expire (see sqlite-session-store.ts).
+  let sweeper: ReturnType<typeof startSessionSweeper> | undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -129,7 +142,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       sessions: store.sessions,
       gatewayModules: [...workspaces.modules, checks.module, presence],
       workshops: {
-        routes: [instructorRouter, workshopRoutes({ store, service, basePath, log })],
+        routes: [instructorRouter, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
         dashboardModules: [createDashboardModule(service, store), mirrors],
         authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
@@ -137,6 +150,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     async start() {
       await service.sweep();
       await service.freeEnded();
+      sweeper = startSessionSweeper({ sweep: () => store.sessions.sweep(), release: (id) => workspaces.workspaces.release(id), log });
+      await sweeper.runNow();
       // Before the pools fill: only what earlier processes left is listed.
       const leftovers = await workspaces.workspaces.settleLeftovers({
         keep: (sessionId) => service.holdsHosts(sessionId),
@@ -149,6 +164,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     close() {
       closing ??= (async () => {
         service.close();
+        sweeper?.stop();
         await presence.close();
         checks.close();
         // A restart mid-workshop (upgrade, SIGTERM) keeps attendees' hosts and shells for the next

@@ -27,6 +27,10 @@ export interface LabWorkspacesOptions {
   sessionName?: TerminalModuleOptions['sessionName'];
   /** See WorkspaceManagerOptions.admit (workshop mode: no hosts for an ended workshop). */
   admit?: WorkspaceManagerOptions['admit'];
+  /** See WorkspaceManagerOptions.maxPerSession. */
+  maxEnvironmentsPerSession?: number;
+  /** See TerminalModuleOptions.maxTerminalsPerSession. */
+  maxTerminalsPerSession?: number;
 }
 
 export interface LabWorkspaces {
@@ -50,6 +54,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     ...(opts.idleReleaseMs !== undefined ? { idleReleaseMs: opts.idleReleaseMs } : {}),
     ...(opts.ownership ? { ownership: opts.ownership } : {}),
     ...(opts.admit ? { admit: opts.admit } : {}),
+    ...(opts.maxEnvironmentsPerSession !== undefined ? { maxPerSession: opts.maxEnvironmentsPerSession } : {}),
     labShape: (labId) => {
       const meta = opts.labMeta(labId);
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;
@@ -59,6 +64,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     workspaces,
     ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
+    ...(opts.maxTerminalsPerSession !== undefined ? { maxTerminalsPerSession: opts.maxTerminalsPerSession } : {}),
   });
   return {
     workspaces,

@@ -50,6 +50,12 @@ export interface WorkspaceManagerOptions {
    */
   ownership?: EnvironmentOwnership;
   /**
+   * Environments one session may hold at once (a solo page opening lab after lab). Opening one
+   * more frees the session's oldest environment no page watches; when every one is watched the
+   * new lab is refused with a message. Default: no limit.
+   */
+  maxPerSession?: number;
+  /**
    * Asked, synchronously, before a session is handed its environment and again right before the
    * provider is asked for one: a refusal (e.g. the attendee's workshop has ended or expired) means
    * no hosts are made or handed out. Reads the durable store, so a workshop marked ended in the
@@ -90,7 +96,7 @@ export interface LeftoverReport {
 export class WorkspaceError extends Error {
   override name = 'WorkspaceError';
   constructor(
-    readonly code: 'unknown-lab' | 'released' | 'failed' | 'refused',
+    readonly code: 'unknown-lab' | 'released' | 'failed' | 'limit' | 'refused',
     message: string,
     /** For 'refused': how the session's pages are closed (they must not retry). */
     readonly closeCode?: CloseCode,
@@ -187,6 +193,7 @@ export class WorkspaceManager {
     if (existing && existing.state !== 'failed') return existing;
     const shape = this.opts.labShape(labId);
     if (!shape) throw new WorkspaceError('unknown-lab', `no lab "${labId}"`);
+    if (!existing) this.#makeRoom(sessionId);
     const entry = new WorkspaceEntry(sessionId, labId, shape);
     // The session came back for hosts an earlier process left: #provision adopts them.
     const waiting = this.#waiting.get(k);
@@ -200,6 +207,24 @@ export class WorkspaceManager {
     // Callers that only subscribe never await `ready`; its failure is reported through env-status.
     entry.ready.catch(() => undefined);
     return entry;
+  }
+
+  /**
+   * Before a session gets one more environment: at its cap, the oldest one no page watches is
+   * freed (its lab, reopened later, gets fresh hosts; progress is kept); if every one is watched,
+   * refuses. Hosts are the costly thing a page can make the server hold.
+   */
+  #makeRoom(sessionId: string): void {
+    const max = this.opts.maxPerSession;
+    if (max === undefined) return;
+    const mine = [...this.#entries.values()].filter((e) => e.sessionId === sessionId && !e.released);
+    if (mine.length < max) return;
+    const idle = mine.find((e) => e.listeners.size === 0);
+    if (!idle) {
+      throw new WorkspaceError('limit', `you already have lab hosts for ${mine.length} labs open (${mine.map((e) => e.labId).join(', ')}), the most one session may hold: close one of those pages, then reload this one`);
+    }
+    this.#log.info({ lab: idle.labId, owner: ownerLabel(sessionId, idle.labId), max }, 'freeing the session’s oldest unwatched environment to make room');
+    void this.#release(idle);
   }
 
   /** Calls `listener` with the current status now and on every change; returns an unsubscribe. */

@@ -35,6 +35,8 @@ export interface GatewayOptions {
    * workshop's lab, and only while it runs). A refusal closes with its code and reason.
    */
   authorizeHello?: (session: Session, labId: string) => { ok: true } | { ok: false; code: CloseCodeType; reason: string };
+  /** Open WebSockets one session may have on this endpoint; more are closed with TooManyConnections. Default 16. */
+  maxConnectionsPerSession?: number;
 }
 
 export interface Gateway {
@@ -68,6 +70,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT, clientTracking: true });
   const closers = new Set<() => Promise<void>>();
   const alive = new WeakSet<WebSocket>();
+  // The open sockets of each session: the per-session cap, ending a session's pages, and
+  // keeping a session with an open page from expiring as idle.
+  const bySession = new Map<string, Set<WebSocket>>();
+  const maxPerSession = opts.maxConnectionsPerSession ?? 16;
+  const offEnd = opts.sessions.onEnd?.((id) => {
+    for (const ws of bySession.get(id) ?? []) ws.close(CloseCode.Unauthorized, 'your session has ended (logged out or expired): reload the page');
+  });
 
   const heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
@@ -78,6 +87,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       alive.delete(ws);
       ws.ping();
     }
+    for (const id of bySession.keys()) opts.sessions.touch?.(id);
   }, opts.heartbeatMs ?? 30_000);
   heartbeat.unref();
 
@@ -107,6 +117,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
   function accept(ws: WebSocket, session: Session): void {
     const connectionId = randomUUID();
     const connLog = log.child({ conn: connectionId.slice(0, 8), session: sessionTag(session.id) });
+    // Upgraded first and then closed, so a browser page reads the reason (an HTTP refusal of the
+    // upgrade reaches page script only as a bare 1006).
+    const mine = bySession.get(session.id) ?? new Set<WebSocket>();
+    if (mine.size >= maxPerSession) {
+      connLog.warn({ open: mine.size }, 'WebSocket refused: too many open pages for this session');
+      ws.close(CloseCode.TooManyConnections, `too many open pages of this session (at most ${maxPerSession}): close some tabs, then reload`);
+      return;
+    }
+    mine.add(ws);
+    bySession.set(session.id, mine);
     const cleanups: Cleanup[] = [];
     let ctx: ConnectionContext | undefined;
     alive.add(ws);
@@ -153,6 +173,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
         ws.close(verdict.code, verdict.reason);
         return;
       }
+      // From here hosts, progress and reports hang off the session id: it must outlive this process.
+      opts.sessions.persist?.(session.id);
       ctx = makeContext(msg.labId);
       // Only a tag of the id: the cookie is httpOnly so that page script never holds the secret.
       send({ type: 'welcome', version: PROTOCOL_VERSION, sessionId: sessionTag(session.id), labId: msg.labId });
@@ -263,6 +285,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
     ws.on('error', (e) => connLog.warn({ err: e.message }, 'socket error'));
     ws.on('close', (code) => {
       closers.delete(closer);
+      mine.delete(ws);
+      if (mine.size === 0 && bySession.get(session.id) === mine) bySession.delete(session.id);
       connLog.info({ code }, 'disconnected');
       void runCleanups();
     });
@@ -275,6 +299,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     },
     async close() {
       clearInterval(heartbeat);
+      offEnd?.();
       await Promise.all([...closers].map((c) => c()));
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -11,6 +11,7 @@ import { duration } from '../pages/format.ts';
 import { LabSocket } from '../ws-client.ts';
 import { orderAttendees } from './attendee-order.ts';
 import { endWorkshop, extendWorkshop, resetAttendee, workshopSnapshot } from './instructor-api.ts';
+import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import { instructorHref } from './workshop-routes.ts';
 import './dashboard.css';
@@ -38,7 +39,12 @@ export function dashboardPage(workshopId: string): Page {
   const grid = h('div', { class: 'grid', role: 'table', 'aria-label': 'Attendees by step' });
   const detail = h('aside', { class: 'detail' }, h('p', { class: 'muted' }, 'Click an attendee to watch their terminals.'));
   root.append(
-    h('div', { class: 'dash-head' }, h('div', {}, h('a', { href: instructorHref, class: 'muted' }, '← Workshops'), title, facts), h('div', { class: 'dash-actions' }, status, extend, end)),
+    h('div', { class: 'dash-head' }, h('div', {}, h('a', { href: instructorHref, class: 'muted' }, '← Workshops'), title, facts), h('div', { class: 'dash-actions' }, status, extend, end, logoutButton(
+          () => {
+            location.hash = instructorHref;
+          },
+          (text) => fail(new ApiError(0, 'logout', text)),
+        ))),
     h('div', { class: 'join-row' }, h('span', { class: 'muted' }, 'Join link'), joinLink, copy),
     message,
     summary,

@@ -19,6 +19,7 @@ export async function call<T>(method: 'GET' | 'POST', path: string, body?: unkno
 
 export const whoAmI = (): Promise<{ instructor: boolean }> => call('GET', 'api/instructor/me');
 export const login = (token: string): Promise<void> => call('POST', 'api/instructor/login', { token });
+export const logout = (): Promise<void> => call('POST', 'api/instructor/logout');
 export const listWorkshops = (): Promise<WorkshopInfo[]> => call('GET', 'api/workshops');
 export const createWorkshop = (spec: { labId: string; capacity: number; minutes: number }): Promise<WorkshopInfo> => call('POST', 'api/workshops', spec);
 export const workshopSnapshot = (id: string): Promise<DashboardSnapshot> => call('GET', `api/workshops/${encodeURIComponent(id)}`);

@@ -5,6 +5,7 @@ import { ApiError, fetchLabs } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
 import { createWorkshop, listWorkshops, login, whoAmI } from './instructor-api.ts';
+import { logoutButton } from './logout-button.ts';
 import { dashboardHref } from './workshop-routes.ts';
 import './dashboard.css';
 
@@ -59,15 +60,19 @@ async function createForm(onCreated: (w: WorkshopInfo) => void): Promise<HTMLEle
 }
 
 export function instructorPage(): Page {
-  const root = h('main', { class: 'instructor' }, h('h1', {}, 'Workshops'));
+  const head = h('div', { class: 'instructor-head' }, h('h1', {}, 'Workshops'));
+  const root = h('main', { class: 'instructor' }, head);
   const body = h('div', {});
   root.append(body);
+  const showError = (text: string): void => body.prepend(h('p', { class: 'error-text' }, text));
 
   const render = async (): Promise<void> => {
+    head.querySelector('.logout-button')?.remove();
     if (!(await whoAmI()).instructor) {
       body.replaceChildren(loginForm(() => void render()));
       return;
     }
+    head.append(logoutButton(() => void render(), showError));
     const list = h('ul', { class: 'workshop-list' }, ...(await listWorkshops()).map(workshopItem));
     body.replaceChildren(
       await createForm((w) => {
