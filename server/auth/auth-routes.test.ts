@@ -40,6 +40,25 @@ afterAll(() => {
 
 const login = (token: string): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
 
+// First: the login test below uses up this address's allowance of wrong credentials.
+describe('instructor logout', () => {
+  it('ends the instructor session (cookie refused at once, row gone) and leaves other sessions alone', async () => {
+    const res = await login(TOKEN);
+    const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+    const me = async (c: string): Promise<unknown> => (await fetch(url.replace('/login', '/me'), { headers: { Cookie: c } })).json();
+    expect(await me(cookie)).toEqual({ instructor: true });
+    const solo = store.sessions.createSync('solo');
+    const out = await fetch(url.replace('/login', '/logout'), { method: 'POST', headers: { Cookie: `labwright_session=${solo.id}` } });
+    expect(out.status).toBe(204);
+    expect(store.sessions.record(solo.id)).toBeDefined();
+    const bye = await fetch(url.replace('/login', '/logout'), { method: 'POST', headers: { Cookie: cookie } });
+    expect(bye.status).toBe(204);
+    expect(bye.headers.get('set-cookie')).toMatch(/^labwright_session=; Path=\/; HttpOnly; SameSite=Strict.*; Max-Age=0$/);
+    expect(await me(cookie)).toEqual({ instructor: false });
+    expect(store.sessions.record(cookie.split('=')[1]!)).toBeUndefined();
+  });
+});
+
 describe('instructor login', () => {
   it('accepts the credential, refuses a wrong one, and stops an address that keeps guessing', async () => {
     expect((await login(TOKEN)).status).toBe(204);

@@ -83,6 +83,38 @@ describe('checks module', () => {
     await close();
   });
 
+  it('answers Check presses past the per-minute budget of the session with too-many, over all its pages; automatic re-checks do not count', async () => {
+    const target = fakeTarget(['host0'], () => ({}));
+    const mod = createChecksModule({ lab: () => lab(), environment: () => env, target: () => target, progress: new MemoryProgressStore(), recheckMs: 5, checkRunsPerMinute: 3 });
+    const a = fakeConn();
+    const b = fakeConn();
+    await mod.onConnect!(a.ctx);
+    await mod.onConnect!(b.ctx);
+    // Automatic re-checks run meanwhile; they must not use up the budget.
+    await vi.waitFor(() => expect(a.sent.some((m) => m.type === 'check-report')).toBe(true));
+    // Unchanged automatic reports are not re-sent; flipping the key makes each re-check show.
+    for (const v of ['x', 'y', 'z', 'w']) {
+      const before = a.sent.length;
+      target.kv.set('/example', v);
+      await vi.waitFor(() => expect(a.sent.length).toBeGreaterThan(before));
+    }
+    for (let i = 0; i < 2; i++) await mod.handlers['check-run']!(a.ctx, { type: 'check-run', step: 0 });
+    await mod.handlers['check-run']!(b.ctx, { type: 'check-run', step: 0 });
+    expect(b.sent.filter((m) => m.type === 'error')).toEqual([]);
+    await mod.handlers['check-run']!(b.ctx, { type: 'check-run', step: 0 });
+    expect(last(b.sent, 'error')).toMatchObject({ code: 'too-many', ref: 'check-run' });
+    expect(last(b.sent, 'error')?.message).toMatch(/^too many checks: at most 3 a minute; try again in \d+ s$/);
+    // Another session has its own budget.
+    const c = fakeConn('other');
+    await mod.onConnect!(c.ctx);
+    await mod.handlers['check-run']!(c.ctx, { type: 'check-run', step: 0 });
+    expect(c.sent.filter((m) => m.type === 'error')).toEqual([]);
+    await a.close();
+    await b.close();
+    await c.close();
+    mod.close();
+  });
+
   it('re-checks the open step automatically and unlocks without a button press', async () => {
     const { mod, target } = setup(lab(), 10);
     const { ctx, sent, close } = fakeConn();

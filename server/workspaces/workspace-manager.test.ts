@@ -15,6 +15,38 @@ function setup() {
 }
 
 describe('WorkspaceManager', () => {
+  it('holds at most maxPerSession environments per session: the oldest unwatched is freed, and with all watched a new lab is refused', async () => {
+    const provider = new FakeProvider();
+    const labs = ['a', 'b', 'c'];
+    const mgr = new WorkspaceManager({ provider, labShape: (id) => (labs.includes(id) ? shape : undefined), maxPerSession: 2 });
+    mgr.acquire('s1', 'a');
+    const offB = mgr.subscribe('s1', 'b', () => undefined);
+    mgr.acquire('s1', 'b');
+    const watchB = mgr.subscribe('s1', 'b', () => undefined);
+    const envA = await mgr.whenReady('s1', 'a');
+    await mgr.whenReady('s1', 'b');
+    // Another session is not affected by s1's count.
+    mgr.acquire('s2', 'c');
+    // 'a' has no page watching it: it makes room for 'c'.
+    mgr.acquire('s1', 'c');
+    await mgr.whenReady('s1', 'c');
+    expect(mgr.get('s1', 'a')).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(provider.destroyed).toContain(envA.id);
+    // Both held ones watched now: 'a' again is refused with a message, nothing is made.
+    const watchC = mgr.subscribe('s1', 'c', () => undefined);
+    const made = provider.created.length;
+    expect(() => mgr.acquire('s1', 'a')).toThrow(WorkspaceError);
+    expect(() => mgr.acquire('s1', 'a')).toThrow(/lab hosts for 2 labs open \(b, c\)/);
+    expect(provider.created).toHaveLength(made);
+    // Reopening a lab it holds is never refused.
+    expect(mgr.acquire('s1', 'b').state).toBe('ready');
+    offB();
+    watchB();
+    watchC();
+    await mgr.close();
+  });
+
   it('provisions once per (session, lab) and reuses it on reload', async () => {
     const { provider, mgr } = setup();
     const a = mgr.acquire('s1', 'etcd');
