@@ -76,6 +76,8 @@ export type ErrorCode =
   | 'step-locked'
   /** A per-session cap (terminals open, check runs a minute) refused this; the message says which and what to do. */
   | 'too-many'
+  /** The server could not save this (its disk is full or read-only): nothing was recorded; try again later. */
+  | 'unavailable'
   | 'internal';
 
 export interface HostStatus {

@@ -7,6 +7,7 @@ import express from 'express';
 import type { ErrorRequestHandler, Request, Router } from 'express';
 import type { Config } from './config.ts';
 import { sendApiError } from './http/api-error.ts';
+import { storageFailureMessage, storageFailureOf } from './store/store-error.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { clientRoutes } from './http/client-routes.ts';
 import { edgeGuard } from './http/edge-guard.ts';
@@ -93,6 +94,14 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   });
   // Last resort: log the error with its stack, answer without one.
   const onError: ErrorRequestHandler = (e: unknown, req, res, _next) => {
+    // A write the disk refused (full, read-only): the user is told it was not saved; the server runs on.
+    const storage = storageFailureOf(e, config.dataDir);
+    if (storage && !res.headersSent) {
+      log.error({ path: req.path, failure: storage, err: e instanceof Error ? e.message : String(e) }, 'request failed: storage');
+      res.setHeader('Retry-After', '30');
+      sendApiError(res, 503, 'unavailable', storageFailureMessage(storage));
+      return;
+    }
     log.error({ err: e, path: req.path }, 'request failed');
     const status = typeof e === 'object' && e !== null && 'status' in e && typeof e.status === 'number' && e.status < 500 ? e.status : 500;
     if (res.headersSent) {

@@ -8,11 +8,12 @@ import { catalogViews } from '../http/catalog-views.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import { openDatabase } from '../store/database.ts';
+import { storageFailureOf } from '../store/store-error.ts';
 import { cachedImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
-import { setLogLevel } from '../log.ts';
+import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
@@ -142,6 +143,14 @@ export const serveCommand: Command = {
     console.log(await isolationBanner(provider, config));
     // Printed once, only when generated: a configured token is the operator's to keep.
     if (stack.credential.generated) console.log(`Instructor credential (this run only; set LABWRIGHT_INSTRUCTOR_TOKEN to fix it): ${stack.credential.token}`);
+    // A write the disk refused in background work (a timer freeing hosts, say) is logged and the
+    // server runs on; requests and WebSocket messages already answer such failures themselves.
+    const onRejection = (e: unknown): void => {
+      const failure = storageFailureOf(e, config.dataDir);
+      if (!failure) throw e;
+      logger('serve').error({ failure, err: e instanceof Error ? e.message : String(e) }, 'background write failed');
+    };
+    process.on('unhandledRejection', onRejection);
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         console.log(`\n${signal}: shutting down`);

@@ -17,6 +17,7 @@ import { logger } from '../log.ts';
 import { sessionOf } from '../sessions/session-cookie.ts';
 import type { Session, SessionStore } from '../sessions/session-store.ts';
 import { sessionTag } from '../sessions/session-store.ts';
+import { storageFailureMessage, storageFailureOf } from '../store/store-error.ts';
 import type { Cleanup, ConnectionContext } from './connection-context.ts';
 import type { GatewayModule, HandlerTable, MessageHandler, RoutedType } from './gateway-module.ts';
 import { buildHandlerTable } from './gateway-module.ts';
@@ -142,6 +143,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
     function runHandler<T extends RoutedType>(handler: MessageHandler<T>, c: ConnectionContext, msg: Parameters<MessageHandler<T>>[1]): void {
       const failed = (e: unknown): void => {
+        // A write the disk refused: say so (nothing was saved), keep the connection and the server.
+        const storage = storageFailureOf(e);
+        if (storage) {
+          c.log.error({ type: msg.type, failure: storage, err: e instanceof Error ? e.message : String(e) }, 'handler failed: storage');
+          c.sendError('unavailable', storageFailureMessage(storage), msg.type);
+          return;
+        }
         c.log.error({ err: e, type: msg.type }, 'handler failed');
         c.sendError('internal', 'the server could not handle this message', msg.type);
       };
@@ -261,7 +269,18 @@ export function createGateway(opts: GatewayOptions): Gateway {
         sendError(parsed.error.code, parsed.error.message);
         return;
       }
-      dispatch(parsed.value, ctx, table);
+      try {
+        dispatch(parsed.value, ctx, table);
+      } catch (e) {
+        // A synchronous failure (the hello's session write on a full disk, say) must not take the
+        // process down: this connection is told, every other one carries on.
+        const storage = storageFailureOf(e);
+        connLog.error({ type: parsed.value.type, ...(storage ? { failure: storage, err: e instanceof Error ? e.message : String(e) } : { err: e }) }, 'message failed');
+        const message = storage ? storageFailureMessage(storage) : 'the server could not handle this message';
+        sendError(storage ? 'unavailable' : 'internal', message, parsed.value.type);
+        // Without a finished hello the page has nothing to work with: close so that it retries.
+        if (!ctx) ws.close(CloseCode.ServerShutdown, storage ? 'the server cannot save right now; retrying' : 'the server could not open this lab; retrying');
+      }
     });
 
     let closing: Promise<void> | undefined;
