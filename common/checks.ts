@@ -1,21 +1,16 @@
 // The check vocabulary of a lab: what each `check` block may say (schemas shared by lint and the
 // check engine) and what a check reports back (per host, expected vs actual).
 import { z } from 'zod';
+import { LINEAR_REGEX_SYNTAX, compileLinearRegex } from './linear-regex.ts';
 
 /** Default time a single check may take before it reports `error` (ms). */
 export const DEFAULT_CHECK_TIMEOUT_MS = 5000;
 
-const regex = z.string().refine(
-  (s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not a valid regular expression' },
-);
+/**
+ * A lab regex: it runs over text the attendee controls (a key's value, a command's output, a page),
+ * so it must compile in the linear-time engine (see linear-regex.ts); lint says why when not.
+ */
+const regex = z.string().refine((s) => compileLinearRegex(s).ok, { message: `is not a valid regular expression (${LINEAR_REGEX_SYNTAX})` });
 
 /**
  * Which hosts a check runs on: one host by name, `all`, `any`, or a number N meaning

@@ -150,7 +150,7 @@ describe('command and file checks', () => {
 
 describe('http check', () => {
   it('from a host: status and body via curl, the URL quoted', async () => {
-    const t = fakeTarget(HOSTS, () => ({ code: 0, stdout: 'service running\n\n__labwright_status__:200' }));
+    const t = fakeTarget(HOSTS, () => ({ code: 0, stdout: 'service running\n', stderr: '\n__labwright_status__:200' }));
     expect(await runCheck(t, check('http', { from: 'host0', url: 'http://host1:8080/', body: 'running' }))).toMatchObject([{ status: 'pass', host: 'host0' }]);
     expect(t.calls[0]![1]).toContain(`-- 'http://host1:8080/'`);
     expect(await runCheck(t, check('http', { from: 'host0', url: 'http://host1:8080/', status: 404 }))).toMatchObject([{ status: 'fail', actual: 'status 200' }]);

@@ -71,3 +71,34 @@ describe('WarmShellPool', () => {
     expect(rs.map((r) => r.stdout)).toEqual(['0\n', '1\n', '2\n', '3\n', '4\n', '5\n']);
   });
 });
+
+describe('WarmShellPool against a host that floods its check shell', () => {
+  it('drops the shell with an error instead of buffering an endless answer', async () => {
+    let sent = 0;
+    let closed = false;
+    // What an attendee with root on the host could do: replace the shell with one that never stops talking.
+    const flood: OpenShellChannel = () => {
+      let listener: ((b: Buffer) => void) | undefined;
+      const chunk = Buffer.alloc(64 * 1024, 'A');
+      const pump = (): void => {
+        if (closed || !listener) return;
+        sent += chunk.length;
+        listener(chunk);
+        setImmediate(pump);
+      };
+      return Promise.resolve({
+        write: () => setImmediate(pump),
+        onData: (l: (b: Buffer) => void) => (listener = l),
+        onClose: () => undefined,
+        close: () => (closed = true),
+      });
+    };
+    const p = new WarmShellPool('flood', flood, 1);
+    pools.push(p);
+    const e = await p.exec('true', { ...opts(60_000), maxOutputBytes: 1024 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SshError);
+    expect((e as SshError).message).toMatch(/without ending its answer/);
+    expect(closed).toBe(true);
+    expect(sent).toBeLessThan(64 * 1024 * 4);
+  });
+});

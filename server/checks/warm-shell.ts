@@ -46,6 +46,15 @@ export function requestLine(token: string, command: string, timeoutMs: number, m
   );
 }
 
+/**
+ * The longest line a shell may send before its newline: an answer carries two base64 streams of at
+ * most max + 1 bytes each. Anything longer is not our script answering (the host is root-owned by
+ * the attendee, who may replace bash or head): the shell is dropped instead of buffering on.
+ */
+export function maxAnswerChars(max: number): number {
+  return 2 * Math.ceil((max + 1) / 3) * 4 + 256;
+}
+
 /** Parses an answer line; undefined when the line is not the answer to `token`. */
 export function parseAnswer(line: string, token: string, max: number): ExecResult | undefined {
   const parts = line.split(' ');
@@ -109,6 +118,12 @@ class WarmShell {
 
   private onData(chunk: Buffer): void {
     this.buffer += chunk.toString('utf8');
+    const limit = maxAnswerChars(this.pending?.max ?? DEFAULT_MAX_OUTPUT);
+    if (this.buffer.length > limit && this.buffer.lastIndexOf('\n', limit) < 0) {
+      this.buffer = '';
+      this.die(new SshError('closed', `${this.host}: check shell sent more than ${limit} characters without ending its answer`));
+      return;
+    }
     let nl: number;
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl);

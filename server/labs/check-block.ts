@@ -3,6 +3,7 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { z } from 'zod';
 import { CHECK_KINDS, checkSchemas } from '../../common/checks.ts';
+import { compileLinearRegex } from '../../common/linear-regex.ts';
 import type { CheckKind, CheckSpec } from '../../common/checks.ts';
 import type { ProblemList } from './problem-list.ts';
 import { YamlSource } from './yaml-source.ts';
@@ -143,7 +144,7 @@ function reportIssue(
       }
       const value = valueAt(fields, issue.path);
       const reason = typeof value === 'string' ? regexError(value) : null;
-      problems.error(at, `${kind} check: field \`${field}\` ${issue.message}${reason ? ` (${reason})` : ''}`);
+      problems.error(at, `${kind} check: field \`${field}\` ${issue.message}${reason ? `: ${reason}` : ''}`);
       return;
     }
     case 'too_small':
@@ -202,11 +203,8 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
+/** Why the linear-time engine cannot compile a lab regex (e.g. "invalid or unsupported Perl syntax: `(?=`"). */
 function regexError(source: string): string | null {
-  try {
-    new RegExp(source);
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : null;
-  }
+  const r = compileLinearRegex(source);
+  return r.ok ? null : r.error;
 }

@@ -33,7 +33,9 @@ const EXPECTED: Record<string, [number, LintProblem['severity'], string]> = {
   'unknown-check-field': [18, 'error', 'etcd check: unknown field `colour`'],
   'ill-typed-check-field': [17, 'error', 'command check: field `run` must be a string, got boolean true'],
   'missing-check-field': [16, 'error', 'unit check: missing required field `name`'],
-  'bad-regex': [18, 'error', 'field `matches` is not a valid regular expression'],
+  'bad-regex': [18, 'error', 'field `matches` is not a valid regular expression (RE2 syntax: no lookahead, lookbehind or backreferences): missing closing ): `a(b`'],
+  // Valid JavaScript, but lookahead and backreferences can take exponential time: RE2 refuses them.
+  'regex-not-linear': [19, 'error', 'field `stdout` is not a valid regular expression (RE2 syntax: no lookahead, lookbehind or backreferences): invalid or unsupported Perl syntax: `(?!`'],
   'check-undeclared-host': [16, 'error', 'file check names host "host5" in `on`, but the lab declares host0, host1'],
   'check-too-many-hosts': [16, 'error', '`on: 3` asks for exactly 3 hosts, but the lab declares only 2'],
   'solve-without-check': [7, 'error', 'has a solve block but no check'],

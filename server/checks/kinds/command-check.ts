@@ -2,6 +2,7 @@
 // optional stdout regex. The command is lab content (trusted like the lab), never attendee input.
 import type { CheckResult, commandCheck } from '../../../common/checks.ts';
 import type { z } from 'zod';
+import { linearRegex } from '../../../common/linear-regex.ts';
 import type { CheckTarget, EvalContext } from '../check-target.ts';
 import { checkOnHosts, firstLine } from '../per-host.ts';
 
@@ -10,7 +11,7 @@ type CommandSpec = z.output<typeof commandCheck>;
 const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function evalCommand(target: CheckTarget, spec: CommandSpec, ctx: EvalContext): Promise<CheckResult[]> {
-  const re = spec.stdout === undefined ? undefined : new RegExp(spec.stdout, 'm');
+  const re = spec.stdout === undefined ? undefined : linearRegex(spec.stdout, { multiline: true });
   const expected = `exit ${spec.exit}${re ? ` and output matching /${spec.stdout}/` : ''}`;
   const d = { kind: 'command' as const, subject: `command \`${short(spec.run)}\``, expected, verb: 'gave' };
   return checkOnHosts(target, spec.on, d, async (host) => {

@@ -2,6 +2,7 @@
 // holds at least N keys. Cluster-wide, so its result names no host.
 import type { CheckResult, etcdCheck } from '../../../common/checks.ts';
 import type { z } from 'zod';
+import { linearRegex } from '../../../common/linear-regex.ts';
 import type { CheckTarget } from '../check-target.ts';
 import type { Described } from '../outcome.ts';
 import { errorText, toResult } from '../outcome.ts';
@@ -29,7 +30,7 @@ async function judge(target: CheckTarget, spec: EtcdSpec): Promise<{ pass: boole
   if (value === null) return { pass: spec.absent === true, actual: 'absent' };
   if (spec.absent) return { pass: false, actual: `present (${quoted(value)})` };
   if (spec.equals !== undefined) return { pass: value === spec.equals, actual: quoted(value) };
-  if (spec.matches !== undefined) return { pass: new RegExp(spec.matches).test(value), actual: quoted(value) };
+  if (spec.matches !== undefined) return { pass: linearRegex(spec.matches).test(value), actual: quoted(value) };
   return { pass: true, actual: `present (${quoted(value)})` };
 }
 

@@ -15,7 +15,9 @@ const ABSENT = 3;
 export function evalFile(target: CheckTarget, spec: FileSpec, ctx: EvalContext): Promise<CheckResult[]> {
   const p = shq(spec.path);
   const wantContent = spec.contains !== undefined;
-  const cmd = wantContent ? `[ -e ${p} ] || exit ${ABSENT}; cat -- ${p}` : `[ -e ${p} ] || exit ${ABSENT}`;
+  // `head`, not `cat`: the path may be a FIFO or a link to /dev/zero (the host is the attendee's),
+  // and reading stops at the cap instead of filling the host's disk until the timeout.
+  const cmd = wantContent ? `[ -e ${p} ] || exit ${ABSENT}; head -c ${MAX_FILE_BYTES} -- ${p}` : `[ -e ${p} ] || exit ${ABSENT}`;
   const expected = spec.absent ? 'absent' : wantContent ? `present, containing "${spec.contains}"` : 'present';
   const d = { kind: 'file' as const, subject: `file ${spec.path}`, expected };
   return checkOnHosts(target, spec.on, d, async (host) => {

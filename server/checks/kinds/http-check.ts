@@ -1,6 +1,8 @@
 // `http` check: a URL answers with a status and a body matching a regex — requested from a lab
 // host (curl over SSH) or from the server (fetch, restricted to loopback and the attendee's own hosts).
+// Either way at most MAX_BODY bytes of the body are read: an endless answer is cut, and said so.
 import type { CheckResult, httpCheck } from '../../../common/checks.ts';
+import { linearRegex } from '../../../common/linear-regex.ts';
 import type { z } from 'zod';
 import type { CheckTarget, EvalContext } from '../check-target.ts';
 import { isLoopbackHost } from '../cidr.ts';
@@ -11,15 +13,41 @@ import { shq } from '../../ssh/shell-quote.ts';
 
 type HttpSpec = z.output<typeof httpCheck>;
 
-const MAX_BODY = 256 * 1024;
+/**
+ * The most of a body a check reads. Lab pages are small; this bounds the memory an endless or huge
+ * answer can take and the time the body regex runs (linear, but over at most this much).
+ */
+export const MAX_BODY = 256 * 1024;
 const STATUS_MARK = '\n__labwright_status__:';
+const CUT_NOTE = `; the body is larger than ${MAX_BODY / 1024} KiB, only its first ${MAX_BODY / 1024} KiB were read`;
 
-function judge(spec: HttpSpec, status: number, body: string): { pass: boolean; actual: string } {
+function judge(spec: HttpSpec, status: number, body: string, cut: boolean): { pass: boolean; actual: string } {
   const statusOk = status === spec.status;
-  const bodyOk = spec.body === undefined || new RegExp(spec.body, 'm').test(body);
-  if (!statusOk) return { pass: false, actual: `status ${status}` };
-  if (!bodyOk) return { pass: false, actual: `status ${status} with body "${firstLine(body).slice(0, 60)}"` };
-  return { pass: true, actual: `status ${status}${spec.body !== undefined ? ' with matching body' : ''}` };
+  const bodyOk = spec.body === undefined || linearRegex(spec.body, { multiline: true }).test(body);
+  const note = cut ? CUT_NOTE : '';
+  if (!statusOk) return { pass: false, actual: `status ${status}${note}` };
+  if (!bodyOk) return { pass: false, actual: `status ${status} with body "${firstLine(body).slice(0, 60)}"${note}` };
+  return { pass: true, actual: `status ${status}${spec.body !== undefined ? ' with matching body' : ''}${note}` };
+}
+
+/** Reads at most `max` bytes of a response body, then drops the connection; `cut` says there was more. */
+export async function readBody(res: Response, max: number): Promise<{ text: string; cut: boolean }> {
+  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
+  if (!reader) return { text: '', cut: false };
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: text + decoder.decode(), cut: false };
+    if (size + value.length > max) {
+      text += decoder.decode(value.subarray(0, max - size));
+      await reader.cancel().catch(() => undefined);
+      return { text, cut: true };
+    }
+    size += value.length;
+    text += decoder.decode(value, { stream: true });
+  }
 }
 
 /**
@@ -53,8 +81,8 @@ async function fromServer(target: CheckTarget, spec: HttpSpec, d: Described, ctx
   try {
     // Redirects are not followed: they could lead off the allowed hosts.
     const res = await fetch(url, { signal: ctx.signal, redirect: 'manual' });
-    const text = (await res.text()).slice(0, MAX_BODY);
-    const r = judge(spec, res.status, text);
+    const { text, cut } = await readBody(res, MAX_BODY);
+    const r = judge(spec, res.status, text, cut);
     return [toResult(d, { status: r.pass ? 'pass' : 'fail', actual: r.actual, durationMs: performance.now() - start })];
   } catch (e) {
     const durationMs = performance.now() - start;
@@ -73,13 +101,20 @@ export function evalHttp(target: CheckTarget, spec: HttpSpec, ctx: EvalContext):
   if (spec.from === 'server') return fromServer(target, spec, d, ctx);
   // curl's own timeout is a little shorter than the check's, so a slow server is reported by curl.
   const maxTime = Math.max(1, Math.floor(ctx.timeoutMs / 1000) - 1);
-  const cmd = `curl -sS --max-time ${maxTime} --max-filesize ${MAX_BODY} -w ${shq(`${STATUS_MARK}%{http_code}`)} -- ${shq(spec.url)}`;
+  // The body is cut on the host (`head`, one byte past the cap so that a cut shows): --max-filesize
+  // alone would let a chunked answer without a length run on. The status goes to stderr, so it
+  // survives the cut; curl then fails to write (23), which is expected.
+  const cmd =
+    `curl -sS --max-time ${maxTime} -w ${shq(`%{stderr}${STATUS_MARK}%{http_code}`)} -- ${shq(spec.url)} | head -c ${MAX_BODY + 1}; ` +
+    'exit "${PIPESTATUS[0]}"';
   return checkOnHosts(target, spec.from, d, async (host) => {
-    const r = await target.exec(host, cmd, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, maxOutputBytes: MAX_BODY * 2 });
-    const at = r.stdout.lastIndexOf(STATUS_MARK);
-    const status = at >= 0 ? Number(r.stdout.slice(at + STATUS_MARK.length).trim()) : 0;
+    const r = await target.exec(host, cmd, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, maxOutputBytes: MAX_BODY + 1 });
+    const at = r.stderr.lastIndexOf(STATUS_MARK);
+    const status = at >= 0 ? Number(r.stderr.slice(at + STATUS_MARK.length).trim()) : 0;
+    const errors = at >= 0 ? r.stderr.slice(0, at) : r.stderr;
     if (r.code === 127) throw new Error('curl is not installed on this host');
-    if (r.code !== 0 || status === 0) return { pass: false, actual: `nothing (${firstLine(r.stderr) || `curl exit ${r.code}`})` };
-    return judge(spec, status, r.stdout.slice(0, at));
+    const cut = Buffer.byteLength(r.stdout) > MAX_BODY || r.truncated;
+    if ((r.code !== 0 && !cut) || status === 0) return { pass: false, actual: `nothing (${firstLine(errors) || `curl exit ${r.code}`})` };
+    return judge(spec, status, cut ? Buffer.from(r.stdout).subarray(0, MAX_BODY).toString('utf8') : r.stdout, cut);
   });
 }
