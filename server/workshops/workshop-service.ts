@@ -265,8 +265,11 @@ export class WorkshopService {
 
   /** Ends workshops past their expiry and frees what ended workshops still hold. */
   async sweep(now = Date.now()): Promise<void> {
-    for (const w of this.opts.store.workshops.open()) {
-      if (w.expiresAt <= now) await this.end(w.id, 'expired').catch((e: unknown) => this.opts.log.error({ err: e, workshop: w.id }, 'expiry failed'));
+    for (const { id } of this.opts.store.workshops.open()) {
+      // Read again right before ending (end() marks it in the same tick): freeing the workshops
+      // before it may have taken minutes, and the instructor may have extended this one meanwhile.
+      const w = this.opts.store.workshops.get(id);
+      if (w && w.endedAt === undefined && w.expiresAt <= now) await this.end(w.id, 'expired').catch((e: unknown) => this.opts.log.error({ err: e, workshop: w.id }, 'expiry failed'));
     }
   }
 
