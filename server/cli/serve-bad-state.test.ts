@@ -114,6 +114,8 @@ describe('labwright serve on a data folder it cannot use', () => {
     const d = dir('foreign');
     const file = path.join(d, DATABASE_FILE);
     const db = new Database(file);
+    // WAL mode, as many programs use: reading it must not leave -wal / -shm files behind either.
+    db.pragma('journal_mode = WAL');
     db.exec("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT); INSERT INTO moz_places (url) VALUES ('https://example.org/')");
     db.close();
     const before = sha256(file);

@@ -2,7 +2,7 @@
 // Durability: WAL with synchronous=FULL, so a commit is fsynced before the call returns.
 // A file that is not ours (random bytes, another program's database, a newer schema) is refused
 // before anything writes to it, and left byte-for-byte as it was.
-import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
@@ -117,7 +117,11 @@ export function inspectDatabaseFile(file: string, migrations: readonly Migration
     if (fd !== undefined) closeSync(fd);
   }
   if (size < 512 || !head.equals(SQLITE_MAGIC)) throw new StoreError('not-a-database', `${file} is not a Labwright database (not an SQLite file); ${aside}`);
+  // Reading a WAL-mode file makes its -wal and -shm companions: a refused file gets back the folder
+  // it came with (a file we accept keeps them: the server is about to use them anyway).
+  const companions = [`${file}-wal`, `${file}-shm`].filter((f) => !existsSync(f));
   let db: Db | undefined;
+  let refused = true;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     const check = db.pragma('quick_check(1)', { simple: true }) as string;
@@ -134,6 +138,7 @@ export function inspectDatabaseFile(file: string, migrations: readonly Migration
       throw new StoreError('newer-schema', `${file} was written by a newer Labwright (schema ${version}; this one knows up to ${latest}); nothing was changed; upgrade Labwright, or move the file aside to start afresh`);
     }
     if (version === 0 ? tables.length > 0 : !tablesAt(version, migrations).every((t) => tables.includes(t))) throw foreign();
+    refused = false;
   } catch (e) {
     if (e instanceof StoreError) throw e;
     const code = errCode(e);
@@ -142,6 +147,7 @@ export function inspectDatabaseFile(file: string, migrations: readonly Migration
     throw storeErrorOf(e, path.dirname(file), `reading ${path.basename(file)}`);
   } finally {
     db?.close();
+    if (refused) for (const f of companions) if ((statSync(f, { throwIfNoEntry: false })?.size ?? 1) === 0 || f.endsWith('-shm')) rmSync(f, { force: true });
   }
 }
 
