@@ -299,3 +299,20 @@ describe('WorkspaceManager while a seat’s hosts are being destroyed', () => {
     await mgr.close();
   });
 });
+
+describe('WorkspaceManager close', () => {
+  it('waits for a destroy a release started, so a shutdown mid-reset leaves no hosts', async () => {
+    const provider = new FakeProvider();
+    const mgr = new WorkspaceManager({ provider, labShape: () => shape });
+    await mgr.acquire('s1', 'etcd').whenReady();
+    provider.holdDestroys();
+    void mgr.release('s1');
+    let closed = false;
+    const closing = mgr.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    provider.releaseDestroys();
+    await closing;
+    expect(provider.live.size).toBe(0);
+  });
+});

@@ -345,6 +345,8 @@ export class WorkspaceManager {
       e.listeners.clear();
     }
     await Promise.all(all.filter((e) => !kept.includes(e)).map((e) => this.#release(e)));
+    // Destroys started before (a reset, a session's end) finish before the process may exit.
+    await Promise.all([...this.#gates.values()]);
   }
 
   async #provision(e: WorkspaceEntry): Promise<Environment> {
