@@ -150,6 +150,15 @@ describe('labwright serve on a data folder it cannot use', () => {
     expect(sha256(file)).toBe(before);
   });
 
+  it('a FIFO where the database should be → "not a regular file" at once, not a hang', async () => {
+    const d = dir('fifo');
+    const file = path.join(d, DATABASE_FILE);
+    await pexec('mkfifo', [file]);
+    const r = await serve(d);
+    expectClearRefusal(r, /is not a regular file, so not a Labwright database/, file);
+    expect(fs.statSync(file).isFIFO()).toBe(true);
+  });
+
   it('a file where the data folder should be → "not a folder", file untouched', async () => {
     const file = path.join(dir('file-in-place'), 'data');
     fs.writeFileSync(file, 'my notes\n');

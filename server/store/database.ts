@@ -100,6 +100,8 @@ export function inspectDatabaseFile(file: string, migrations: readonly Migration
   try {
     const st = statSync(file);
     if (st.isDirectory()) throw new StoreError('not-a-database', `${file} is a folder, not a Labwright database; ${aside}`);
+    // A FIFO or device would block the open or be read forever.
+    if (!st.isFile()) throw new StoreError('not-a-database', `${file} is not a regular file, so not a Labwright database; ${aside}`);
     size = st.size;
   } catch (e) {
     if (errCode(e) === 'ENOENT') return;
