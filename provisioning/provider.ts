@@ -60,7 +60,7 @@ export interface Provider {
 
 export class ProvisionError extends Error {
   constructor(
-    readonly code: 'bad-spec' | 'missing-dependency' | 'not-root' | 'aborted' | 'boot-failed' | 'timeout' | 'internal',
+    readonly code: 'bad-spec' | 'missing-dependency' | 'not-root' | 'limits-unavailable' | 'isolation-unavailable' | 'aborted' | 'boot-failed' | 'timeout' | 'internal',
     message: string,
   ) {
     super(message);

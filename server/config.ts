@@ -35,8 +35,6 @@ export interface Config {
    * one at start and prints it once.
    */
   instructorToken: string | undefined;
-  /** Session lifetimes and per-client caps (LABWRIGHT_SESSION_*, …); see SessionLimits. */
-  sessions: Readonly<SessionLimits>;
   /**
    * Where attendees reach the server when that is not this machine's own address: a reverse
    * proxy or a DNS name (LABWRIGHT_PUBLIC_URL, comma-separated), e.g. https://labs.example.org/.
@@ -53,6 +51,21 @@ export interface Config {
    * auto: on only when bound to loopback with no public URL and no trusted proxy.
    */
   solo: SoloSetting;
+  /** Session lifetimes and per-client caps (LABWRIGHT_SESSION_*, …); see SessionLimits. */
+  sessions: Readonly<SessionLimits>;
+  /** Memory limit of each local lab host (its page cache included), in MiB. */
+  hostMemoryMb: number;
+  /** CPU quota of each local lab host in CPUs (1.5 = one and a half); 0: no quota, only the weight. */
+  hostCpus: number;
+  /** Most processes and threads one local lab host may have at once. */
+  hostPids: number;
+  /** Size of each local lab host's disk (its overlay upper dir and /var/lib/docker), in GiB. */
+  hostDiskGb: number;
+  /**
+   * Start hosts even where a limit cannot be applied (missing cgroup controller, no loop device);
+   * off by default: the provider refuses instead. Logged as a warning at start when on.
+   */
+  allowUnlimitedHosts: boolean;
   /**
    * How local lab hosts run (LABWRIGHT_HOST_ISOLATION). userns (default): each host in its own user
    * namespace and id range, so root in a host is an unprivileged uid on this machine; the provider
@@ -78,6 +91,19 @@ function int(name: string, raw: string | undefined, def: number, min: number, ma
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return n;
+}
+
+function decimal(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || n < min || n > max) throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
+  return n;
+}
+
+function flag(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${name} must be 1 or 0, got "${raw}"`);
 }
 
 function normaliseBase(raw: string): string {
@@ -162,6 +188,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
     sessions: sessionLimits(env),
+    hostMemoryMb: int('LABWRIGHT_HOST_MEMORY_MB', env.LABWRIGHT_HOST_MEMORY_MB, 1024, 256, 1_048_576),
+    hostCpus: decimal('LABWRIGHT_HOST_CPUS', env.LABWRIGHT_HOST_CPUS, 1, 0, 1024),
+    hostPids: int('LABWRIGHT_HOST_PIDS', env.LABWRIGHT_HOST_PIDS, 4096, 256, 4_194_304),
+    hostDiskGb: int('LABWRIGHT_HOST_DISK_GB', env.LABWRIGHT_HOST_DISK_GB, 8, 2, 16_384),
+    allowUnlimitedHosts: flag('LABWRIGHT_ALLOW_UNLIMITED_HOSTS', env.LABWRIGHT_ALLOW_UNLIMITED_HOSTS),
     hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
     publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
     trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),

@@ -1,9 +1,9 @@
 // Finds what is left on the machine of one environment: used by tests and the bench to prove teardown
 // complete, and handy when debugging by hand. Looks by name, not by state file, so it sees crash leftovers.
 import fs from 'node:fs/promises';
-import { run } from '../exec.ts';
 import { cgroupParents } from './cgroups.ts';
-import { listLinks } from './network.ts';
+import { loopDevicesUnder } from './host-disk.ts';
+import { firewallRulesOf, listLinks } from './network.ts';
 import { envDir } from './state.ts';
 import { idRangesDir } from './id-ranges.ts';
 
@@ -27,8 +27,8 @@ export async function leftoversOf(dataDir: string, id: string): Promise<string[]
   for (const sub of await fs.readdir('/run/systemd/nspawn').catch(() => [] as string[])) {
     for (const e of await fs.readdir(`/run/systemd/nspawn/${sub}`).catch(() => [] as string[])) if (e.startsWith(`${id}-`)) found.push(`runtime /run/systemd/nspawn/${sub}/${e}`);
   }
-  const rules = await run('iptables', ['-w', '-S']).catch(() => ({ stdout: '' }));
-  for (const line of rules.stdout.split('\n')) if (line.includes(`labwright:${id}`)) found.push(`firewall ${line}`);
+  for (const rule of await firewallRulesOf(id)) found.push(`firewall ${rule}`);
+  for (const l of await loopDevicesUnder(dir)) found.push(`loop ${l.name} ${l.backFile}`);
   for (const f of await fs.readdir(idRangesDir).catch(() => [] as string[])) {
     if ((await fs.readFile(`${idRangesDir}/${f}`, 'utf8').catch(() => '')).trim() === id) found.push(`id range ${idRangesDir}/${f}`);
   }

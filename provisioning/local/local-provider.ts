@@ -25,12 +25,13 @@ import { ensureImage } from '../image/build-image.ts';
 import { pidAlive } from '../image/dir-lock.ts';
 import { ProvisionError } from '../provider.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress } from '../provider.ts';
-import { cgroupParents, createHostCgroups, killCgroups, removeCgroups } from './cgroups.ts';
+import { LimitsError, cgroupParents, createHostCgroups, hostCgroupSystem, killCgroups, missingControllers, removeCgroups } from './cgroups.ts';
 import type { HostLimits } from './cgroups.ts';
 import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
 import { writeHostFiles } from './host-files.ts';
 import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnership } from './id-ranges.ts';
 import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
+import { detachLoopsUnder, envIdsWithLoops, mountHostDisk } from './host-disk.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
@@ -41,7 +42,11 @@ import type { EnvState, HostState } from './state.ts';
 import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
 import type { Cidr } from './subnet.ts';
 
-export type LocalProviderConfig = Pick<Config, 'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix'> & Partial<Pick<Config, 'hostIsolation'>>;
+export type LocalProviderConfig = Pick<
+  Config,
+  'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix' | 'hostMemoryMb' | 'hostCpus' | 'hostPids' | 'hostDiskGb' | 'allowUnlimitedHosts'
+> &
+  Partial<Pick<Config, 'hostIsolation'>>;
 
 export interface LocalProviderOptions {
   limits?: Partial<HostLimits>;
@@ -56,7 +61,10 @@ export interface RecoverReport {
   reaped: string[];
 }
 
-const DEFAULT_LIMITS: HostLimits = { memoryBytes: 1024 * 1024 * 1024, pids: 4096 };
+/** The host limits a config asks for (LABWRIGHT_HOST_MEMORY_MB, _CPUS, _PIDS, _DISK_GB). */
+export function configuredLimits(config: LocalProviderConfig): HostLimits {
+  return { memoryBytes: config.hostMemoryMb * 2 ** 20, pids: config.hostPids, cpus: config.hostCpus, diskBytes: config.hostDiskGb * 2 ** 30 };
+}
 const SERVICE_UNITS = ['ssh.service', 'etcd.service', 'docker.service', 'containerd.service', 'systemd-networkd.service'];
 
 const log = logger('local-provider');
@@ -93,7 +101,8 @@ export class LocalProvider implements Provider {
     private readonly config: LocalProviderConfig,
     opts: LocalProviderOptions = {},
   ) {
-    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.limits = { ...configuredLimits(config), ...opts.limits };
+    if (config.allowUnlimitedHosts) log.warn('LABWRIGHT_ALLOW_UNLIMITED_HOSTS is set: hosts whose limits cannot be applied start without them');
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
     this.imageRootfs = opts.imageRootfs;
     this.isolation = config.hostIsolation ?? 'userns';
@@ -183,6 +192,7 @@ export class LocalProvider implements Provider {
     if (problem) throw new ProvisionError('bad-spec', problem);
     const { signal } = opts;
     await this.checkDependencies(false);
+    await this.checkLimits();
     const image = this.imageRootfs ? { rootfs: this.imageRootfs } : await ensureImage({
       cacheDir: this.config.cacheDir,
       signal,
@@ -251,10 +261,11 @@ export class LocalProvider implements Provider {
       await Promise.all(
         state.hosts.map(async (h, i) => {
           const p = hostPaths(h.dir);
+          await this.applyDiskLimit(h.dir);
           await mountOverlay(imageRootfs, p, helper && h.idBase !== undefined ? { base: h.idBase, helper } : undefined);
           if (seed) await plantDockerSeed(seed, p.docker, h.idBase);
           await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services, idBase: h.idBase });
-          h.cgroups = await createHostCgroups(h.machine, this.limits);
+          h.cgroups = await this.applyCgroupLimits(h.machine);
           signal?.throwIfAborted();
           h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: state.bridge, idBase: h.idBase }), h.cgroups, p.log);
           booted += 1;
@@ -347,6 +358,7 @@ export class LocalProvider implements Provider {
     }
     for (const id of await isolatedEnvIds()) if (!ids.has(id)) orphanIds.add(id);
     for (const dir of await staleProbeDirs()) await unmountProbe(dir);
+    for (const id of await envIdsWithLoops(envsDir(this.config.dataDir))) if (ENV_ID_RE.test(id) && !ids.has(id)) orphanIds.add(id);
     for (const id of orphanIds) {
       // Another server or test with its own data directory owns it: its recover() decides, not ours.
       if (await ownedElsewhere(id, this.config.dataDir)) continue;
@@ -361,6 +373,36 @@ export class LocalProvider implements Provider {
     await reapIdRanges();
     if (report.reaped.length) log.info(report, 'recovered leftovers');
     return report;
+  }
+
+  /** Refuses before anything is made when this machine cannot limit hosts (unless the config allows it). */
+  private async checkLimits(): Promise<void> {
+    const problems = (await missingControllers(await hostCgroupSystem())).map((c) => `the ${c} cgroup controller is not available`);
+    for (const cmd of ['mkfs.ext4', 'losetup']) if (!(await haveCommand(cmd))) problems.push(`${cmd} not found (Debian package ${cmd === 'losetup' ? 'mount' : 'e2fsprogs'})`);
+    if (problems.length === 0) return;
+    if (!this.config.allowUnlimitedHosts) throw limitsRefusal(problems.join('; '));
+    log.warn({ problems }, 'starting hosts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+  }
+
+  /** The host's disk bound: its directory becomes a mounted ext4 of diskBytes (host-disk.ts). */
+  private async applyDiskLimit(hostDir: string): Promise<void> {
+    try {
+      await mountHostDisk(hostDir, this.limits.diskBytes);
+    } catch (e) {
+      if (!(e instanceof LimitsError)) throw e;
+      if (!this.config.allowUnlimitedHosts) throw limitsRefusal(e.message);
+      log.warn({ hostDir, err: e.message }, 'host starts without a disk bound (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+    }
+  }
+
+  private async applyCgroupLimits(machine: string): Promise<string[]> {
+    try {
+      const cg = await createHostCgroups(machine, this.limits, { allowUnlimited: this.config.allowUnlimitedHosts });
+      if (cg.skipped.length) log.warn({ machine, skipped: cg.skipped }, 'host starts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+      return cg.dirs;
+    } catch (e) {
+      throw e instanceof LimitsError ? limitsRefusal(e.message) : e;
+    }
   }
 
   private toEnvironment(st: EnvState, privateKey: string): Environment {
@@ -490,6 +532,7 @@ export class LocalProvider implements Provider {
       if (lock) await fs.rm(lock, { force: true });
     }
     await unmountUnder(dir);
+    await detachLoopsUnder(dir);
     // Every process of the environment is dead (killCgroups waited): its id ranges may go to new hosts.
     await releaseIdRanges(id);
     // The host side of each veth goes away with the host's network namespace, but asynchronously.
@@ -513,6 +556,13 @@ export class LocalProvider implements Provider {
     await fs.rm(dir, { recursive: true, force: true });
     if ((await dataDirOf(id)) === this.config.dataDir) await releaseEnvId(id);
   }
+}
+
+function limitsRefusal(why: string): ProvisionError {
+  return new ProvisionError(
+    'limits-unavailable',
+    `refusing to start hosts without their limits: ${why}. Fix that, or set LABWRIGHT_ALLOW_UNLIMITED_HOSTS=1 to start hosts without the limits that cannot be applied`,
+  );
 }
 
 export function createLocalProvider(config: LocalProviderConfig, opts: LocalProviderOptions = {}): LocalProvider {

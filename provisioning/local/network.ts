@@ -1,13 +1,33 @@
-// The per-environment Linux bridge, and what the machine's routing table already uses (so a new lab
-// subnet never shadows a real network).
-import { run } from '../exec.ts';
+// The per-environment Linux bridge, its firewall (IPv4 and IPv6), and what the machine's routing table
+// already uses (so a new lab subnet never shadows a real network).
+import fs from 'node:fs/promises';
+import { haveCommand, run } from '../exec.ts';
 import { parseCidr } from './subnet.ts';
 import type { Cidr } from './subnet.ts';
 
 export async function createBridge(name: string, address: string, prefix: number): Promise<void> {
   await run('ip', ['link', 'add', name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+  // No IPv6 on the server's side of the bridge (set before it is up, so it never gets a link-local address):
+  // the labs use IPv4 and the firewall below is the second line. Hosts still talk IPv6 among themselves (L2).
+  await disableIpv6(name);
   await run('ip', ['addr', 'add', `${address}/${prefix}`, 'dev', name]);
   await run('ip', ['link', 'set', name, 'up']);
+}
+
+const ipv6Sysctl = (link: string): string => `/proc/sys/net/ipv6/conf/${link}/disable_ipv6`;
+
+/** True when this kernel has IPv6 at all (otherwise there is nothing to disable or filter). */
+export async function haveIpv6(): Promise<boolean> {
+  return fs.access('/proc/sys/net/ipv6').then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Turns IPv6 off on one link of the server (net.ipv6.conf.<link>.disable_ipv6=1). */
+export async function disableIpv6(link: string): Promise<void> {
+  if (!(await haveIpv6())) return;
+  await fs.writeFile(ipv6Sysctl(link), '1');
 }
 
 /** Deletes the bridge if it exists. */
@@ -41,35 +61,53 @@ export async function usedNetworks(): Promise<Cidr[]> {
 
 const ruleComment = (envId: string): string => `labwright:${envId}`;
 
+/** The firewalls to program: iptables always, ip6tables where the kernel has IPv6. */
+async function firewalls(): Promise<string[]> {
+  if (!(await haveIpv6())) return ['iptables'];
+  if (!(await haveCommand('ip6tables'))) throw new Error('ip6tables not found (Debian package iptables): IPv6 from hosts could not be filtered');
+  return ['iptables', 'ip6tables'];
+}
+
 /**
- * Hosts are root in their container: keep them off the server's own ports and out of other networks.
+ * Hosts are root in their container: keep them off the server's own ports and out of other networks, over
+ * IPv4 and IPv6 alike (a host could otherwise reach a service bound on :: through a link-local address).
  * Traffic the server starts (SSH, etcd checks) still flows, since its replies are ESTABLISHED.
  */
 export async function isolateBridge(bridge: string, envId: string): Promise<void> {
   const c = ['-m', 'comment', '--comment', ruleComment(envId)];
-  await run('iptables', ['-w', '-I', 'INPUT', '1', '-i', bridge, ...c, '-j', 'DROP']);
-  await run('iptables', ['-w', '-I', 'INPUT', '1', '-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', ...c, '-j', 'ACCEPT']);
-  await run('iptables', ['-w', '-I', 'FORWARD', '1', '-i', bridge, '!', '-o', bridge, ...c, '-j', 'DROP']);
+  for (const fw of await firewalls()) {
+    await run(fw, ['-w', '-I', 'INPUT', '1', '-i', bridge, ...c, '-j', 'DROP']);
+    await run(fw, ['-w', '-I', 'INPUT', '1', '-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', ...c, '-j', 'ACCEPT']);
+    await run(fw, ['-w', '-I', 'FORWARD', '1', '-i', bridge, '!', '-o', bridge, ...c, '-j', 'DROP']);
+  }
 }
 
-/** `iptables -S` lines of our rules, as [envId, rule args]. */
-async function ourRules(): Promise<[string, string[]][]> {
-  const out: [string, string[]][] = [];
-  for (const chain of ['INPUT', 'FORWARD']) {
-    const { stdout } = await run('iptables', ['-w', '-S', chain]);
-    for (const line of stdout.split('\n')) {
-      const m = /--comment "?labwright:(lw[a-z0-9]{5})"?/.exec(line);
-      if (m?.[1] && line.startsWith('-A ')) out.push([m[1], line.slice(3).split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+/** `iptables -S` / `ip6tables -S` lines of our rules, as [firewall, envId, rule args]. */
+async function ourRules(): Promise<[string, string, string[]][]> {
+  const out: [string, string, string[]][] = [];
+  const fws = (await haveIpv6()) && (await haveCommand('ip6tables')) ? ['iptables', 'ip6tables'] : ['iptables'];
+  for (const fw of fws) {
+    for (const chain of ['INPUT', 'FORWARD']) {
+      const { stdout } = await run(fw, ['-w', '-S', chain]);
+      for (const line of stdout.split('\n')) {
+        const m = /--comment "?labwright:(lw[a-z0-9]{5})"?/.exec(line);
+        if (m?.[1] && line.startsWith('-A ')) out.push([fw, m[1], line.slice(3).split(' ').map((a) => a.replace(/^"(.*)"$/, '$1'))]);
+      }
     }
   }
   return out;
 }
 
 export async function unisolate(envId: string): Promise<void> {
-  for (const [id, rule] of await ourRules()) if (id === envId) await run('iptables', ['-w', '-D', ...rule], { okCodes: [0, 1] });
+  for (const [fw, id, rule] of await ourRules()) if (id === envId) await run(fw, ['-w', '-D', ...rule], { okCodes: [0, 1] });
 }
 
 /** Environment ids that still have firewall rules (for reaping after a crash). */
 export async function isolatedEnvIds(): Promise<string[]> {
-  return [...new Set((await ourRules()).map(([id]) => id))];
+  return [...new Set((await ourRules()).map(([, id]) => id))];
+}
+
+/** Our firewall rules of one environment, as `<firewall> <rule>` lines (for leak checks). */
+export async function firewallRulesOf(envId: string): Promise<string[]> {
+  return (await ourRules()).filter(([, id]) => id === envId).map(([fw, , rule]) => `${fw} ${rule.join(' ')}`);
 }
