@@ -60,4 +60,14 @@ describe('WorkshopService with a slow destroy', () => {
     expect(stack.workspaces.workspaces.get(session.id, 'demo')).toBeUndefined();
     expect(stack.store.environments.ofSession(session.id)).toEqual([]);
   });
+
+  it('a reset of an expired workshop not swept yet is refused and keeps the hosts for the sweep to free', async () => {
+    const { w, session, env } = await withAttendee(30);
+    stack.store.workshops.setExpiry(w.id, Date.now() - 1);
+    await expect(stack.service.reset(w.id, session.attendeeId!)).rejects.toMatchObject({ code: 'workshop-ended' });
+    expect(provider.created).toHaveLength(1);
+    expect([...provider.live.keys()]).toEqual([env.id]);
+    await stack.service.sweep();
+    expect(provider.live.size).toBe(0);
+  });
 });

@@ -104,7 +104,8 @@ export class WorkshopService {
     const w = this.get(workshopId);
     const a = this.opts.store.sessions.byAttendeeId(attendeeId);
     if (!a || a.workshopId !== w.id) throw new WorkshopError('not-found', 'no such attendee in this workshop');
-    if (w.endedAt !== undefined) throw new WorkshopError('workshop-ended', 'this workshop has ended');
+    // Expired but not swept yet counts as over: a reset would only destroy hosts hostRefusal then keeps from coming back.
+    if (w.endedAt !== undefined || w.expiresAt <= Date.now()) throw new WorkshopError('workshop-ended', 'this workshop has ended');
     this.opts.log.info({ workshop: w.id, attendee: attendeeId }, 'resetting attendee');
     this.#kick(a.id, CloseCode.Replaced, 'your instructor reset your lab: reconnecting to fresh hosts');
     this.#envWatch.get(a.id)?.();
