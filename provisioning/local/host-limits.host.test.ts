@@ -2,13 +2,15 @@
 // memory (an allocation beyond it is killed, the host lives on), pids, CPU (weight + quota, and throttling
 // under load), and a disk of its own size. The attack-style versions live in server/hostile/hosts.host.test.ts.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../provider.ts';
 import { leftoversOf } from './leftovers.ts';
 import { createLocalProvider } from './local-provider.ts';
 import type { LocalProvider } from './local-provider.ts';
-import { diskImageOf } from './host-disk.ts';
+import { diskImageOf, loopDevicesUnder } from './host-disk.ts';
+import { run } from '../exec.ts';
 import { readState } from './state.ts';
 import type { HostState } from './state.ts';
 import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
@@ -78,7 +80,7 @@ describe.skipIf(!canRunHosts)('host limits on a real host', () => {
     // The spinning shells run inside that cgroup, under the quota (bandwidth periods tick). Whether they get
     // throttled depends on what else the machine runs, so that is not asserted.
     const cpuDir = path.dirname(await controlFile(host, v2 ? 'cpu.max' : 'cpu.cfs_quota_us'));
-    const periods = async (): Promise<number> => Number(/^nr_periods (\d+)$/m.exec(await readControl(host, 'cpu.stat'))?.[1] ?? 0);
+    const periods = async (): Promise<number> => Number(/^nr_periods (\d+)$/m.exec(await fs.readFile(path.join(cpuDir, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
     const before = await periods();
     let spinnerSeen = false;
     const watch = async (): Promise<void> => {
@@ -139,5 +141,37 @@ describe.skipIf(!canRunHosts)('a host whose limits cannot be applied', () => {
       await provider.destroy(env);
     }
     expect(await leftoversOf(testConfig.dataDir, env.id)).toEqual([]);
+  });
+});
+
+describe.skipIf(!canRunHosts)('host disks left by a crash', () => {
+  it('recover() detaches loop devices of a dead environment, also when its directory is already gone', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lw-disk-crash-'));
+    const provider = createLocalProvider({ ...testConfig, dataDir });
+    // Two crash shapes: an environment directory without state (died between losetup and mount), and a
+    // loop whose image was deleted with its directory (died during a teardown whose unmount was lazy).
+    const [stale, gone] = ['lwcrsh1', 'lwcrsh2'];
+    try {
+      for (const id of [stale, gone]) {
+        const img = path.join(dataDir, 'envs', id, 'hosts', 'host0.disk.img');
+        await fs.mkdir(path.dirname(img), { recursive: true });
+        await fs.writeFile(img, '');
+        await fs.truncate(img, 64 * MiB);
+        await run('losetup', ['-f', img]);
+      }
+      const old = new Date(Date.now() - 60_000);
+      await fs.utimes(path.join(dataDir, 'envs', stale), old, old);
+      await fs.rm(path.join(dataDir, 'envs', gone), { recursive: true });
+      expect(await loopDevicesUnder(path.join(dataDir, 'envs'))).toHaveLength(2);
+
+      const report = await provider.recover();
+      expect(report.reaped).toEqual(expect.arrayContaining([stale, gone]));
+      expect(await loopDevicesUnder(path.join(dataDir, 'envs'))).toEqual([]);
+      expect(await leftoversOf(dataDir, stale)).toEqual([]);
+      expect(await leftoversOf(dataDir, gone)).toEqual([]);
+    } finally {
+      for (const l of await loopDevicesUnder(dataDir)) await run('losetup', ['-d', l.name], { okCodes: [0, 1] });
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
