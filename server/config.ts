@@ -191,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     hostMemoryMb: int('LABWRIGHT_HOST_MEMORY_MB', env.LABWRIGHT_HOST_MEMORY_MB, 1024, 256, 1_048_576),
     hostCpus: decimal('LABWRIGHT_HOST_CPUS', env.LABWRIGHT_HOST_CPUS, 1, 0, 1024),
     hostPids: int('LABWRIGHT_HOST_PIDS', env.LABWRIGHT_HOST_PIDS, 4096, 256, 4_194_304),
-    hostDiskGb: int('LABWRIGHT_HOST_DISK_GB', env.LABWRIGHT_HOST_DISK_GB, 8, 2, 16_384),
+    hostDiskGb: int('LABWRIGHT_HOST_DISK_GB', env.LABWRIGHT_HOST_DISK_GB, 4, 2, 16_384),
     allowUnlimitedHosts: flag('LABWRIGHT_ALLOW_UNLIMITED_HOSTS', env.LABWRIGHT_ALLOW_UNLIMITED_HOSTS),
     hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
     publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
