@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import type { EnvStatusMessage } from './workspace-manager.ts';
 import { CloseCode } from '../../common/protocol.ts';
@@ -134,84 +133,6 @@ describe('WorkspaceManager idle release', () => {
     again();
     await expect.poll(() => provider.destroyed).toEqual(['env1']);
     expect(mgr.get('s1', 'etcd')).toBeUndefined();
-  });
-});
-
-describe('WorkspaceManager leftovers of an earlier run', () => {
-  /** Environments that outlived a killed server, and the durable records it left. */
-  function leftovers() {
-    const live = new Map<string, Environment>();
-    const destroyed: string[] = [];
-    const env = (id: string, owner: string): Environment => {
-      const e: Environment = { id, provider: 'fake', spec: { hosts: ['host0', 'host1'], services: shape.services, owner }, hosts: [], privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
-      live.set(id, e);
-      return e;
-    };
-    const provider: Provider = {
-      name: 'fake',
-      create: (spec) => Promise.resolve(env(`new${live.size}`, spec.owner ?? '')),
-      destroy: (e) => {
-        const id = typeof e === 'string' ? e : e.id;
-        destroyed.push(id);
-        live.delete(id);
-        return Promise.resolve();
-      },
-      list: () => Promise.resolve([...live.values()]),
-    };
-    const records = new Map<string, string>();
-    const ownership: EnvironmentOwnership = {
-      find: (s, l) => records.get(`${s}/${l}`),
-      record: (s, l, id) => void records.set(`${s}/${l}`, id),
-      forget: (s, l) => void records.delete(`${s}/${l}`),
-      ofSession: (s) => [...records].filter(([k]) => k.startsWith(`${s}/`)).map(([k, envId]) => ({ labId: k.split('/')[1]!, envId })),
-      all: () => [...records].map(([k, envId]) => ({ sessionId: k.split('/')[0]!, labId: k.split('/')[1]!, envId })),
-    };
-    env('attendee', ownerLabel('att', 'etcd'));
-    records.set('att/etcd', 'attendee');
-    env('solo', ownerLabel('solo', 'etcd'));
-    records.set('solo/etcd', 'solo');
-    env('pooled', 'pool');
-    env('cli', 'cli');
-    const mgr = new WorkspaceManager({ provider, labShape: () => shape, ownership });
-    const policy = { keep: (s: string) => s === 'att', graceMs: 40, orphan: (e: Environment) => e.spec.owner === 'pool' };
-    return { live, destroyed, records, mgr, policy };
-  }
-
-  it('keeps attendees’ hosts, destroys unowned ones at once and a solo session’s after the grace time', async () => {
-    const { live, destroyed, records, mgr, policy } = leftovers();
-    expect(await mgr.settleLeftovers(policy)).toEqual({ kept: ['attendee'], waiting: ['solo'], destroyed: ['pooled'], ignored: ['cli'] });
-    expect(destroyed).toEqual(['pooled']);
-    await expect.poll(() => destroyed).toEqual(['pooled', 'solo']);
-    expect(records.has('solo/etcd')).toBe(false);
-    expect([...live.keys()]).toEqual(['attendee', 'cli']);
-    // The attendee still gets the same hosts back.
-    expect((await mgr.acquire('att', 'etcd').whenReady()).id).toBe('attendee');
-    await mgr.close();
-  });
-
-  it('a solo session that comes back within the grace time adopts its hosts, and they stay', async () => {
-    const { destroyed, mgr, policy } = leftovers();
-    await mgr.settleLeftovers({ ...policy, graceMs: 30 });
-    expect((await mgr.acquire('solo', 'etcd').whenReady()).id).toBe('solo');
-    await new Promise((r) => setTimeout(r, 80));
-    expect(destroyed).toEqual(['pooled']);
-    expect(mgr.get('solo', 'etcd')?.env?.id).toBe('solo');
-    await mgr.close();
-  });
-
-  it('a clean shutdown frees leftovers still waiting; a released session frees them at once, once', async () => {
-    const first = leftovers();
-    await first.mgr.settleLeftovers({ ...first.policy, graceMs: 60_000 });
-    await first.mgr.close({ keep: (s) => s === 'att' });
-    expect(first.destroyed).toEqual(['pooled', 'solo']);
-    expect([...first.live.keys()]).toEqual(['attendee', 'cli']);
-
-    const second = leftovers();
-    await second.mgr.settleLeftovers({ ...second.policy, graceMs: 30 });
-    await second.mgr.release('solo');
-    await new Promise((r) => setTimeout(r, 80));
-    expect(second.destroyed).toEqual(['pooled', 'solo']);
-    await second.mgr.close({ keep: (s) => s === 'att' });
   });
 });
 

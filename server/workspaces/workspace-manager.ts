@@ -1,6 +1,7 @@
 // Binds (session, lab) to an Environment: claims one from the provider the first time a page
 // of that lab connects, tells the session's pages how provisioning goes (env-status), reuses it
 // across reloads and reconnects, and gives it back when the session goes or the server stops.
+// What an earlier process left is settled in leftover-environments.ts; destroys in environment-teardown.ts.
 import { createHash } from 'node:crypto';
 import type { LabServices } from '../../common/lab.ts';
 import type { CloseCode, EnvState, HostStatus, ServerMessage } from '../../common/protocol.ts';
@@ -9,6 +10,9 @@ import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
+import { EnvironmentTeardown, workspaceKey as key } from './environment-teardown.ts';
+import type { LeftoverPolicy, LeftoverReport } from './leftover-environments.ts';
+import { LeftoverEnvironments } from './leftover-environments.ts';
 
 export type EnvStatusMessage = Extract<ServerMessage, { type: 'env-status' }>;
 
@@ -68,29 +72,6 @@ export interface WorkspaceManagerOptions {
 export interface Refusal {
   code: CloseCode;
   reason: string;
-}
-
-/** What to do, at start, with the environments an earlier process of this server left running. */
-export interface LeftoverPolicy {
-  /** Sessions whose recorded environments stay as they are (a running workshop's attendees). */
-  keep: (sessionId: string) => boolean;
-  /** How long any other session's recorded environment waits for that session to come back. */
-  graceMs: number;
-  /**
-   * An environment no session records that nevertheless looks like this server's (a dead warm
-   * pool's, or one created for a session but not recorded before a crash): destroyed at once.
-   */
-  orphan: (env: Environment) => boolean;
-}
-
-export interface LeftoverReport {
-  /** Recorded for a session `keep` names. */
-  kept: string[];
-  /** Recorded for another session: destroyed after the grace time unless the session comes back. */
-  waiting: string[];
-  destroyed: string[];
-  /** Not ours to judge (another process's, or made by `labwright env up`). */
-  ignored: string[];
 }
 
 export class WorkspaceError extends Error {
@@ -159,16 +140,13 @@ export class WorkspaceManager {
   readonly #entries = new Map<string, WorkspaceEntry>();
   readonly #log: Logger = logger('workspaces');
   #closed = false;
-  readonly #releaseListeners = new Set<(env: Environment) => void>();
-  /** Environments left by an earlier process, waiting for their session to come back (settleLeftovers). */
-  readonly #waiting = new Map<string, { sessionId: string; labId: string; env: Environment; timer: NodeJS.Timeout }>();
-  /**
-   * (session, lab) whose previous environment is still being destroyed. A new workspace of that
-   * key waits for it before creating, so it can neither adopt the dying hosts nor run beside them.
-   */
-  readonly #gates = new Map<string, Promise<void>>();
+  readonly #teardown: EnvironmentTeardown;
+  readonly #leftovers: LeftoverEnvironments;
 
-  constructor(private readonly opts: WorkspaceManagerOptions) {}
+  constructor(private readonly opts: WorkspaceManagerOptions) {
+    this.#teardown = new EnvironmentTeardown(opts.provider, opts.ssh);
+    this.#leftovers = new LeftoverEnvironments({ provider: opts.provider, ownership: opts.ownership, teardown: this.#teardown, log: this.#log });
+  }
 
   /** The workspace of (session, lab), if one was acquired. */
   get(sessionId: string, labId: string): Workspace | undefined {
@@ -196,9 +174,7 @@ export class WorkspaceManager {
     if (!existing) this.#makeRoom(sessionId);
     const entry = new WorkspaceEntry(sessionId, labId, shape);
     // The session came back for hosts an earlier process left: #provision adopts them.
-    const waiting = this.#waiting.get(k);
-    if (waiting) clearTimeout(waiting.timer);
-    this.#waiting.delete(k);
+    this.#leftovers.claim(sessionId, labId);
     if (existing) {
       for (const l of existing.listeners) entry.listeners.add(l);
     }
@@ -262,79 +238,31 @@ export class WorkspaceManager {
    * Gives back every environment of a session (the session ended, its workshop ended, a reset).
    * Everything that decides is done before the first await: the workspaces leave the map and
    * their records are forgotten at once, so an acquire from here on gets a new workspace, which
-   * waits (#gates) until the old hosts are gone. Resolves once they are, including destroys of
-   * this session that an earlier call started.
+   * waits (its teardown gate) until the old hosts are gone. Resolves once they are, including
+   * destroys of this session that an earlier call started.
    */
   release(sessionId: string): Promise<void> {
     const jobs: Promise<void>[] = [];
-    for (const [k, w] of this.#waiting) {
-      if (w.sessionId !== sessionId) continue;
-      // Freed just below, through the session's ownership records.
-      clearTimeout(w.timer);
-      this.#waiting.delete(k);
-    }
     for (const e of [...this.#entries.values()]) if (e.sessionId === sessionId) jobs.push(this.#release(e));
     // Owned by the session but not adopted since the last restart (nobody opened it yet).
-    for (const { labId, envId } of this.opts.ownership?.ofSession(sessionId) ?? []) {
-      this.opts.ownership?.forget(sessionId, labId);
-      const log = this.#log.child({ lab: labId, env: envId });
-      jobs.push(this.#gate(key(sessionId, labId), this.#destroy(envId, log)));
-    }
-    for (const [k, g] of this.#gates) if (k.endsWith(`\u0000${sessionId}`)) jobs.push(g);
+    jobs.push(...this.#leftovers.releaseSession(sessionId));
+    jobs.push(...this.#teardown.pendingOfSession(sessionId));
     return Promise.all(jobs).then(() => undefined);
   }
 
   /**
    * Run once at start, before any page connects, after the provider adopted what still runs:
    * decides what becomes of each environment an earlier process left (see LeftoverPolicy).
-   * Without this, after a crash, a solo page's hosts whose session never returns, and a dead
-   * warm pool's hosts, would be kept for as long as the machine runs.
    */
-  async settleLeftovers(policy: LeftoverPolicy): Promise<LeftoverReport> {
-    const report: LeftoverReport = { kept: [], waiting: [], destroyed: [], ignored: [] };
-    const records = new Map((this.opts.ownership?.all() ?? []).map((r) => [r.envId, r]));
-    for (const env of await this.opts.provider.list()) {
-      const rec = records.get(env.id);
-      const log = this.#log.child({ env: env.id, ...(rec ? { lab: rec.labId } : {}) });
-      const k = rec ? key(rec.sessionId, rec.labId) : '';
-      if (rec && (policy.keep(rec.sessionId) || this.#entries.has(k))) {
-        report.kept.push(env.id);
-      } else if (rec) {
-        const earlier = this.#waiting.get(k);
-        if (earlier) clearTimeout(earlier.timer);
-        const timer = setTimeout(() => void this.#reclaim(k, env.id), policy.graceMs);
-        timer.unref();
-        this.#waiting.set(k, { sessionId: rec.sessionId, labId: rec.labId, env, timer });
-        report.waiting.push(env.id);
-        log.info({ graceMs: policy.graceMs }, 'hosts of an earlier run wait for their session to come back');
-      } else if (policy.orphan(env)) {
-        await this.#destroy(env, log);
-        report.destroyed.push(env.id);
-      } else {
-        report.ignored.push(env.id);
-      }
-    }
-    return report;
-  }
-
-  /** The grace time of a leftover environment is over and its session did not come back. */
-  async #reclaim(k: string, envId: string): Promise<void> {
-    const w = this.#waiting.get(k);
-    if (!w || w.env.id !== envId) return;
-    this.#waiting.delete(k);
-    this.#log.info({ lab: w.labId, env: envId }, 'the session did not come back for the hosts of an earlier run');
-    await this.#freeLeftover(w);
+  settleLeftovers(policy: LeftoverPolicy): Promise<LeftoverReport> {
+    return this.#leftovers.settle(policy, (sessionId, labId) => this.#entries.has(key(sessionId, labId)));
   }
 
   /** Destroys every environment at shutdown, except ready ones `keep` names (with durable ownership). Idempotent. */
   async close(opts: { keep?: (sessionId: string, labId: string) => boolean } = {}): Promise<void> {
     this.#closed = true;
     // Leftovers still waiting for their session: as a solo session's hosts, freed at shutdown.
-    const waiting = [...this.#waiting.values()];
-    this.#waiting.clear();
-    for (const w of waiting) clearTimeout(w.timer);
-    const freed = waiting.filter((w) => !(this.opts.ownership && opts.keep?.(w.sessionId, w.labId)));
-    await Promise.all(freed.map((w) => this.#freeLeftover(w)));
+    await this.#leftovers.close(opts.keep);
     const all = [...this.#entries.values()];
     // Kept (a running workshop's, recorded in the durable ownership): left running for the next
     // server process to adopt; only this process's timers stop.
@@ -346,19 +274,19 @@ export class WorkspaceManager {
     }
     await Promise.all(all.filter((e) => !kept.includes(e)).map((e) => this.#release(e)));
     // Destroys started before (a reset, a session's end) finish before the process may exit.
-    await Promise.all([...this.#gates.values()]);
+    await this.#teardown.all();
   }
 
   async #provision(e: WorkspaceEntry): Promise<Environment> {
     const log = this.#log.child({ lab: e.labId, owner: ownerLabel(e.sessionId, e.labId) });
     log.info('provisioning');
     const k = key(e.sessionId, e.labId);
-    if (this.#gates.has(k)) {
+    if (this.#teardown.pending(k)) {
       // A reset (or an idle release) is still destroying this seat's previous hosts: say so, and
       // start only once they are gone, so those hosts are never adopted nor run beside new ones.
       e.progress = { done: 0, total: 1, message: 'removing the previous lab hosts' };
       e.publish();
-      for (let g = this.#gates.get(k); g && !e.released; g = this.#gates.get(k)) await g;
+      for (let g = this.#teardown.pending(k); g && !e.released; g = this.#teardown.pending(k)) await g;
       e.progress = undefined;
     }
     e.publish();
@@ -366,7 +294,7 @@ export class WorkspaceManager {
     try {
       this.#stillWanted(e);
       // Without ownership the provider is asked at once, in the same tick as acquire().
-      const adopted = this.opts.ownership ? await this.#adopt(e, log) : undefined;
+      const adopted = this.opts.ownership ? await this.#leftovers.adopt(e.sessionId, e.labId, log) : undefined;
       // Checked again after the await, in the same tick as the provider is asked: a workshop
       // ended (or a release) meanwhile makes no hosts. An adopted environment stays recorded,
       // for whoever frees the session.
@@ -400,7 +328,7 @@ export class WorkspaceManager {
     }
     if (e.released) {
       // Released while the provider was still working: nobody will use it.
-      await this.#destroy(env, log);
+      await this.#teardown.destroy(env, log);
       throw new WorkspaceError('released', 'the environment was released while it was being created');
     }
     // Recorded before anyone is told it is ready: a crash from here on re-adopts it.
@@ -412,20 +340,6 @@ export class WorkspaceManager {
     e.publish();
     if (e.listeners.size > 0) this.#startProbing(e);
     return env;
-  }
-
-  /** The environment an earlier process made for (session, lab), if it still exists. */
-  async #adopt(e: WorkspaceEntry, log: Logger): Promise<Environment | undefined> {
-    const id = this.opts.ownership?.find(e.sessionId, e.labId);
-    if (id === undefined) return undefined;
-    const found = (await this.opts.provider.list()).find((env) => env.id === id);
-    if (!found) {
-      log.info({ env: id }, 'recorded environment is gone; creating a new one');
-      this.opts.ownership?.forget(e.sessionId, e.labId);
-      return undefined;
-    }
-    log.info({ env: id }, 'adopted the environment of an earlier run');
-    return found;
   }
 
   #startProbing(e: WorkspaceEntry): void {
@@ -476,7 +390,7 @@ export class WorkspaceManager {
    */
   #release(e: WorkspaceEntry): Promise<void> {
     const k = key(e.sessionId, e.labId);
-    if (e.released) return this.#gates.get(k) ?? Promise.resolve();
+    if (e.released) return this.#teardown.pending(k) ?? Promise.resolve();
     e.released = true;
     this.#stopProbing(e);
     if (e.idleTimer) clearTimeout(e.idleTimer);
@@ -491,26 +405,14 @@ export class WorkspaceManager {
     const log = this.#log.child({ lab: e.labId, env: env?.id ?? recorded });
     const job = (async () => {
       if (env) {
-        await this.#destroy(env, log);
+        await this.#teardown.destroy(env, log);
         return;
       }
       // Still provisioning: #provision destroys what the provider hands back; wait for that.
-      if (mine) await this.#destroy(recorded, log);
+      if (mine) await this.#teardown.destroy(recorded, log);
       await e.ready.catch(() => undefined);
     })();
-    return this.#gate(k, job);
-  }
-
-  /** Registers a destroy of key's hosts: a workspace of that key provisions only after it. */
-  #gate(k: string, job: Promise<void>): Promise<void> {
-    const before = this.#gates.get(k);
-    const done = job.catch(() => undefined);
-    const gate = before ? Promise.all([before, done]).then(() => undefined) : done;
-    this.#gates.set(k, gate);
-    void gate.then(() => {
-      if (this.#gates.get(k) === gate) this.#gates.delete(k);
-    });
-    return gate;
+    return this.#teardown.gate(k, job);
   }
 
   /** Throws unless the workspace is still wanted and its session may still have hosts. */
@@ -524,30 +426,8 @@ export class WorkspaceManager {
     if (refusal) throw new WorkspaceError('refused', refusal.reason, refusal.code);
   }
 
-  #freeLeftover(w: { sessionId: string; labId: string; env: Environment }): Promise<void> {
-    // Only the record that still names this environment is forgotten (never a newer one).
-    if (this.opts.ownership?.find(w.sessionId, w.labId) === w.env.id) this.opts.ownership.forget(w.sessionId, w.labId);
-    return this.#gate(key(w.sessionId, w.labId), this.#destroy(w.env, this.#log.child({ lab: w.labId, env: w.env.id })));
-  }
-
   /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */
   onRelease(listener: (env: Environment) => void): () => void {
-    this.#releaseListeners.add(listener);
-    return () => this.#releaseListeners.delete(listener);
-  }
-
-  /** Never rejects (a failure is logged): gates and releases wait on it. */
-  async #destroy(env: Environment | string, log: Logger): Promise<void> {
-    // An id only: recorded but never adopted by this process, so no terminal of ours is on it.
-    if (typeof env !== 'string') for (const l of this.#releaseListeners) l(env);
-    this.opts.ssh?.closeEnvironment(typeof env === 'string' ? env : env.id);
-    try {
-      await this.opts.provider.destroy(env);
-      log.info('environment destroyed');
-    } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not destroy environment');
-    }
+    return this.#teardown.onRelease(listener);
   }
 }
-
-const key = (sessionId: string, labId: string): string => `${labId}\u0000${sessionId}`;
