@@ -16,6 +16,7 @@ export type MessageOf<T extends RoutedType> = Extract<RoutedMessage, { type: T }
  */
 export type MessageHandler<T extends RoutedType> = (ctx: ConnectionContext, msg: MessageOf<T>) => void | Promise<void>;
 
+/** A handler for every routed type: mapped over them, so a type the protocol adds must be given one. */
 export type HandlerTable = { [T in RoutedType]: MessageHandler<T> };
 
 export interface GatewayModule {
@@ -34,6 +35,8 @@ const notReady =
     ctx.sendError('not-ready', `${feature} are not available on this server yet`, msg.type);
   };
 
+// Typed as the full table: a message type added to common/protocol.ts without a default here
+// (and so, possibly, without any handler) is a compile error.
 const DEFAULTS: HandlerTable = {
   'term-open': notReady('terminals'),
   'term-input': notReady('terminals'),
@@ -60,4 +63,15 @@ export function buildHandlerTable(modules: readonly GatewayModule[]): HandlerTab
     }
   }
   return table;
+}
+
+/** Runs the table's handler for the message's own type: the gateway's one dispatch for every routed message. */
+export function dispatchRouted(table: HandlerTable, ctx: ConnectionContext, msg: RoutedMessage): void | Promise<void> {
+  return callHandler(table, msg.type, ctx, msg);
+}
+
+// Generic in the type so that the compiler pairs the handler looked up by `type` with `msg`
+// (with a plain union `msg.type` the lookup is a union of handlers no one message fits).
+function callHandler<T extends RoutedType>(table: HandlerTable, type: T, ctx: ConnectionContext, msg: MessageOf<T>): void | Promise<void> {
+  return table[type](ctx, msg);
 }

@@ -19,8 +19,8 @@ import type { Session, SessionStore } from '../sessions/session-store.ts';
 import { sessionTag } from '../sessions/session-store.ts';
 import { storageFailureMessage, storageFailureOf } from '../store/store-error.ts';
 import type { Cleanup, ConnectionContext } from './connection-context.ts';
-import type { GatewayModule, HandlerTable, MessageHandler, RoutedType } from './gateway-module.ts';
-import { buildHandlerTable } from './gateway-module.ts';
+import type { GatewayModule, RoutedMessage } from './gateway-module.ts';
+import { buildHandlerTable, dispatchRouted } from './gateway-module.ts';
 
 export interface GatewayOptions {
   config: Readonly<Pick<Config, 'basePath' | 'allowedOrigins'>>;
@@ -141,7 +141,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
       send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
     };
 
-    function runHandler<T extends RoutedType>(handler: MessageHandler<T>, c: ConnectionContext, msg: Parameters<MessageHandler<T>>[1]): void {
+    /** Hands a message to its module's handler; a failure is answered on this connection only. */
+    function runHandler(c: ConnectionContext, msg: RoutedMessage): void {
       const failed = (e: unknown): void => {
         // A write the disk refused: say so (nothing was saved), keep the connection and the server.
         const storage = storageFailureOf(e);
@@ -154,7 +155,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         c.sendError('internal', 'the server could not handle this message', msg.type);
       };
       try {
-        const p = handler(c, msg);
+        const p = dispatchRouted(table, c, msg);
         if (p instanceof Promise) p.catch(failed);
       } catch (e) {
         failed(e);
@@ -222,7 +223,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       };
     }
 
-    function dispatch(msg: ClientMessage, c: ConnectionContext | undefined, t: HandlerTable): void {
+    function dispatch(msg: ClientMessage, c: ConnectionContext | undefined): void {
       if (msg.type === 'hello') {
         hello(msg);
         return;
@@ -232,28 +233,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         ws.close(CloseCode.VersionMismatch, 'the first message must be hello');
         return;
       }
-      switch (msg.type) {
-        case 'term-open':
-          return runHandler(t['term-open'], c, msg);
-        case 'term-input':
-          return runHandler(t['term-input'], c, msg);
-        case 'term-resize':
-          return runHandler(t['term-resize'], c, msg);
-        case 'term-ack':
-          return runHandler(t['term-ack'], c, msg);
-        case 'term-close':
-          return runHandler(t['term-close'], c, msg);
-        case 'check-run':
-          return runHandler(t['check-run'], c, msg);
-        case 'step-skip':
-          return runHandler(t['step-skip'], c, msg);
-        case 'dashboard-watch':
-          return runHandler(t['dashboard-watch'], c, msg);
-        default: {
-          const unreachable: never = msg;
-          return unreachable;
-        }
-      }
+      runHandler(c, msg);
     }
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -270,7 +250,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         return;
       }
       try {
-        dispatch(parsed.value, ctx, table);
+        dispatch(parsed.value, ctx);
       } catch (e) {
         // A synchronous failure (the hello's session write on a full disk, say) must not take the
         // process down: this connection is told, every other one carries on.
