@@ -50,3 +50,11 @@ describe('loadConfig: public URL, trusted proxies, solo mode', () => {
     expect(() => loadConfig({ LABWRIGHT_ALLOW_UNLIMITED_HOSTS: 'yes' })).toThrow(/LABWRIGHT_ALLOW_UNLIMITED_HOSTS must be 1 or 0/);
   });
 });
+
+describe('loadConfig: host isolation', () => {
+  it('runs hosts unprivileged (userns) unless LABWRIGHT_HOST_ISOLATION=privileged, and refuses anything else', () => {
+    expect(loadConfig({}).hostIsolation).toBe('userns');
+    expect(loadConfig({ LABWRIGHT_HOST_ISOLATION: 'privileged' }).hostIsolation).toBe('privileged');
+    expect(() => loadConfig({ LABWRIGHT_HOST_ISOLATION: 'root' })).toThrow(/LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "root"/);
+  });
+});

@@ -6,12 +6,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProvisionError } from '../provider.ts';
 import type { Environment } from '../provider.ts';
 import { idRangesDir } from './id-ranges.ts';
 import { leftoversOf } from './leftovers.ts';
 import { createLocalProvider } from './local-provider.ts';
 import type { LocalProvider } from './local-provider.ts';
-import { envDir, readState } from './state.ts';
+import { envDir, listEnvIds, readState } from './state.ts';
 import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
 
 /** The pid of the host's own init (systemd): the child of its nspawn. */
@@ -82,6 +83,21 @@ describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('unprivil
     await provider.destroy(other);
     expect(await idmappedMountsUnder(dir)).toEqual([]);
     expect(await leftoversOf(testConfig.dataDir, other.id)).toEqual([]);
+  });
+});
+
+describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('unprivileged hosts: refusal', () => {
+  it('refuses, naming LABWRIGHT_HOST_ISOLATION, where the image filesystem has no idmapped mounts, and creates nothing', async () => {
+    // /proc cannot be idmapped: standing in for an image on a filesystem (or kernel) without idmapped mounts.
+    const provider = createLocalProvider(testConfig, { imageRootfs: '/proc' });
+    const err = await provider.create({ hosts: ['host0'], services: { etcd: 'none', docker: false }, owner: 'test' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProvisionError);
+    expect((err as ProvisionError).code).toBe('isolation-unavailable');
+    expect((err as ProvisionError).message).toMatch(/cannot run unprivileged.*idmapped mounts do not work.*LABWRIGHT_HOST_ISOLATION=privileged/);
+    // Nothing of this process's making is left half-created (other processes may be creating their own).
+    const mine: string[] = [];
+    for (const id of await listEnvIds(testConfig.dataDir)) if ((await readState(testConfig.dataDir, id))?.creatorPid === process.pid) mine.push(id);
+    expect(mine).toEqual([]);
   });
 });
 
