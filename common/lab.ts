@@ -1,8 +1,13 @@
 // The lab model: what a lab.md file becomes once parsed (server side), and the attendee's
 // view of it (no checks, no solutions) that the browser receives.
 import type { CheckSpec } from './checks.ts';
+import type { Gate } from './gating.ts';
 
 export const MAX_HOSTS = 16;
+
+/** Lab ids are folder names under labs/; anything else is rejected before it gets near the file system. */
+export const LAB_ID = /^[a-z0-9][a-z0-9-]*$/;
+export const isLabId = (id: string): boolean => id.length <= 100 && LAB_ID.test(id);
 
 export interface LabServices {
   /** `cluster`: one etcd member on every host, clustered; `none`: etcd not started. */
@@ -20,7 +25,7 @@ export interface LabMeta {
   /** Expected duration in minutes. */
   durationMinutes: number | null;
   /** `hard`: a step unlocks only when the previous one passes; `soft`: checks are advisory. */
-  gate: 'hard' | 'soft';
+  gate: Gate;
   /** Whether attendees may skip a step (runs its solve blocks). */
   allowSkip: boolean;
 }

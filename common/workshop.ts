@@ -1,9 +1,11 @@
 // The workshop model shared by server and browser: what the instructor dashboard is pushed
 // (one snapshot per change) and the one rule for flagging an attendee as stuck.
 import type { StepReport } from './checks.ts';
+import type { StepGate } from './gating.ts';
+import type { EnvState } from './protocol.ts';
 
-/** A cell of the attendees × steps grid. */
-export type StepCell = 'done' | 'skipped' | 'current' | 'locked';
+/** A cell of the attendees × steps grid: the step's standing by the lab's gate (common/gating.ts). */
+export type StepCell = StepGate;
 
 export interface WorkshopInfo {
   id: string;
@@ -26,8 +28,8 @@ export interface AttendeeRow {
   joinedAt: number;
   /** A page of this attendee is connected now. */
   connected: boolean;
-  /** The attendee's environment (protocol EnvState), or none yet. */
-  env: 'provisioning' | 'ready' | 'failed' | 'none';
+  /** The attendee's environment, or none yet. */
+  env: EnvState | 'none';
   cells: StepCell[];
   /** Index of the current step; equals the step count once every step is done. */
   current: number;

@@ -22,8 +22,9 @@ export interface LabSocketOptions {
   maxDelayMs?: number;
 }
 
-export const socketUrl = (base: string = document.baseURI): string => {
-  const u = new URL('ws', base);
+/** The URL of one of the server's WebSocket endpoints ({base}ws for pages, {base}dashboard-ws for the instructor's dashboard). */
+export const socketUrl = (base: string = document.baseURI, endpoint: 'ws' | 'dashboard-ws' = 'ws'): string => {
+  const u = new URL(endpoint, base);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   u.hash = '';
   u.search = '';

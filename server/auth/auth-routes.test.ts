@@ -25,7 +25,7 @@ beforeAll(async () => {
   store = openDurableStore(dir);
   const app = express();
   const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 60_000, maxAddresses: 100 });
-  app.use('/api/instructor', authRoutes({ sessions: store.sessions, credential: instructorCredential(TOKEN), basePath: '/', log: logger('test'), throttle }));
+  app.use('/api', authRoutes({ sessions: store.sessions, credential: instructorCredential(TOKEN), basePath: '/', log: logger('test'), throttle }));
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/instructor/login`;

@@ -2,7 +2,7 @@
 // down, ssh — and `env image` to build the cached host image ahead of time (scripts/setup.sh does).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { MAX_HOSTS } from '../../common/lab.ts';
+import { LAB_ID, MAX_HOSTS } from '../../common/lab.ts';
 import { ensureImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
@@ -11,7 +11,7 @@ import { ProvisionError } from '../../provisioning/provider.ts';
 import type { Environment, EnvironmentSpec, ProvisionProgress } from '../../provisioning/provider.ts';
 import { loadConfig } from '../config.ts';
 import type { Config } from '../config.ts';
-import { LAB_FILE, LAB_ID } from '../labs/lab-catalog.ts';
+import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';

@@ -3,11 +3,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CheckResult } from '../../common/checks.ts';
+import { LAB_ID } from '../../common/lab.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { LabTestResult, StepTestResult, TestEvent } from '../checks/lab-tester.ts';
 import { testLab } from '../checks/lab-tester.ts';
 import { loadConfig } from '../config.ts';
-import { LAB_FILE, LAB_ID } from '../labs/lab-catalog.ts';
+import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
 import { setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';

@@ -1,11 +1,9 @@
-// The one shape of an HTTP error body, so the client can show a message without parsing prose.
+// Sends the one shape of an HTTP error body (ApiErrorBody in common/http-api.ts), so the client can
+// show a message without parsing prose.
 import type { Response } from 'express';
+import type { ApiErrorBody, ApiErrorCode } from '../../common/http-api.ts';
 
-export type ApiErrorCode = 'unauthorized' | 'forbidden' | 'not-found' | 'bad-request' | 'lab-broken' | 'workshop-full' | 'workshop-ended' | 'too-many-attempts' | 'misdirected' | 'unavailable' | 'internal';
-
-export interface ApiErrorBody {
-  error: { code: ApiErrorCode; message: string };
-}
+export type { ApiErrorBody, ApiErrorCode };
 
 export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string): void {
   const body: ApiErrorBody = { error: { code, message } };

@@ -9,7 +9,3 @@ export interface LabViewSource {
   /** Calls the listener with a lab id whenever that lab's files change; returns an unsubscribe. */
   onChange(listener: (labId: string) => void): () => void;
 }
-
-/** Lab ids are folder names; anything else is rejected before it gets near the file system. */
-export const LAB_ID = /^[a-z0-9][a-z0-9-]*$/;
-export const isLabId = (id: string): boolean => id.length <= 100 && LAB_ID.test(id);

@@ -5,12 +5,11 @@ import type { FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabSummary } from '../../common/lab.ts';
+import { LAB_ID } from '../../common/lab.ts';
 import { logger } from '../log.ts';
 import { loadLabFile } from './lint-lab.ts';
 import type { LabLoad } from './lint-lab.ts';
 
-/** A lab id is a folder name under labs/, never a path: no dots, no slashes. */
-export const LAB_ID = /^[a-z0-9][a-z0-9-]*$/;
 export const LAB_FILE = 'lab.md';
 
 export interface LabCatalogOptions {

@@ -12,7 +12,7 @@ import { logger } from '../log.ts';
 import { RateWindow, waitText } from '../sessions/rate-window.ts';
 import type { ConnectionContext } from '../ws/connection-context.ts';
 import type { GatewayModule, MessageOf } from '../ws/gateway-module.ts';
-import { currentStep, isUnlocked, toProgressState } from './gating.ts';
+import { completesOnPass, currentStep, isUnlocked, toProgressState } from './gating.ts';
 import type { ProgressStore } from './progress-store.ts';
 
 export interface ChecksModuleDeps {
@@ -97,8 +97,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     }
     if (!report.passed) return;
     const p = await deps.progress.get(room.sessionId, room.labId);
-    if (p.done.some((d) => d.step === report.step)) return;
-    if (lab.meta.gate === 'hard' && report.step !== currentStep(lab, p)) return;
+    if (!completesOnPass(lab, p, report.step)) return;
     await deps.progress.markDone(room.sessionId, room.labId, { step: report.step, at: report.at, skipped: opts.skipped });
     room.log.info({ step: report.step, skipped: opts.skipped }, 'step done');
     await sendProgress(room, lab);

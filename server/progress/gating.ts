@@ -1,28 +1,28 @@
-// Gating rules: which steps an attendee may check, and what a passing report unlocks. Pure
-// functions over the lab's gate mode and the done steps, shared by the gateway module and tests.
+// The gating rule of common/gating.ts applied to a lab and its stored progress: which steps an
+// attendee may check, what a passing report completes, and the progress a page is sent.
+import type { Gate } from '../../common/gating.ts';
+import { currentStep as firstNotDone, isStepOpen, passCompletes } from '../../common/gating.ts';
 import type { ProgressState } from '../../common/protocol.ts';
 import type { LabProgress } from './progress-store.ts';
 
 export interface GatedLab {
-  meta: { gate: 'hard' | 'soft' };
+  meta: { gate: Gate };
   steps: readonly unknown[];
 }
 
 /** The first step not done yet (steps.length once all are done). */
 export function currentStep(lab: GatedLab, progress: LabProgress): number {
-  const done = new Set(progress.done.map((d) => d.step));
-  let i = 0;
-  while (i < lab.steps.length && done.has(i)) i++;
-  return i;
+  return firstNotDone(lab.steps.length, progress.done);
 }
 
-/**
- * Hard gate: only done steps and the current one are open (checking a done step again is
- * harmless). Soft gate: every step is open; checks are advisory.
- */
+/** May this step be checked or skipped now (see isStepOpen)? */
 export function isUnlocked(lab: GatedLab, progress: LabProgress, step: number): boolean {
-  if (step < 0 || step >= lab.steps.length) return false;
-  return lab.meta.gate === 'soft' || step <= currentStep(lab, progress);
+  return isStepOpen(lab.meta.gate, lab.steps.length, progress.done, step);
+}
+
+/** Does a passing report of this step mark it done (see passCompletes)? */
+export function completesOnPass(lab: GatedLab, progress: LabProgress, step: number): boolean {
+  return passCompletes(lab.meta.gate, lab.steps.length, progress.done, step);
 }
 
 export function toProgressState(lab: GatedLab, progress: LabProgress): ProgressState {

@@ -1,26 +1,18 @@
 // HTTP routes of workshop mode under {base}api/: the instructor's (create, list, snapshot,
 // extend, end, reset an attendee; instructor login required) and the attendee's join link.
-import express, { Router } from 'express';
+// Paths, parameters and bodies are the API contract's (common/http-api.ts), validated on entry.
+import { Router } from 'express';
 import type { Request, Response } from 'express';
+import { API } from '../../common/http-api.ts';
 import { requireInstructor } from '../auth/require-instructor.ts';
 import { sendApiError } from '../http/api-error.ts';
+import { jsonBody, readBody, readParams, sendAnswer } from '../http/api-input.ts';
 import type { Logger } from '../log.ts';
 import { RateWindow, addressKey, waitText } from '../sessions/rate-window.ts';
 import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import { WorkshopError } from './workshop-service.ts';
 import type { WorkshopService } from './workshop-service.ts';
-
-/** 1–40 printable characters, no control or bidi-override characters (names are shown to others). */
-export function cleanDisplayName(raw: unknown): string | undefined {
-  if (typeof raw !== 'string') return undefined;
-  const name = raw.normalize('NFC').replace(/\s+/g, ' ').trim();
-  if (name.length < 1 || name.length > 40) return undefined;
-  if (/[\p{Cc}\p{Cf}]/u.test(name)) return undefined;
-  return name;
-}
-
-const field = (body: unknown, name: string): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined);
 
 function fail(res: Response, e: unknown): void {
   if (!(e instanceof WorkshopError)) throw e;
@@ -34,7 +26,7 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
   // Join attempts (right link or not) per client address: a room behind one NAT joins well
   // under the default; a script hammering the route is told to wait.
   const joins = new RateWindow({ max: opts.joinsPerAddressPerMinute ?? 300, windowMs: 60_000 });
-  router.use(express.json({ limit: '4kb' }));
+  router.use(jsonBody());
 
   // ---- attendee: the join link (#/join/<token>) ----
 
@@ -44,17 +36,19 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     return rec?.role === 'attendee' && rec.workshopId === workshopId ? rec : undefined;
   };
 
-  router.get('/join/:token', (req, res) => {
-    const w = store.workshops.byToken(req.params.token);
+  router.get(API.joinInfo.path, (req, res) => {
+    const params = readParams(API.joinInfo, req, res);
+    if (!params) return;
+    const w = store.workshops.byToken(params.token);
     if (!w) {
       sendApiError(res, 404, 'not-found', 'this join link is not valid; ask your instructor for the link again');
       return;
     }
     const me = attendeeOf(req, w.id);
-    res.json({ labId: w.labId, labTitle: service.info(w).labTitle, state: service.state(w), expiresAt: w.expiresAt, you: me ? { name: me.displayName } : null });
+    sendAnswer(res, API.joinInfo, { labId: w.labId, labTitle: service.info(w).labTitle, state: service.state(w), expiresAt: w.expiresAt, you: me ? { name: me.displayName ?? '' } : null });
   });
 
-  router.post('/join/:token', (req, res) => {
+  router.post(API.join.path, (req, res) => {
     // req.ip: the real client behind a configured trusted proxy, else the socket's peer.
     const ip = req.ip ?? req.socket.remoteAddress;
     const waitMs = joins.take(addressKey(ip));
@@ -64,7 +58,9 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
       sendApiError(res, 429, 'too-many-attempts', `too many join attempts from your address (at most ${joins.max} a minute); try again in ${waitText(waitMs)}`);
       return;
     }
-    const w = store.workshops.byToken(req.params.token);
+    const params = readParams(API.join, req, res);
+    if (!params) return;
+    const w = store.workshops.byToken(params.token);
     if (!w) {
       log.warn({ ip: req.socket.remoteAddress }, 'join refused: unknown token');
       sendApiError(res, 404, 'not-found', 'this join link is not valid; ask your instructor for the link again');
@@ -72,15 +68,13 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     }
     // Reopened link, another tab: the same attendee, environment and progress.
     if (attendeeOf(req, w.id)) {
-      res.json({ labId: w.labId, resumed: true });
+      sendAnswer(res, API.join, { labId: w.labId, resumed: true });
       return;
     }
-    const name = cleanDisplayName(field(req.body, 'name'));
-    if (name === undefined) {
-      sendApiError(res, 400, 'bad-request', 'enter a name of 1 to 40 characters');
-      return;
-    }
-    const outcome = service.join(req.params.token, name);
+    // Read only now: a returning attendee (above) needs no name.
+    const body = readBody(API.join, req, res);
+    if (!body) return;
+    const outcome = service.join(params.token, body.name);
     if (!outcome) {
       sendApiError(res, 404, 'not-found', 'this join link is not valid');
       return;
@@ -92,59 +86,63 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
       return;
     }
     res.setHeader('Set-Cookie', sessionCookieHeader(outcome.session.id, opts.basePath, req.secure));
-    res.status(201).json({ labId: w.labId, resumed: false });
+    sendAnswer(res, API.join, { labId: w.labId, resumed: false }, 201);
   });
 
   // ---- instructor ----
 
-  const admin = Router();
-  admin.use(requireInstructor(store.sessions, log));
-  admin.get('/', (_req, res) => {
-    res.json(service.list());
+  // Everything under /workshops is the instructor's; the guard runs before any of it.
+  router.use('/workshops', requireInstructor(store.sessions, log));
+  router.get(API.workshops.path, (_req, res) => {
+    sendAnswer(res, API.workshops, service.list());
   });
-  admin.post('/', (req, res) => {
+  router.post(API.createWorkshop.path, (req, res) => {
+    const spec = readBody(API.createWorkshop, req, res);
+    if (!spec) return;
     try {
-      res.status(201).json(
-        service.create({
-          labId: typeof field(req.body, 'labId') === 'string' ? (field(req.body, 'labId') as string) : '',
-          capacity: Number(field(req.body, 'capacity')),
-          minutes: Number(field(req.body, 'minutes')),
-        }),
-      );
+      sendAnswer(res, API.createWorkshop, service.create(spec), 201);
     } catch (e) {
       fail(res, e);
     }
   });
-  admin.get('/:id', (req, res) => {
+  router.get(API.workshop.path, (req, res) => {
+    const params = readParams(API.workshop, req, res);
+    if (!params) return;
     try {
-      res.json(service.snapshot(req.params.id));
+      sendAnswer(res, API.workshop, service.snapshot(params.id));
     } catch (e) {
       fail(res, e);
     }
   });
-  admin.post('/:id/extend', (req, res) => {
+  router.post(API.extendWorkshop.path, (req, res) => {
+    const params = readParams(API.extendWorkshop, req, res);
+    const body = params && readBody(API.extendWorkshop, req, res);
+    if (!params || !body) return;
     try {
-      res.json(service.extend(req.params.id, Number(field(req.body, 'minutes'))));
+      sendAnswer(res, API.extendWorkshop, service.extend(params.id, body.minutes));
     } catch (e) {
       fail(res, e);
     }
   });
-  admin.post('/:id/end', async (req, res) => {
+  router.post(API.endWorkshop.path, async (req, res) => {
+    const params = readParams(API.endWorkshop, req, res);
+    if (!params) return;
     try {
-      res.json(await service.end(req.params.id));
+      sendAnswer(res, API.endWorkshop, await service.end(params.id));
     } catch (e) {
       fail(res, e);
     }
   });
-  admin.post('/:id/attendees/:attendee/reset', async (req, res) => {
+  router.post(API.resetAttendee.path, async (req, res) => {
+    const params = readParams(API.resetAttendee, req, res);
+    if (!params) return;
     try {
-      await service.reset(req.params.id, req.params.attendee);
-      res.status(204).end();
+      await service.reset(params.id, params.attendee);
+      sendAnswer(res, API.resetAttendee);
     } catch (e) {
       fail(res, e);
     }
   });
-  router.use('/workshops', admin);
 
   return router;
 }

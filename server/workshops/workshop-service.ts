@@ -2,6 +2,9 @@
 // expiry sweep that frees environments. Builds the dashboard snapshot and tells watchers when
 // anything that changes it happens (progress, checks, presence, environments).
 import type { StepReport } from '../../common/checks.ts';
+import { currentStep, stepGates } from '../../common/gating.ts';
+import type { Gate } from '../../common/gating.ts';
+import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
@@ -13,10 +16,8 @@ import type { JoinOutcome, WorkshopRecord } from '../store/workshop-records.ts';
 import type { Refusal, WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import { WorkspaceError } from '../workspaces/workspace-manager.ts';
 
-export const MAX_CAPACITY = 200;
 /** What an attendee's pages show once the workshop is over (the same words as a refused hello). */
 const ENDED_REASON = 'This workshop has ended; its lab hosts were removed.';
-export const MAX_MINUTES = 7 * 24 * 60;
 
 /** Closes every open page of a session with a code and a reason the attendee reads. */
 export type Kick = (sessionId: string, code: CloseCode, reason: string) => void;
@@ -228,21 +229,16 @@ export class WorkshopService {
 
   snapshot(workshopId: string): DashboardSnapshot {
     const w = this.get(workshopId);
-    const steps = this.opts.labs.view(w.labId)?.steps.map((s) => s.title) ?? [];
-    const attendees = this.opts.store.sessions.attendeesOf(w.id).map((a) => this.#row(a, w, steps.length));
+    const view = this.opts.labs.view(w.labId);
+    const steps = view?.steps.map((s) => s.title) ?? [];
+    const attendees = this.opts.store.sessions.attendeesOf(w.id).map((a) => this.#row(a, w, view?.meta.gate ?? 'hard', steps.length));
     return { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
   }
 
-  #row(a: SessionRecord, w: WorkshopRecord, stepCount: number): AttendeeRow {
+  #row(a: SessionRecord, w: WorkshopRecord, gate: Gate, stepCount: number): AttendeeRow {
     const p = this.opts.store.progress.getSync(a.id, w.labId);
-    const done = new Map(p.done.map((d) => [d.step, d]));
-    let current = 0;
-    while (current < stepCount && done.has(current)) current++;
-    const cells: StepCell[] = [];
-    for (let i = 0; i < stepCount; i++) {
-      const d = done.get(i);
-      cells.push(d ? (d.skipped ? 'skipped' : 'done') : i === current ? 'current' : 'locked');
-    }
+    const cells: StepCell[] = stepGates(gate, stepCount, p.done);
+    const current = currentStep(stepCount, p.done);
     const lastDone = p.done.reduce((t, d) => Math.max(t, d.at), 0);
     const failedTotal = Object.values(p.attempts).reduce((n, x) => n + x.failed, 0);
     const row: AttendeeRow = {

@@ -125,7 +125,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   });
   const basePath = opts.config.basePath;
   const instructorRouter = Router();
-  instructorRouter.use('/instructor', authRoutes({ sessions: store.sessions, credential, basePath, log }));
+  instructorRouter.use(authRoutes({ sessions: store.sessions, credential, basePath, log }));
 
   // Expired sessions go at start (before leftovers are settled, so their hosts are not kept) and
   // every 10 minutes; a running workshop's attendees never expire (see sqlite-session-store.ts).

@@ -4,19 +4,18 @@
 // terminals read-only with their last check results, and a reset.
 import type { DashboardSnapshot } from '../../../common/workshop.ts';
 import { isStuck } from '../../../common/workshop.ts';
-import { ApiError } from '../api.ts';
+import { ApiError, endWorkshop, extendWorkshop, fetchLab, resetAttendee, workshopSnapshot } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
 import { duration } from '../pages/format.ts';
-import { LabSocket } from '../ws-client.ts';
+import { LabSocket, socketUrl } from '../ws-client.ts';
 import { orderAttendees } from './attendee-order.ts';
-import { endWorkshop, extendWorkshop, resetAttendee, workshopSnapshot } from './instructor-api.ts';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import { instructorHref } from './workshop-routes.ts';
 import './dashboard.css';
 
-const CELL_TEXT = { done: 'done', skipped: 'skipped', current: 'current step', locked: 'locked' } as const;
+const CELL_TEXT = { done: 'done', skipped: 'skipped', current: 'current step', open: 'open (soft gate)', locked: 'locked' } as const;
 
 export function dashboardPage(workshopId: string): Page {
   const root = h('main', { class: 'dashboard' });
@@ -210,10 +209,10 @@ export function dashboardPage(workshopId: string): Page {
     async (first) => {
       snap = first;
       clockSkew = first.now - Date.now();
-      const lab = await fetch(new URL(`api/labs/${encodeURIComponent(first.workshop.labId)}`, document.baseURI)).then((r) => r.json() as Promise<{ meta: { hosts: string[] } }>);
+      const lab = await fetchLab(first.workshop.labId);
       hosts = lab.meta.hosts;
       render(first);
-      socket = new LabSocket({ labId: first.workshop.labId, url: dashboardSocketUrl() });
+      socket = new LabSocket({ labId: first.workshop.labId, url: socketUrl(undefined, 'dashboard-ws') });
       const sock = socket;
       sock.on('welcome', () => sock.send({ type: 'dashboard-watch', workshopId }));
       sock.on('dashboard', (m) => {
@@ -242,11 +241,4 @@ export function dashboardPage(workshopId: string): Page {
       socket?.close();
     },
   };
-}
-
-function dashboardSocketUrl(): string {
-  const u = new URL('dashboard-ws', document.baseURI);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  u.hash = '';
-  return u.toString();
 }

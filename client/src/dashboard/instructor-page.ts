@@ -1,10 +1,9 @@
 // #/instructor: the instructor logs in with the credential `labwright serve` printed, then
 // creates workshops (lab, capacity, duration) and opens their dashboards.
 import type { WorkshopInfo } from '../../../common/workshop.ts';
-import { ApiError, fetchLabs } from '../api.ts';
+import { ApiError, createWorkshop, fetchLabs, listWorkshops, login, whoAmI } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
-import { createWorkshop, listWorkshops, login, whoAmI } from './instructor-api.ts';
 import { logoutButton } from './logout-button.ts';
 import { dashboardHref } from './workshop-routes.ts';
 import './dashboard.css';

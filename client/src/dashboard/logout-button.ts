@@ -1,8 +1,7 @@
 // The instructor's "Log out" button: ends the instructor session on the server (its cookie stops
 // working at once, on every tab) and then shows the login form again.
-import { ApiError } from '../api.ts';
+import { ApiError, logout } from '../api.ts';
 import { h } from '../dom.ts';
-import { logout } from './instructor-api.ts';
 
 export function logoutButton(onLoggedOut: () => void, onError: (message: string) => void): HTMLButtonElement {
   const button = h('button', { type: 'button', class: 'logout-button' }, 'Log out');

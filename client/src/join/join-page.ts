@@ -1,7 +1,6 @@
 // The attendee's join link (#/join/<token>): enter a display name, get a session and hosts, and
 // land on the lab page. A returning attendee (cookie) goes straight back to their lab.
-import { ApiError } from '../api.ts';
-import { join, joinInfo } from '../dashboard/instructor-api.ts';
+import { ApiError, join, joinInfo } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
 import { labHref } from '../router.ts';

@@ -1,14 +1,11 @@
-// Which steps a lab page shows open, done or locked, from the server's progress: done steps are
-// done, steps up to the current one are open (every step under a soft gate), the rest locked.
+// Which steps a lab page shows open, done or locked, from the server's progress, by the one gating
+// rule (common/gating.ts): done and skipped steps are done, the current one and (soft gate) later
+// ones are open, and a hard gate locks the rest.
+import { stepGates } from '../../../common/gating.ts';
 import type { LabView } from '../../../common/lab.ts';
 import type { ProgressState } from '../../../common/protocol.ts';
 import type { StepState } from './step-card.ts';
 
 export function stepStates(view: LabView, progress: ProgressState): StepState[] {
-  const done = new Set(progress.done.map((d) => d.step));
-  return view.steps.map((s) => {
-    if (done.has(s.index)) return 'done';
-    if (s.index <= progress.current || view.meta.gate === 'soft') return 'open';
-    return 'locked';
-  });
+  return stepGates(view.meta.gate, view.steps.length, progress.done).map((g) => (g === 'done' || g === 'skipped' ? 'done' : g === 'locked' ? 'locked' : 'open'));
 }
