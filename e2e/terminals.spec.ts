@@ -30,7 +30,6 @@ test('shows one connected terminal tab per host', async () => {
   for (const host of ['host0', 'host1', 'host2']) {
     await expect(tab(host)).toHaveAttribute('data-state', 'connected', { timeout: 150_000 });
   }
-  await expect(page.locator('.term-placeholder')).toHaveCount(0);
 });
 
 test('runs hostname in host1 tab and shows host1', async () => {

@@ -1,5 +1,5 @@
 // The "Run on hostN" hook: the terminal feature installs the real implementation (type the code
-// into that host's terminal); until then the button says terminals are not available.
+// into that host's terminal); when it delivers nothing the button says terminals are not connected yet.
 export type RunCommand = (host: string, code: string) => boolean;
 
 let impl: RunCommand = () => false;

@@ -22,11 +22,7 @@ export function createTerminalArea(hosts: readonly string[]): TerminalArea {
 
   for (const host of hosts) {
     const tab = h('button', { type: 'button', role: 'tab', class: 'term-tab', 'data-host': host }, host);
-    const mount = h(
-      'div',
-      { class: 'term-mount', role: 'tabpanel', 'data-host': host },
-      h('div', { class: 'term-placeholder' }, h('p', {}, `Terminal for ${host}`), h('p', { class: 'muted' }, 'Terminals arrive with the next release.')),
-    );
+    const mount = h('div', { class: 'term-mount', role: 'tabpanel', 'data-host': host });
     tab.addEventListener('click', () => area.select(host));
     tabs.append(tab);
     panes.append(mount);

@@ -1,6 +1,7 @@
 // How features plug into the WebSocket gateway: a GatewayModule handles a group of client
 // message types (terminals: term-*; checks: check-run, step-skip) and may act on connect.
-// Message types no module handles answer `not-ready`, so the client can ship before the server.
+// Message types no module of this endpoint handles (dashboard-watch on a lab page's socket,
+// check-run on the dashboard's, any on a server built without that feature) answer `not-ready`.
 import type { ClientMessage } from '../../common/protocol.ts';
 import type { ConnectionContext } from './connection-context.ts';
 
@@ -32,7 +33,7 @@ export interface GatewayModule {
 const notReady =
   (feature: string) =>
   (ctx: ConnectionContext, msg: RoutedMessage): void => {
-    ctx.sendError('not-ready', `${feature} are not available on this server yet`, msg.type);
+    ctx.sendError('not-ready', `${feature} are not available on this connection`, msg.type);
   };
 
 // Typed as the full table: a message type added to common/protocol.ts without a default here
