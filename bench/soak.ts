@@ -222,14 +222,30 @@ async function cycles(): Promise<{ create: number[]; destroy: number[] }> {
 
 // ---- phase 2: kill -9 `env up` while provisioning ----
 
+/** Resolves once a new environment directory appears under dataDir (provisioning has begun). */
+async function envDirAppears(dataDir: string, before: Set<string>, stop: Promise<void>): Promise<void> {
+  let done = false;
+  void stop.then(() => (done = true));
+  while (!done) {
+    const now = existsSync(envsDir(dataDir)) ? readdirSync(envsDir(dataDir)) : [];
+    if (now.some((e) => !before.has(e))) return;
+    await sleep(50);
+  }
+}
+
 async function upKill(round: number): Promise<string> {
-  const delay = rand(100, 9000);
+  const before = new Set(existsSync(envsDir(dataUp)) ? readdirSync(envsDir(dataUp)) : []);
+  const t0 = performance.now();
   const child = spawn(process.execPath, [BIN, 'env', 'up', '--hosts', '2', '--etcd', '--json'], { env: cliEnv(dataUp), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.stdout.resume();
   child.stderr.resume();
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await Promise.race([sleep(delay), exited]);
+  // Every other round is killed at a random moment after provisioning began (bridge, mounts, boot,
+  // waiting for etcd); the rest at any moment from the start (often before anything exists).
+  if (round % 2 === 0) await Promise.race([envDirAppears(dataUp, before, exited), exited]);
+  await Promise.race([sleep(round % 2 === 0 ? rand(0, 15_000) : rand(100, 8000)), exited]);
+  const delay = performance.now() - t0;
   rememberAll();
   const finished = child.exitCode !== null;
   await killHard(child);
