@@ -2,7 +2,7 @@
 // extend, end, reset an attendee; instructor login required) and the attendee's join link.
 // Paths, parameters and bodies are the API contract's (common/http-api.ts), validated on entry.
 import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
 import { API } from '../../common/http-api.ts';
 import { requireInstructor } from '../auth/require-instructor.ts';
 import { sendApiError } from '../http/api-error.ts';
@@ -14,11 +14,19 @@ import type { DurableStore } from '../store/durable-store.ts';
 import { WorkshopError } from './workshop-service.ts';
 import type { WorkshopService } from './workshop-service.ts';
 
-function fail(res: Response, e: unknown): void {
-  if (!(e instanceof WorkshopError)) throw e;
+/**
+ * The routes' one error answer: what the service refuses (a WorkshopError, thrown or rejected —
+ * express 5 forwards both) becomes its status and code; anything else goes on to the app's
+ * last-resort handler (storage 503, else 500).
+ */
+const workshopErrors: ErrorRequestHandler = (e: unknown, _req, res, next) => {
+  if (!(e instanceof WorkshopError)) {
+    next(e);
+    return;
+  }
   const status = e.code === 'not-found' ? 404 : e.code === 'workshop-ended' ? 410 : 400;
   sendApiError(res, status, e.code, e.message);
-}
+};
 
 export function workshopRoutes(opts: { store: DurableStore; service: WorkshopService; basePath: string; log: Logger; joinsPerAddressPerMinute?: number }): Router {
   const { store, service, log } = opts;
@@ -99,50 +107,31 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
   router.post(API.createWorkshop.path, (req, res) => {
     const spec = readBody(API.createWorkshop, req, res);
     if (!spec) return;
-    try {
-      sendAnswer(res, API.createWorkshop, service.create(spec), 201);
-    } catch (e) {
-      fail(res, e);
-    }
+    sendAnswer(res, API.createWorkshop, service.create(spec), 201);
   });
   router.get(API.workshop.path, (req, res) => {
     const params = readParams(API.workshop, req, res);
     if (!params) return;
-    try {
-      sendAnswer(res, API.workshop, service.snapshot(params.id));
-    } catch (e) {
-      fail(res, e);
-    }
+    sendAnswer(res, API.workshop, service.snapshot(params.id));
   });
   router.post(API.extendWorkshop.path, (req, res) => {
     const params = readParams(API.extendWorkshop, req, res);
     const body = params && readBody(API.extendWorkshop, req, res);
     if (!params || !body) return;
-    try {
-      sendAnswer(res, API.extendWorkshop, service.extend(params.id, body.minutes));
-    } catch (e) {
-      fail(res, e);
-    }
+    sendAnswer(res, API.extendWorkshop, service.extend(params.id, body.minutes));
   });
   router.post(API.endWorkshop.path, async (req, res) => {
     const params = readParams(API.endWorkshop, req, res);
     if (!params) return;
-    try {
-      sendAnswer(res, API.endWorkshop, await service.end(params.id));
-    } catch (e) {
-      fail(res, e);
-    }
+    sendAnswer(res, API.endWorkshop, await service.end(params.id));
   });
   router.post(API.resetAttendee.path, async (req, res) => {
     const params = readParams(API.resetAttendee, req, res);
     if (!params) return;
-    try {
-      await service.reset(params.id, params.attendee);
-      sendAnswer(res, API.resetAttendee);
-    } catch (e) {
-      fail(res, e);
-    }
+    await service.reset(params.id, params.attendee);
+    sendAnswer(res, API.resetAttendee);
   });
 
+  router.use(workshopErrors);
   return router;
 }
