@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['{common,server,provisioning,client,bench}/**/*.test.ts'],
-    setupFiles: ['./server/test-setup.ts'],
+    setupFiles: ['./server/testing/test-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',

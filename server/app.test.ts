@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabSummary } from '../common/lab.ts';
 import { StaticLabViews } from './http/static-lab-views.ts';
-import { sampleLabView } from './http/test-labs.ts';
-import type { TestServer } from './http/test-server.ts';
-import { TestSocket, sessionCookie, startTestServer } from './http/test-server.ts';
+import { sampleLabView } from './testing/test-labs.ts';
+import type { TestServer } from './testing/test-server.ts';
+import { TestSocket, sessionCookie, startTestServer } from './testing/test-server.ts';
 
 const broken: LabSummary = {
   id: 'broken',

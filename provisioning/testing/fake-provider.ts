@@ -1,6 +1,6 @@
 // The one fake Provider of the server's tests: environments are map entries (hosts at 127.0.0.1:1,
 // which refuses at once). Creates and destroys can be held, so tests can drive races against a slow provider.
-import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../provider.ts';
 
 export class FakeProvider implements Provider {
   readonly name = 'fake';

@@ -4,7 +4,7 @@ import { checkSchemas } from '../../common/checks.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import { runCheck, runStepChecks } from './check-engine.ts';
 import { serverUrl } from './kinds/http-check.ts';
-import { fakeTarget } from './fake-target.ts';
+import { fakeTarget } from '../testing/fake-target.ts';
 
 const HOSTS = ['host0', 'host1', 'host2'];
 

@@ -1,6 +1,6 @@
 // Hostile: checks over what an attendee controls. A lab regex that backtracks catastrophically and
 // a page that never ends, served by the "attendee's" service, must neither block the server nor
-// grow its memory. The server runs in its own process (test-check-server.ts), so that a blocked
+// grow its memory. The server runs in its own process (server/testing/test-check-server.ts), so that a blocked
 // event loop shows as a server that stops answering rather than as a hung test.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../common/protocol.ts';
 import { PROTOCOL_VERSION } from '../../common/protocol.ts';
-import { sessionCookie, TestSocket } from '../http/test-server.ts';
+import { sessionCookie, TestSocket } from '../testing/test-server.ts';
 import { MAX_BODY } from '../checks/kinds/http-check.ts';
 
 /** Longer than anything here takes on a loaded machine, far shorter than the regex would take with RegExp. */
@@ -44,7 +44,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
   const port = (service.address() as AddressInfo).port;
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'test-check-server.ts'), String(port)], { stdio: 'pipe' });
+  child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'testing', 'test-check-server.ts'), String(port)], { stdio: 'pipe' });
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
     let err = '';

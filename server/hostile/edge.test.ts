@@ -9,13 +9,13 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
-import { rawRequest, tryUpgrade } from '../http/test-request.ts';
-import type { TestServer } from '../http/test-server.ts';
-import { sessionCookie, startTestServer } from '../http/test-server.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import { rawRequest, tryUpgrade } from '../testing/test-request.ts';
+import type { TestServer } from '../testing/test-server.ts';
+import { sessionCookie, startTestServer } from '../testing/test-server.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 
 describe('hostile: Host and Origin at the edge (solo server on loopback)', () => {
   let t: TestServer;

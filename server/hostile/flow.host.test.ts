@@ -9,7 +9,7 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
 import { SOCKET_HIGH_WATER } from '../terminals/flow-control.ts';
 import { TermClient, fetchSessionCookie } from '../terminals/term-client.ts';
 import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';

@@ -12,13 +12,13 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
-import { TestSocket } from '../http/test-server.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import { TestSocket } from '../testing/test-server.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 
 const TOKEN = 'instructor-secret-for-race-tests';
 

@@ -17,11 +17,11 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import { StaticLabViews } from './static-lab-views.ts';
-import { sampleLabView } from './test-labs.ts';
-import type { RawOptions } from './test-request.ts';
-import { rawRequest, tryUpgrade } from './test-request.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import type { RawOptions } from '../testing/test-request.ts';
+import { rawRequest, tryUpgrade } from '../testing/test-request.ts';
 
 const NGINX = '/usr/sbin/nginx';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

@@ -4,7 +4,7 @@ import { checkSchemas } from '../../common/checks.ts';
 import type { Lab } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
-import { fakeTarget } from '../checks/fake-target.ts';
+import { fakeTarget } from '../testing/fake-target.ts';
 import { logger } from '../log.ts';
 import type { Cleanup, ConnectionContext } from '../ws/connection-context.ts';
 import { createChecksModule } from './checks-module.ts';

@@ -13,12 +13,12 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { catalogViews } from '../http/catalog-views.ts';
-import { TestSocket, sessionCookie } from '../http/test-server.ts';
+import { TestSocket, sessionCookie } from '../testing/test-server.ts';
 import type { LabCatalog } from '../labs/lab-catalog.ts';
 import { createLabCatalog } from '../labs/lab-catalog.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 
 const pexec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;

@@ -21,7 +21,7 @@ describe('durable store under kill -9', () => {
     setup.sessions.persist(sessionId);
     setup.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'test-progress-writer.ts'), dir, sessionId], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'testing', 'test-progress-writer.ts'), dir, sessionId], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let acked = -1;

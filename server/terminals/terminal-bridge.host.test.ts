@@ -8,7 +8,7 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
 import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { HIGH_WATER } from './flow-control.ts';

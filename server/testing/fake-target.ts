@@ -1,7 +1,7 @@
 // A CheckTarget for unit tests: hosts answer commands from a script, etcd is a Map.
 import type { ExecResult } from '../ssh/ssh-connection.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
-import type { CheckTarget, EtcdReader } from './check-target.ts';
+import type { CheckTarget, EtcdReader } from '../checks/check-target.ts';
 
 export type FakeAnswer = Partial<ExecResult> | SshError | 'hang';
 

@@ -1,6 +1,6 @@
 // Test helper run as a child process by durable-store.crash.test.ts: writes step completions and
 // check attempts as fast as it can and prints "ack N" after each one is acknowledged.
-import { openDurableStore } from './durable-store.ts';
+import { openDurableStore } from '../store/durable-store.ts';
 
 const [dataDir, sessionId] = process.argv.slice(2);
 if (!dataDir || !sessionId) throw new Error('usage: test-progress-writer DATA_DIR SESSION_ID');

@@ -1,4 +1,4 @@
 // Vitest setup: keep the structured logger quiet so test output shows only the runner's report.
-import { setLogLevel } from './log.ts';
+import { setLogLevel } from '../log.ts';
 
 setLogLevel('silent');

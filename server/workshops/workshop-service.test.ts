@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
 

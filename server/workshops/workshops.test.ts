@@ -11,13 +11,13 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../http/static-lab-views.ts';
-import { sampleLabView } from '../http/test-labs.ts';
-import { TestSocket, sessionCookie } from '../http/test-server.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import { TestSocket, sessionCookie } from '../testing/test-server.ts';
 import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
-import { FakeProvider } from '../workspaces/test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 
 const TOKEN = 'instructor-secret-for-tests';
 

@@ -3,7 +3,7 @@ import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import type { EnvStatusMessage } from './workspace-manager.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import { WorkspaceError, WorkspaceManager, ownerLabel } from './workspace-manager.ts';
-import { FakeProvider } from './test-provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 
 const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
 

@@ -2,9 +2,9 @@
 // the upgrade, bad frames answered without harm to the connection or its neighbours, and routing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../common/protocol.ts';
-import { sampleLabView } from '../http/test-labs.ts';
-import type { TestServer } from '../http/test-server.ts';
-import { TestSocket, sessionCookie, startTestServer } from '../http/test-server.ts';
+import { sampleLabView } from '../testing/test-labs.ts';
+import type { TestServer } from '../testing/test-server.ts';
+import { TestSocket, sessionCookie, startTestServer } from '../testing/test-server.ts';
 import type { GatewayModule } from './gateway-module.ts';
 import { buildHandlerTable } from './gateway-module.ts';
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { checkSchemas } from '../../../common/checks.ts';
-import { fakeTarget } from '../fake-target.ts';
+import { fakeTarget } from '../../testing/fake-target.ts';
 import { MAX_BODY, evalHttp, readBody } from './http-check.ts';
 
 const ctx = () => ({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
