@@ -59,6 +59,30 @@ describe('instructor logout', () => {
   });
 });
 
+describe('instructor login bodies', () => {
+  it('a body that is not {"token": string} is refused with 400 naming the field, and is not counted as a guess', async () => {
+    const post = (body: string, type = 'application/json'): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+    const cases: [Response, RegExp][] = [
+      [await post(JSON.stringify({ token: 42 })), /^token: /],
+      [await post(JSON.stringify({})), /^token: /],
+      [await post(JSON.stringify({ token: 'x'.repeat(600) })), /^token: the credential is at most 512 characters$/],
+      [await post('{"token": '), /^body: not valid JSON$/],
+      [await post('token=abc', 'application/x-www-form-urlencoded'), /^body: send a JSON object/],
+    ];
+    for (const [res, message] of cases) {
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('bad-request');
+      expect(body.error.message).toMatch(message);
+    }
+    const huge = await post(JSON.stringify({ token: 'x'.repeat(10_000) }));
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ error: { code: 'too-large', message: 'the request body is larger than 4096 bytes' } });
+    // None of them used up this address's allowance: the right credential still gets in.
+    expect((await login(TOKEN)).status).toBe(204);
+  });
+});
+
 describe('instructor login', () => {
   it('accepts the credential, refuses a wrong one, and stops an address that keeps guessing', async () => {
     expect((await login(TOKEN)).status).toBe(204);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { API, fillPath } from '../../common/http-api.ts';
 import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
 import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
@@ -32,7 +33,8 @@ describe('workshops over HTTP and WebSocket', () => {
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lw-workshops-'));
     const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir, basePath: '/lw/' });
-    const labs = new StaticLabViews([sampleLabView('demo'), sampleLabView('other', 'Other')]);
+    const soft = sampleLabView('soft', 'Soft');
+    const labs = new StaticLabViews([sampleLabView('demo'), sampleLabView('other', 'Other'), { ...soft, meta: { ...soft.meta, gate: 'soft' } }]);
     provider = new FakeProvider();
     stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs, provider, recheckMs: 0 });
     server = await startServer(config, { labs, ...stack.appDeps });
@@ -143,6 +145,49 @@ describe('workshops over HTTP and WebSocket', () => {
     const again = await socket(ada, 'demo');
     expect((await again.closed).code).toBe(CloseCode.WorkshopEnded);
     expect((await api(`workshops/${w.id}/extend`, { method: 'POST', cookie: instructor, body: { minutes: 15 } })).status).toBe(410);
+  });
+
+  it('serves every route of the API contract (none falls through to "no such route")', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    const sample = { id: w.id, token: w.joinPath.split('/').pop()!, attendee: 'aNobody' };
+    // Logging out last: the routes before it are called as the instructor.
+    const routes = Object.entries(API).sort(([a], [b]) => Number(a === 'instructorLogout') - Number(b === 'instructorLogout'));
+    for (const [name, route] of routes) {
+      const params = Object.fromEntries(Object.keys(route.params).map((k) => [k, name === 'lab' ? 'demo' : sample[k as keyof typeof sample]]));
+      const res = await api(fillPath(route.path, params as never).slice(1), { method: route.method, cookie: instructor, ...(route.method === 'POST' ? { body: {} } : {}) });
+      const text = await res.text();
+      expect(text, `${route.method} ${route.path}`).not.toMatch(/no such API route|"not found"/);
+    }
+  });
+
+  it('refuses a wrong body or parameter with 400 and a message naming the field', async () => {
+    const instructor = await login();
+    const refused = async (res: Promise<Response>): Promise<unknown> => {
+      const r = await res;
+      expect(r.status).toBe(400);
+      return ((await r.json()) as { error: unknown }).error;
+    };
+    expect(await refused(api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: '5', minutes: 60 } }))).toEqual({ code: 'bad-request', message: 'capacity: capacity must be a whole number from 1 to 200' });
+    expect(await refused(api('workshops', { method: 'POST', cookie: instructor, body: [1, 2] }))).toEqual({ code: 'bad-request', message: 'body: send a JSON object (Content-Type: application/json)' });
+    expect(await refused(api('workshops/w%2Fx', { cookie: instructor }))).toEqual({ code: 'bad-request', message: 'id: not a valid id' });
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    expect(await refused(api(`workshops/${w.id}/extend`, { method: 'POST', cookie: instructor, body: { minutes: 'soon' } }))).toMatchObject({ message: expect.stringMatching(/^minutes: extend by a whole number of minutes/) as unknown });
+    const token = w.joinPath.split('/').pop()!;
+    expect(await refused(api(`join/${token}`, { method: 'POST', body: { name: '\u0007' } }))).toMatchObject({ message: expect.stringMatching(/^name: /) as unknown });
+    // Nothing was created by the refused requests.
+    expect((await (await api('workshops', { cookie: instructor })).json()) as WorkshopInfo[]).toHaveLength(1);
+  });
+
+  it('shows steps after the current one as open, not locked, on the dashboard of a soft-gated lab', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'soft', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    expect((await api(`join/${w.joinPath.split('/').pop()!}`, { method: 'POST', body: { name: 'Ada' } })).status).toBe(201);
+    const snapshot = async (): Promise<DashboardSnapshot> => (await (await api(`workshops/${w.id}`, { cookie: instructor })).json()) as DashboardSnapshot;
+    expect((await snapshot()).attendees[0]).toMatchObject({ cells: ['current', 'open'], current: 0 });
+    const ada = stack.store.sessions.attendeesOf(w.id)[0]!.id;
+    await stack.checks.progress.markDone(ada, 'soft', { step: 1, at: Date.now(), skipped: false });
+    expect((await snapshot()).attendees[0]).toMatchObject({ cells: ['current', 'done'], current: 0 });
   });
 
   it('extends a running workshop from its expiry, and refuses bad input', async () => {
