@@ -1,6 +1,8 @@
-// The one fake Provider of the server's tests: environments are map entries (hosts at 127.0.0.1:1,
-// which refuses at once). Creates and destroys can be held, so tests can drive races against a slow provider.
+// The one fake Provider of the tests (server, provisioning) and the dashboard demo: environments are
+// map entries (hosts at 127.0.0.1:1, which refuses at once). Creates and destroys can be held, so
+// tests can drive races against a slow provider, and environments an earlier process left can be seeded.
 import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../provider.ts';
+import { ProvisionError } from '../provider.ts';
 
 export class FakeProvider implements Provider {
   readonly name = 'fake';
@@ -15,11 +17,12 @@ export class FakeProvider implements Provider {
   /** Called synchronously as a destroy starts: lets a test act "during" the destroy. */
   onDestroy: ((id: string) => void) | undefined;
   readonly #holdCreates: boolean;
+  /** Held creates, oldest first; an aborted one leaves the queue. */
   readonly #pendingCreates: (() => void)[] = [];
   #destroyGate: { promise: Promise<void>; open: () => void } | undefined;
   #destroying = 0;
 
-  /** holdCreates: every create() waits for finish(). */
+  /** holdCreates: every create() waits for finish() or finishOne(). */
   constructor(opts: { holdCreates?: boolean } = {}) {
     this.#holdCreates = opts.holdCreates ?? false;
   }
@@ -35,27 +38,60 @@ export class FakeProvider implements Provider {
         reject(new Error('no bridge'));
         return;
       }
-      const env: Environment = {
-        id,
-        provider: this.name,
-        spec,
-        hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 1, user: 'root' })),
-        privateKey: 'KEY',
-        privateKeyPath: '/dev/null',
-        createdAt: 0,
-      };
-      this.live.set(id, env);
-      resolve(env);
+      resolve(this.#add(id, spec));
     };
     return new Promise((resolve, reject) => {
-      if (this.#holdCreates) this.#pendingCreates.push(() => settle(resolve, reject));
-      else settle(resolve, reject);
+      if (!this.#holdCreates) {
+        settle(resolve, reject);
+        return;
+      }
+      // Like a real create: an abort (a pool draining) ends it before it completes.
+      const held = (): void => {
+        opts?.signal?.removeEventListener('abort', onAbort);
+        settle(resolve, reject);
+      };
+      const onAbort = (): void => {
+        const i = this.#pendingCreates.indexOf(held);
+        if (i >= 0) this.#pendingCreates.splice(i, 1);
+        reject(new ProvisionError('aborted', 'creation aborted'));
+      };
+      opts?.signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pendingCreates.push(held);
     });
   }
 
   /** Lets every held create() complete. */
   finish(): void {
     for (const p of this.#pendingCreates.splice(0)) p();
+  }
+
+  /** Lets the oldest held create() complete. */
+  finishOne(): void {
+    this.#pendingCreates.shift()?.();
+  }
+
+  /** Creates held and not completed (nor aborted) yet. */
+  get held(): number {
+    return this.#pendingCreates.length;
+  }
+
+  /** An environment that exists already, as one an earlier process left (not counted in `created`). */
+  seed(id: string, spec: EnvironmentSpec): Environment {
+    return this.#add(id, spec);
+  }
+
+  #add(id: string, spec: EnvironmentSpec): Environment {
+    const env: Environment = {
+      id,
+      provider: this.name,
+      spec,
+      hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 1, user: 'root' })),
+      privateKey: 'KEY',
+      privateKeyPath: '/dev/null',
+      createdAt: 0,
+    };
+    this.live.set(id, env);
+    return env;
   }
 
   async destroy(env: Environment | string): Promise<void> {

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
-import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
@@ -22,25 +22,6 @@ import { DATABASE_FILE } from '../store/database.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
-
-class FakeProvider implements Provider {
-  readonly name = 'fake';
-  readonly live = new Map<string, Environment>();
-  #n = 0;
-  create(spec: EnvironmentSpec): Promise<Environment> {
-    const id = `env${++this.#n}`;
-    const env: Environment = { id, provider: 'fake', spec, hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 1, user: 'root' })), privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
-    this.live.set(id, env);
-    return Promise.resolve(env);
-  }
-  destroy(env: Environment | string): Promise<void> {
-    this.live.delete(typeof env === 'string' ? env : env.id);
-    return Promise.resolve();
-  }
-  list(): Promise<Environment[]> {
-    return Promise.resolve([...this.live.values()]);
-  }
-}
 
 /** A lab whose steps have no checks: a Check press runs at once, without hosts to reach. */
 const checklessLab = (id: string): Lab => {

@@ -4,29 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import { WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import { openDurableStore } from './durable-store.ts';
-
-/** Environments "outlive" the manager, as nspawn hosts outlive a killed server. */
-class SurvivingProvider implements Provider {
-  readonly name = 'surviving';
-  readonly live = new Map<string, Environment>();
-  created = 0;
-  create(spec: EnvironmentSpec): Promise<Environment> {
-    const id = `env${++this.created}`;
-    const env: Environment = { id, provider: this.name, spec, hosts: [{ name: 'host0', address: '10.213.9.2', port: 22, user: 'root' }], privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
-    this.live.set(id, env);
-    return Promise.resolve(env);
-  }
-  destroy(env: Environment | string): Promise<void> {
-    this.live.delete(typeof env === 'string' ? env : env.id);
-    return Promise.resolve();
-  }
-  list(): Promise<Environment[]> {
-    return Promise.resolve([...this.live.values()]);
-  }
-}
 
 const shape = { hosts: ['host0'], services: { etcd: 'none' as const, docker: false } };
 
@@ -39,7 +19,8 @@ describe('environment adoption after a restart', () => {
   it('re-adopts the recorded environment, and replaces one that is gone', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-adopt-'));
     dirs.push(dir);
-    const provider = new SurvivingProvider();
+    // Its environments outlive each manager, as nspawn hosts outlive a killed server.
+    const provider = new FakeProvider();
     let store = openDurableStore(dir);
     const first = new WorkspaceManager({ provider, labShape: () => shape, ownership: store.environments });
     const env1 = await first.acquire('s1', 'etcd').whenReady();
@@ -49,7 +30,7 @@ describe('environment adoption after a restart', () => {
     store = openDurableStore(dir);
     const second = new WorkspaceManager({ provider, labShape: () => shape, ownership: store.environments });
     expect((await second.acquire('s1', 'etcd').whenReady()).id).toBe(env1.id);
-    expect(provider.created).toBe(1);
+    expect(provider.created).toHaveLength(1);
 
     // Reset: release destroys and forgets it; the next acquire makes a fresh one.
     await second.release('s1');
@@ -69,7 +50,7 @@ describe('environment adoption after a restart', () => {
   it('release() frees an environment the session owns but no process adopted yet', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-adopt-'));
     dirs.push(dir);
-    const provider = new SurvivingProvider();
+    const provider = new FakeProvider();
     const store = openDurableStore(dir);
     const env = await provider.create({ hosts: ['host0'], services: shape.services });
     store.environments.record('s9', 'etcd', env.id);

@@ -1,7 +1,8 @@
 // The environments an earlier server process left (leftover-environments.ts), driven through the
 // WorkspaceManager as serve does: settled at start, adopted by a returning session, freed at shutdown.
 import { describe, expect, it } from 'vitest';
-import type { Environment, Provider } from '../../provisioning/provider.ts';
+import type { Environment } from '../../provisioning/provider.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { WorkspaceManager, ownerLabel } from './workspace-manager.ts';
 
@@ -10,24 +11,8 @@ const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const,
 describe('leftovers of an earlier run, settled through the WorkspaceManager', () => {
   /** Environments that outlived a killed server, and the durable records it left. */
   function leftovers() {
-    const live = new Map<string, Environment>();
-    const destroyed: string[] = [];
-    const env = (id: string, owner: string): Environment => {
-      const e: Environment = { id, provider: 'fake', spec: { hosts: ['host0', 'host1'], services: shape.services, owner }, hosts: [], privateKey: 'K', privateKeyPath: '/dev/null', createdAt: 0 };
-      live.set(id, e);
-      return e;
-    };
-    const provider: Provider = {
-      name: 'fake',
-      create: (spec) => Promise.resolve(env(`new${live.size}`, spec.owner ?? '')),
-      destroy: (e) => {
-        const id = typeof e === 'string' ? e : e.id;
-        destroyed.push(id);
-        live.delete(id);
-        return Promise.resolve();
-      },
-      list: () => Promise.resolve([...live.values()]),
-    };
+    const provider = new FakeProvider();
+    const env = (id: string, owner: string): Environment => provider.seed(id, { hosts: ['host0', 'host1'], services: shape.services, owner });
     const records = new Map<string, string>();
     const ownership: EnvironmentOwnership = {
       find: (s, l) => records.get(`${s}/${l}`),
@@ -44,7 +29,7 @@ describe('leftovers of an earlier run, settled through the WorkspaceManager', ()
     env('cli', 'cli');
     const mgr = new WorkspaceManager({ provider, labShape: () => shape, ownership });
     const policy = { keep: (s: string) => s === 'att', graceMs: 40, orphan: (e: Environment) => e.spec.owner === 'pool' };
-    return { live, destroyed, records, mgr, policy };
+    return { live: provider.live, destroyed: provider.destroyed, records, mgr, policy };
   }
 
   it('keeps attendees’ hosts, destroys unowned ones at once and a solo session’s after the grace time', async () => {
