@@ -1,10 +1,11 @@
 // The provider interface: whatever creates lab hosts (local nspawn machines, a static inventory,
 // a cloud) hands the server an Environment with addresses and SSH credentials, and takes it back.
+import type { LabServices } from '../common/lab.ts';
 
 export interface EnvironmentSpec {
   /** Host names, in order (host0, host1, …). */
   hosts: string[];
-  services: { etcd: 'cluster' | 'none'; docker: boolean };
+  services: LabServices;
   /** Free-form owner label (session id, "cli", "pool"), kept with the environment for `env ls`. */
   owner?: string;
 }

@@ -38,7 +38,7 @@ import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnets
 import { createBridge, deleteBridge, isolateBridge, isolatedEnvIds, listLinks, unisolate, usedNetworks } from './network.ts';
 import { connectWhenUp, exec } from './ssh-probe.ts';
 import { envDir, envsDir, keyPath, listEnvIds, readState, writeState } from './state.ts';
-import type { EnvState, HostState } from './state.ts';
+import type { EnvRecord, HostState } from './state.ts';
 import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
 import type { Cidr } from './subnet.ts';
 
@@ -219,7 +219,7 @@ export class LocalProvider implements Provider {
     const { signal } = opts;
     const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
     const keys = generateKeyPair(`labwright-${id}`);
-    const state: EnvState = {
+    const state: EnvRecord = {
       version: 1,
       id,
       status: 'creating',
@@ -405,7 +405,7 @@ export class LocalProvider implements Provider {
     }
   }
 
-  private toEnvironment(st: EnvState, privateKey: string): Environment {
+  private toEnvironment(st: EnvRecord, privateKey: string): Environment {
     return {
       id: st.id,
       provider: this.name,
@@ -505,7 +505,7 @@ export class LocalProvider implements Provider {
   }
 
   /** Removes everything of environment `id`, recorded in `st` or found by name. Safe to repeat. */
-  private async teardown(id: string, st: EnvState | undefined): Promise<void> {
+  private async teardown(id: string, st: EnvRecord | undefined): Promise<void> {
     const dir = envDir(this.config.dataDir, id);
     const parents = await cgroupParents();
     const machines = new Set<string>(st?.hosts.map((h) => h.machine) ?? []);

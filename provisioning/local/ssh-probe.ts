@@ -2,12 +2,7 @@
 // provisioning does not depend on it). Retries the connection while the host is still booting.
 import { Client } from 'ssh2';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import type { ExecResult } from '../exec-result.ts';
 
 function connectOnce(address: string, privateKey: string, timeoutMs: number): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -69,9 +64,9 @@ export function exec(c: Client, command: string, timeoutMs: number): Promise<Exe
       ch.on('data', (d: string) => (stdout += d));
       ch.stderr.setEncoding('utf8');
       ch.stderr.on('data', (d: string) => (stderr += d));
-      ch.on('close', (code: number | null) => {
+      ch.on('close', (code: number | null, signal?: string) => {
         clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
+        resolve({ code: code ?? null, signal: signal ?? null, stdout, stderr, truncated: false });
       });
     });
   });

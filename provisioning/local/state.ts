@@ -20,7 +20,8 @@ export interface HostState {
   note?: string;
 }
 
-export interface EnvState {
+/** What state.json holds (not the protocol's EnvState, which is what a page is told of its hosts). */
+export interface EnvRecord {
   version: 1;
   id: string;
   status: 'creating' | 'ready';
@@ -39,16 +40,16 @@ export const envsDir = (dataDir: string): string => path.join(dataDir, 'envs');
 export const envDir = (dataDir: string, id: string): string => path.join(envsDir(dataDir), id);
 export const keyPath = (dataDir: string, id: string): string => path.join(envDir(dataDir, id), 'id_ed25519');
 
-export async function writeState(dataDir: string, state: EnvState): Promise<void> {
+export async function writeState(dataDir: string, state: EnvRecord): Promise<void> {
   const file = path.join(envDir(dataDir, state.id), 'state.json');
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await fs.rename(tmp, file);
 }
 
-function isEnvState(v: unknown): v is EnvState {
+function isEnvRecord(v: unknown): v is EnvRecord {
   if (typeof v !== 'object' || v === null) return false;
-  const s = v as Partial<EnvState>;
+  const s = v as Partial<EnvRecord>;
   return (
     s.version === 1 &&
     typeof s.id === 'string' &&
@@ -60,10 +61,10 @@ function isEnvState(v: unknown): v is EnvState {
   );
 }
 
-export async function readState(dataDir: string, id: string): Promise<EnvState | undefined> {
+export async function readState(dataDir: string, id: string): Promise<EnvRecord | undefined> {
   try {
     const parsed: unknown = JSON.parse(await fs.readFile(path.join(envDir(dataDir, id), 'state.json'), 'utf8'));
-    return isEnvState(parsed) && parsed.id === id ? parsed : undefined;
+    return isEnvRecord(parsed) && parsed.id === id ? parsed : undefined;
   } catch {
     return undefined;
   }

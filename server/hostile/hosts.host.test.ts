@@ -12,7 +12,7 @@ import { createLocalProvider } from '../../provisioning/local/local-provider.ts'
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { vethName } from '../../provisioning/local/names.ts';
 import { readState } from '../../provisioning/local/state.ts';
-import type { EnvState } from '../../provisioning/local/state.ts';
+import type { EnvRecord } from '../../provisioning/local/state.ts';
 import { canRunHosts, sshRun, testConfig, testProvider } from '../../provisioning/local/test-support.ts';
 
 const MiB = 2 ** 20;
@@ -28,7 +28,7 @@ async function ipv6Addresses(link: string): Promise<string[]> {
 }
 
 /** The pids cgroup file of a host, read from the server (v1 pids hierarchy or the single v2 cgroup). */
-async function pidsFile(st: EnvState, host: number, file: string): Promise<string> {
+async function pidsFile(st: EnvRecord, host: number, file: string): Promise<string> {
   for (const d of st.hosts[host]!.cgroups) {
     const p = path.join(d, file);
     if (await fs.access(p).then(() => true, () => false)) return (await fs.readFile(p, 'utf8')).trim();
@@ -39,7 +39,7 @@ async function pidsFile(st: EnvState, host: number, file: string): Promise<strin
 describe.skipIf(!canRunHosts)('hostile: root in a lab host against the server machine', () => {
   let provider: LocalProvider;
   let env: Environment;
-  let st: EnvState;
+  let st: EnvRecord;
 
   beforeAll(async () => {
     await testProvider(); // the image

@@ -2,13 +2,13 @@
 // terminals share it, so a check costs a channel open, not a TCP + key exchange handshake.
 import { Client } from 'ssh2';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
+import type { ExecResult } from '../../provisioning/exec-result.ts';
+import type { HostInfo } from '../../provisioning/provider.ts';
 
-export interface SshTarget {
-  /** Lab host name (host0…), for messages only. */
-  name: string;
-  address: string;
-  port: number;
-  user: string;
+export type { ExecResult };
+
+/** A host as the provider describes it (its name is for messages only), with the environment's key. */
+export interface SshTarget extends HostInfo {
   privateKey: string;
 }
 
@@ -32,15 +32,6 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Written to the command's stdin, then stdin is closed. */
   stdin?: string;
-}
-
-export interface ExecResult {
-  /** Exit status; null when the command died of a signal. */
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
