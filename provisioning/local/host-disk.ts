@@ -9,7 +9,7 @@
 // ordinary directories that can be chowned to the host's id range like any other.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { haveCommand, run } from '../exec.ts';
+import { run } from '../exec.ts';
 import { LimitsError } from './cgroups.ts';
 
 /** The image file of a host's disk: beside the host's directory (which is its mount point), inside the environment's. */
@@ -23,10 +23,10 @@ export interface LoopDevice {
 
 /**
  * Creates the host's disk and mounts it on hostDir. Throws LimitsError when it cannot (no mkfs.ext4, no loop
- * devices, mount refused), after removing what it made.
+ * devices, mount refused), after removing what it made. Two processes (mkfs, mount): the provider checked
+ * once per create that the commands exist.
  */
 export async function mountHostDisk(hostDir: string, sizeBytes: number): Promise<void> {
-  if (!(await haveCommand('mkfs.ext4'))) throw new LimitsError('mkfs.ext4 not found (Debian package e2fsprogs)');
   const img = diskImageOf(hostDir);
   await fs.mkdir(hostDir, { recursive: true });
   try {
