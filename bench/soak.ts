@@ -338,10 +338,22 @@ async function serveKill(round: number): Promise<string> {
     const j = await api(s, 'POST', `join/${token}`, { name: `soak ${round}-${i}` });
     if (j.status !== 201) throw new Error(`join: ${j.status} ${JSON.stringify(j.json)}`);
   }
-  const delay = rand(0, 12_000);
-  await sleep(delay);
-  const snap = (await api(s, 'GET', `workshops/${w.id}`, undefined, instructor).catch(() => ({ json: undefined }))).json as { attendees?: { env: string }[] } | undefined;
-  const states = (snap?.attendees ?? []).map((a) => a.env).join('/');
+  const t0 = performance.now();
+  const snapshot = async (): Promise<string[]> => {
+    const snap = (await api(s, 'GET', `workshops/${w.id}`, undefined, instructor).catch(() => ({ json: undefined }))).json as { attendees?: { env: string }[] } | undefined;
+    return (snap?.attendees ?? []).map((a) => a.env);
+  };
+  // Even rounds: killed while the attendees' hosts are being made. Odd rounds: once they are all
+  // ready (the restarted server must adopt them, then free them when the workshop ends).
+  if (round % 2 === 1) {
+    const until = Date.now() + 240_000;
+    while (Date.now() < until && !(await snapshot()).every((e) => e === 'ready')) await sleep(500);
+    await sleep(rand(0, 5000));
+  } else {
+    await sleep(rand(0, 12_000));
+  }
+  const delay = performance.now() - t0;
+  const states = (await snapshot()).join('/');
   rememberAll();
   await killHard(s.proc);
   children.delete(s.proc);
