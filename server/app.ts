@@ -1,5 +1,6 @@
-// The composition root: builds the HTTP app (API, browser app, security headers, request logs),
-// the WebSocket gateway and the session store, all under config.basePath, and starts listening.
+// The HTTP server: builds the app (API, browser app, security headers, request logs), the WebSocket
+// gateway and the session store, all under config.basePath, and starts listening. What it serves is
+// wired in server/compose.ts; tests start it directly with only the parts they exercise.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';

@@ -1,18 +1,15 @@
 // `labwright serve`: loads the config and the labs, starts the server, prints its URL, and shuts
 // down cleanly (closing every connection and the folder watch) on SIGINT / SIGTERM.
 import { existsSync } from 'node:fs';
-import { startServer } from '../app.ts';
+import { composeServer } from '../compose.ts';
+import type { ComposedServer } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { loadConfig, parseSoloSetting } from '../config.ts';
-import { catalogViews } from '../http/catalog-views.ts';
 import { soloMode } from '../http/solo-mode.ts';
-import { createLabCatalog } from '../labs/lab-catalog.ts';
-import { openDatabase } from '../store/database.ts';
 import { storageFailureOf } from '../store/store-error.ts';
 import { cachedImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
-import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
@@ -99,34 +96,23 @@ export const serveCommand: Command = {
     const config = loadConfig(process.env, overrides);
     setLogLevel(config.logLevel);
     if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
-    // A data folder that cannot be used (foreign or damaged database, full or read-only disk) stops
-    // here with one line saying what to do, before anything is written or any host touched.
-    openDatabase(config.dataDir).close();
-    const catalog = await createLabCatalog(config.labsDir);
-    const labViews = catalogViews(catalog);
     const provider = createLocalProvider(config);
-    // Half-made hosts of a crashed run are reaped; live ones are listed again. stack.start() then
-    // decides which still have an owner: a running workshop's attendees keep theirs, a solo page
-    // gets LABWRIGHT_RECONNECT_GRACE_SECONDS to come back, a dead warm pool's are destroyed.
-    await provider.recover().catch((e: unknown) => {
-      console.error(`labwright serve: could not check for hosts left by an earlier run: ${e instanceof Error ? e.message : String(e)}`);
-    });
-    // Durable state, solo sessions and workshops: each browser session gets its own hosts for the
-    // lab it opens; after a crash they are re-adopted, and progress survives in dataDir.
-    const stack = createWorkshopStack({ config, catalog, labs: labViews, provider });
-    let server;
+    let composed: ComposedServer;
     try {
-      await stack.start();
-      server = await startServer(config, { labs: labViews, ...stack.appDeps });
+      composed = await composeServer({
+        config,
+        provider,
+        onRecoverFailure: (e) => console.error(`labwright serve: could not check for hosts left by an earlier run: ${e instanceof Error ? e.message : String(e)}`),
+      });
     } catch (e) {
-      catalog.close();
-      await stack.close();
-      const code = (e as NodeJS.ErrnoException).code;
+      // Only listen's own refusals are about the port; an EACCES elsewhere (the data folder) is not.
+      const { code, syscall } = e as NodeJS.ErrnoException;
+      if (syscall !== 'listen') throw e;
       if (code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is already in use; pick another with --port`);
       if (code === 'EACCES') throw new UsageError(`not allowed to listen on ${config.bind}:${config.port}`);
       throw e;
     }
-    const running = server;
+    const { server: running, stack, catalog } = composed;
     const labs = catalog.list();
     console.log(`Labwright is serving ${labs.length} lab(s) from ${config.labsDir}`);
     const open = config.publicUrls[0] ?? running.url;
@@ -156,14 +142,10 @@ export const serveCommand: Command = {
         console.log(`\n${signal}: shutting down`);
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
-        catalog.close();
-        running
-          .close()
-          .then(() => stack.close())
-          .then(
-            () => resolve(0),
-            () => resolve(1),
-          );
+        composed.close().then(
+          () => resolve(0),
+          () => resolve(1),
+        );
       };
       const onInt = (): void => stop('SIGINT');
       const onTerm = (): void => stop('SIGTERM');

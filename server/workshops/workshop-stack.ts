@@ -1,6 +1,6 @@
 // Composes a durable, workshop-capable server: the SQLite store, environments re-adopted after
 // a restart, durable progress, the workshop service and routes, instructor login, the dashboard
-// socket (with read-only mirrors) and attendee presence. `labwright serve` and the e2e use it.
+// socket (with read-only mirrors) and attendee presence. server/compose.ts builds it for serve, e2e, the benches and the demo.
 import { Router } from 'express';
 import type { Lab } from '../../common/lab.ts';
 import { pidAlive } from '../../provisioning/image/dir-lock.ts';
@@ -37,6 +37,8 @@ export interface WorkshopStackOptions {
   labs: LabViewSource;
   provider: Provider;
   recheckMs?: number;
+  /** See WorkspaceManagerOptions.idleReleaseMs (e2e: hosts of a closed test page go after 10 s). Unset: kept while the server runs. */
+  idleReleaseMs?: number;
   /** Benches only: a tmux session per terminal, so attendees sharing hosts do not share shells. */
   sessionName?: (host: string, channel: number, connectionId: string) => string;
 }
@@ -101,6 +103,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     // whoever asks (a reconnecting page, a mirror, a reset finishing after the end).
     admit: (sessionId, labId) => service.hostRefusal(sessionId, labId),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
+    ...(opts.idleReleaseMs !== undefined ? { idleReleaseMs: opts.idleReleaseMs } : {}),
     maxEnvironmentsPerSession: limits.environmentsPerSession,
     maxTerminalsPerSession: limits.terminalsPerSession,
   });
