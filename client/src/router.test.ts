@@ -23,4 +23,8 @@ describe('socketUrl', () => {
     expect(socketUrl('http://127.0.0.1:8080/')).toBe('ws://127.0.0.1:8080/ws');
     expect(socketUrl('https://labs.example/labwright/')).toBe('wss://labs.example/labwright/ws');
   });
+
+  it('builds the dashboard endpoint the same way, without the page hash or query', () => {
+    expect(socketUrl('https://labs.example/labwright/?x=1#/instructor/workshops/w1', 'dashboard-ws')).toBe('wss://labs.example/labwright/dashboard-ws');
+  });
 });
