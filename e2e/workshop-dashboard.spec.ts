@@ -26,7 +26,7 @@ let info: { url: string; workshopId: string };
 
 test.beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lw-dash-demo-'));
-  demo = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'workshops', 'workshop-demo.ts'), String(await freePort()), dir], { cwd: ROOT });
+  demo = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'workshop-demo.ts'), String(await freePort()), dir], { cwd: ROOT });
   info = await new Promise((resolve, reject) => {
     let out = '';
     demo.stdout.on('data', (d: Buffer) => {

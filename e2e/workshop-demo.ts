@@ -1,37 +1,19 @@
 // A workshop full of simulated attendees for looking at the dashboard (the screenshot spec, a
-// designer's eye): a real server and store over the real labs, a stand-in provider without
-// hosts, and attendees seeded at different steps, some stuck. Usage: workshop-demo PORT DIR.
-import type { Environment, EnvironmentSpec, Provider } from '../../provisioning/provider.ts';
-import { startServer } from '../app.ts';
-import { loadConfig } from '../config.ts';
-import { catalogViews } from '../http/catalog-views.ts';
-import { createLabCatalog } from '../labs/lab-catalog.ts';
-import { setLogLevel } from '../log.ts';
-import { createWorkshopStack } from './workshop-stack.ts';
-
-/** Environments that exist only on paper: the dashboard needs their state, not their hosts. */
-class PaperProvider implements Provider {
-  readonly name = 'paper';
-  #n = 0;
-  create(spec: EnvironmentSpec): Promise<Environment> {
-    return Promise.resolve({ id: `paper${++this.#n}`, provider: this.name, spec, hosts: spec.hosts.map((name) => ({ name, address: '127.0.0.1', port: 9, user: 'root' })), privateKey: '', privateKeyPath: '/dev/null', createdAt: Date.now() });
-  }
-  destroy(): Promise<void> {
-    return Promise.resolve();
-  }
-  list(): Promise<Environment[]> {
-    return Promise.resolve([]);
-  }
-}
+// designer's eye): the stack `labwright serve` ships (server/compose.ts) over the real labs, the
+// fake provider instead of hosts, and attendees seeded at different steps, some stuck.
+// Usage: workshop-demo PORT DATA_DIR [LABS_DIR].
+import { FakeProvider } from '../provisioning/testing/fake-provider.ts';
+import { composeServer } from '../server/compose.ts';
+import { loadConfig } from '../server/config.ts';
+import { setLogLevel } from '../server/log.ts';
 
 const [portArg, dir, labsDir] = process.argv.slice(2);
 if (!portArg || !dir) throw new Error('usage: workshop-demo PORT DATA_DIR [LABS_DIR]');
 setLogLevel('error');
 const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: 'demo-instructor-credential' }, { port: Number(portArg), dataDir: dir, basePath: '/lw/', ...(labsDir ? { labsDir } : {}) });
-const catalog = await createLabCatalog(config.labsDir);
-const labs = catalogViews(catalog);
-const stack = createWorkshopStack({ config, catalog, labs, provider: new PaperProvider(), recheckMs: 0 });
-const server = await startServer(config, { labs, ...stack.appDeps });
+// The dashboard needs the environments' state, not their hosts.
+const composed = await composeServer({ config, provider: new FakeProvider(), recheckMs: 0 });
+const { server, stack, labs } = composed;
 
 const labId = 'etcd';
 const steps = labs.view(labId)?.steps.length ?? 0;
@@ -67,8 +49,7 @@ for (const [name, done, minutes, failed] of people) {
 // Only now the clock matters: seeded rows carry their own times; joining time is "now" for all.
 process.stdout.write(`${JSON.stringify({ url: server.url, workshopId: w.id })}\n`);
 const stop = (): void => {
-  catalog.close();
-  void server.close().then(() => stack.close()).finally(() => process.exit(0));
+  void composed.close().finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
