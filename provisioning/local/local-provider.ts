@@ -32,6 +32,7 @@ import { writeHostFiles } from './host-files.ts';
 import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnership } from './id-ranges.ts';
 import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
 import { detachLoopsUnder, envIdsWithLoops, mountHostDisk } from './host-disk.ts';
+import { ensureInotifyRoom } from './inotify-room.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
@@ -193,6 +194,7 @@ export class LocalProvider implements Provider {
     const { signal } = opts;
     await this.checkDependencies(false);
     await this.checkLimits();
+    await this.ensureInotifyRoom();
     const image = this.imageRootfs ? { rootfs: this.imageRootfs } : await ensureImage({
       cacheDir: this.config.cacheDir,
       signal,
@@ -373,6 +375,21 @@ export class LocalProvider implements Provider {
     await reapIdRanges();
     if (report.reaped.length) log.info(report, 'recovered leftovers');
     return report;
+  }
+
+  private inotifyChecked: Promise<void> | undefined;
+
+  /** Once per provider: room for every host's inotify instances (inotify-room.ts), logged when raised. */
+  private ensureInotifyRoom(): Promise<void> {
+    this.inotifyChecked ??= ensureInotifyRoom().then(
+      (raised) => {
+        for (const r of raised) log.info(r, `raised ${r.name} from ${r.from} to ${r.to}: every local host's systemd takes inotify instances as root`);
+      },
+      (e: unknown) => {
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not raise fs.inotify limits: more than about 21 hosts at once may fail to boot');
+      },
+    );
+    return this.inotifyChecked;
   }
 
   /** Refuses before anything is made when this machine cannot limit hosts (unless the config allows it). */
