@@ -41,7 +41,7 @@ describe('loadConfig: public URL, trusted proxies, solo mode', () => {
 
   it('reads the host limits with defaults the shipped labs fit in, and refuses nonsense', () => {
     const c = loadConfig({});
-    expect([c.hostMemoryMb, c.hostCpus, c.hostPids, c.hostDiskGb, c.allowUnlimitedHosts]).toEqual([1024, 1, 4096, 4, false]);
+    expect([c.hostMemoryMb, c.hostCpus, c.hostPids, c.hostDiskGb, c.allowUnlimitedHosts]).toEqual([1024, 0, 4096, 4, false]);
     const set = loadConfig({ LABWRIGHT_HOST_MEMORY_MB: '2048', LABWRIGHT_HOST_CPUS: '1.5', LABWRIGHT_HOST_PIDS: '1000', LABWRIGHT_HOST_DISK_GB: '20', LABWRIGHT_ALLOW_UNLIMITED_HOSTS: '1' });
     expect([set.hostMemoryMb, set.hostCpus, set.hostPids, set.hostDiskGb, set.allowUnlimitedHosts]).toEqual([2048, 1.5, 1000, 20, true]);
     expect(loadConfig({ LABWRIGHT_HOST_CPUS: '0' }).hostCpus).toBe(0);

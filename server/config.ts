@@ -55,7 +55,11 @@ export interface Config {
   sessions: Readonly<SessionLimits>;
   /** Memory limit of each local lab host (its page cache included), in MiB. */
   hostMemoryMb: number;
-  /** CPU quota of each local lab host in CPUs (1.5 = one and a half); 0: no quota, only the weight. */
+  /**
+   * CPU quota of each local lab host in CPUs (1.5 = one and a half). 0 (the default): no quota, only the
+   * weight — hosts share the CPU fairly and together weigh as one peer of the server, but an idle machine
+   * lets one host build at full speed (a 1-CPU quota would hold a lab's Docker builds to half of a 2-core machine).
+   */
   hostCpus: number;
   /** Most processes and threads one local lab host may have at once. */
   hostPids: number;
@@ -189,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),
     sessions: sessionLimits(env),
     hostMemoryMb: int('LABWRIGHT_HOST_MEMORY_MB', env.LABWRIGHT_HOST_MEMORY_MB, 1024, 256, 1_048_576),
-    hostCpus: decimal('LABWRIGHT_HOST_CPUS', env.LABWRIGHT_HOST_CPUS, 1, 0, 1024),
+    hostCpus: decimal('LABWRIGHT_HOST_CPUS', env.LABWRIGHT_HOST_CPUS, 0, 0, 1024),
     hostPids: int('LABWRIGHT_HOST_PIDS', env.LABWRIGHT_HOST_PIDS, 4096, 256, 4_194_304),
     hostDiskGb: int('LABWRIGHT_HOST_DISK_GB', env.LABWRIGHT_HOST_DISK_GB, 4, 2, 16_384),
     allowUnlimitedHosts: flag('LABWRIGHT_ALLOW_UNLIMITED_HOSTS', env.LABWRIGHT_ALLOW_UNLIMITED_HOSTS),

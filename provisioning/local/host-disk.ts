@@ -34,7 +34,9 @@ export async function mountHostDisk(hostDir: string, sizeBytes: number): Promise
     await fs.writeFile(img, '', { flag: 'wx', mode: 0o600 });
     await fs.truncate(img, sizeBytes);
     await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'nodiscard,lazy_itable_init=1', '-L', 'labwright-host', img]);
-    await run('mount', ['-t', 'ext4', '-o', 'loop,noinit_itable', img, hostDir]);
+    // nobarrier: an fsync inside the host (dpkg, etcd, docker) need not flush the loop file to the server's
+    // disk — a lab host does not outlive a power cut anyway — which made package installs ~3x slower per sync.
+    await run('mount', ['-t', 'ext4', '-o', 'loop,noinit_itable,nobarrier', img, hostDir]);
   } catch (e) {
     await fs.rm(img, { force: true });
     if (e instanceof LimitsError) throw e;
