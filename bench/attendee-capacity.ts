@@ -3,22 +3,13 @@
 // attendees it holds with keystroke p99 ≤ 20 ms while they all type. Simulated attendees share
 // two real hosts (each terminal gets its own tmux session there). Prints figures; never fails.
 // Run as root: npx tsx bench/attendee-capacity.ts   (BENCH_LEVELS=1,10,20,30,40,60 BENCH_KEYS=40)
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '../common/protocol.ts';
-import type { Environment, Provider } from '../provisioning/provider.ts';
-import { startServer } from '../server/app.ts';
-import { loadConfig } from '../server/config.ts';
-import { catalogViews } from '../server/http/catalog-views.ts';
-import { createLabCatalog } from '../server/labs/lab-catalog.ts';
-import { setLogLevel } from '../server/log.ts';
 import { TermClient } from '../server/terminals/term-client.ts';
-import { createWorkshopStack } from '../server/workshops/workshop-stack.ts';
-import { createBenchEnv, fmt, percentile } from './bench-kit.ts';
+import type { Child } from './bench-kit.ts';
+import { createBenchEnv, fmt, percentile, startLabwright } from './bench-kit.ts';
 
 const TOKEN = 'bench-instructor-credential-0123456789';
 const HOSTS = ['host0', 'host1'];
@@ -37,38 +28,6 @@ file: { on: all, path: /tmp/never-there }
 true
 \`\`\`
 `;
-
-async function serverMain(envFile: string, labsDir: string, dataDir: string): Promise<void> {
-  setLogLevel('warn');
-  const env = JSON.parse(readFileSync(envFile, 'utf8')) as Environment;
-  rmSync(envFile);
-  // Every attendee gets the same (bench-owned) hosts; nothing is ever destroyed here.
-  const provider: Provider = { name: 'bench', create: () => Promise.resolve(env), destroy: () => Promise.resolve(), list: () => Promise.resolve([env]) };
-  const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir });
-  const catalog = await createLabCatalog(labsDir);
-  const labs = catalogViews(catalog);
-  let n = 0;
-  const names = new Map<string, string>();
-  const stack = createWorkshopStack({
-    config,
-    catalog,
-    labs,
-    provider,
-    sessionName: (host, channel, conn) => {
-      const k = `${conn}/${channel}/${host}`;
-      let name = names.get(k);
-      if (!name) names.set(k, (name = `cap-${n++}`));
-      return name;
-    },
-  });
-  const server = await startServer(config, { labs, ...stack.appDeps });
-  process.stdout.write(`READY ${server.url}\n`);
-  process.on('SIGTERM', () => {
-    catalog.close();
-    // Stop without destroying: the hosts belong to the bench process.
-    void server.close().finally(() => process.exit(0));
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -129,26 +88,15 @@ async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,20,30,40,60').split(',').map(Number);
   const keys = Number(process.env.BENCH_KEYS ?? 40);
   const gapMs = Number(process.env.BENCH_GAP_MS ?? 300);
-  const work = mkdtempSync(path.join(os.tmpdir(), 'lw-capacity-'));
-  mkdirSync(path.join(work, 'labs', 'capacity'), { recursive: true });
-  writeFileSync(path.join(work, 'labs', 'capacity', 'lab.md'), LAB);
   const bench = await createBenchEnv(HOSTS);
-  const envFile = path.join(work, 'env.json');
-  writeFileSync(envFile, JSON.stringify(bench.env), { mode: 0o600 });
-  const proc = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--server', envFile, path.join(work, 'labs'), path.join(work, 'data')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const attendees: Attendee[] = [];
   let dashboard: WebSocket | undefined;
+  let server: Child | undefined;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      proc.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /READY (\S+)/.exec(buf);
-        if (m?.[1]) resolve(m[1]);
-      });
-      proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    });
-    const pid = proc.pid ?? 0;
+    // The server composed as serve does, in its own process; every attendee gets the bench's hosts.
+    server = await startLabwright(bench.env, { lab: { id: 'capacity', source: LAB }, instructorToken: TOKEN });
+    const { url } = server;
+    const pid = server.proc.pid ?? 0;
     const instructor = cookieOf(await api(url, 'instructor/login', { token: TOKEN }));
     const w = (await (await api(url, 'workshops', { labId: 'capacity', capacity: 200, minutes: 600 }, instructor)).json()) as { id: string; joinPath: string };
     const token = w.joinPath.split('/').pop() ?? '';
@@ -200,22 +148,10 @@ async function main(): Promise<void> {
   } finally {
     dashboard?.close();
     await Promise.all(attendees.map((a) => a.client.close()));
-    await new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-      setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
-    });
+    await server?.stop();
     await bench.destroy();
-    rmSync(work, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === '--server') {
-  const [envFile, labsDir, dataDir] = process.argv.slice(3);
-  if (!envFile || !labsDir || !dataDir) throw new Error('usage: attendee-capacity.ts --server ENV_FILE LABS_DIR DATA_DIR');
-  await serverMain(envFile, labsDir, dataDir);
-} else {
-  await main();
-  process.exit(0);
-}
+await main();
+process.exit(0);

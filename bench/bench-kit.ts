@@ -2,7 +2,7 @@
 // pointed at the same hosts, their peak memory, and simple statistics.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,10 +70,28 @@ function childOf(proc: ChildProcess, url: string): Child {
   };
 }
 
-export async function startLabwright(env: Environment): Promise<Child> {
-  const file = path.join(os.tmpdir(), `labwright-bench-env-${process.pid}.json`);
+/** The lab the terminal benches open: the environment's hosts, nothing to check. */
+function benchLab(env: Environment): string {
+  return `---\ntitle: bench\nsummary: The hosts a benchmark made, nothing to check.\nhosts: [${env.hosts.map((h) => h.name).join(', ')}]\nservices: { etcd: none, docker: false }\n---\n## Type\n\nType in the terminals.\n`;
+}
+
+export interface LabwrightOptions {
+  /** The one lab served (default: id "bench", the environment's hosts, no checks). */
+  lab?: { id: string; source: string };
+  instructorToken?: string;
+}
+
+/** bench-server.ts in its own process, serving `env`'s hosts; its labs and data folder go when it stops. */
+export async function startLabwright(env: Environment, opts: LabwrightOptions = {}): Promise<Child> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'labwright-bench-'));
+  const lab = opts.lab ?? { id: 'bench', source: benchLab(env) };
+  mkdirSync(path.join(work, 'labs', lab.id), { recursive: true });
+  writeFileSync(path.join(work, 'labs', lab.id, 'lab.md'), lab.source);
+  const file = path.join(work, 'env.json');
   writeFileSync(file, JSON.stringify(env), { mode: 0o600 });
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const args = [path.join(work, 'labs'), path.join(work, 'data'), ...(opts.instructorToken ? [opts.instructorToken] : [])];
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  proc.once('exit', () => rmSync(work, { recursive: true, force: true }));
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
