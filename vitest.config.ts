@@ -1,5 +1,6 @@
 // Unit tests sit beside the code (foo.ts, foo.test.ts); tests that need real hosts say so in their name (*.host.test.ts).
 import { defineConfig } from 'vitest/config';
+import { loadConfig } from './server/config.ts';
 
 export default defineConfig({
   test: {
@@ -8,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // The real-host tests under provisioning/ get the settings from here: provisioning imports nothing from server/.
+    provide: { localProviderConfig: loadConfig() },
   },
 });

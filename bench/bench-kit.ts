@@ -11,7 +11,7 @@ import type { Socket } from 'socket.io-client';
 import type { Environment } from '../provisioning/provider.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { loadConfig } from '../server/config.ts';
-import { setLogLevel } from '../server/log.ts';
+import { logger, setLogLevel } from '../server/log.ts';
 import { SshPool } from '../server/ssh/ssh-pool.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -24,7 +24,7 @@ export interface BenchEnv {
 
 export async function createBenchEnv(hosts: string[]): Promise<BenchEnv> {
   setLogLevel('warn');
-  const provider = createLocalProvider(loadConfig({}));
+  const provider = createLocalProvider(loadConfig({}), { log: logger('local-provider') });
   const env = await provider.create({ hosts, services: { etcd: 'none', docker: false }, owner: 'bench' });
   const ssh = new SshPool();
   return {

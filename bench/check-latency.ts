@@ -12,7 +12,7 @@ import { EtcdClients, WarmShells, environmentTarget } from '../server/checks/env
 import { execSolves } from '../server/checks/solve-runner.ts';
 import { loadConfig } from '../server/config.ts';
 import { loadLabFile } from '../server/labs/lint-lab.ts';
-import { setLogLevel } from '../server/log.ts';
+import { logger, setLogLevel } from '../server/log.ts';
 import { SshPool } from '../server/ssh/ssh-pool.ts';
 
 const RUNS = Number(process.argv[2] ?? 300);
@@ -39,7 +39,7 @@ async function measure(name: string, fn: () => Promise<boolean>): Promise<void> 
 }
 
 setLogLevel('warn');
-const provider = createLocalProvider(loadConfig());
+const provider = createLocalProvider(loadConfig(), { log: logger('local-provider') });
 const pool = new SshPool();
 const etcd = new EtcdClients();
 const warm = new WarmShells();

@@ -19,7 +19,7 @@ import { ENV_ID_RE, MACHINE_RE } from '../provisioning/local/names.ts';
 import { RUN_DIR, subnetsDir } from '../provisioning/local/registry.ts';
 import { envsDir } from '../provisioning/local/state.ts';
 import { loadConfig } from '../server/config.ts';
-import { setLogLevel } from '../server/log.ts';
+import { logger, setLogLevel } from '../server/log.ts';
 import { DATABASE_FILE } from '../server/store/database.ts';
 import { fmt, percentile } from './bench-kit.ts';
 
@@ -51,7 +51,7 @@ writeFileSync(
   '---\ntitle: Soak\nhosts: [host0, host1]\nservices: { etcd: none, docker: false }\n---\nHosts for the soak bench.\n\n## Look around\n\nRead.\n\n```check\ncommand: { on: host0, run: "true", exit: 0 }\n```\n',
 );
 
-const providerOf = (dataDir: string): LocalProvider => createLocalProvider(loadConfig({}, { dataDir }));
+const providerOf = (dataDir: string): LocalProvider => createLocalProvider(loadConfig({}, { dataDir }), { log: logger('local-provider') });
 const children = new Set<ChildProcess>();
 const abort = new AbortController();
 /** Every environment id seen in one of our data directories, so leftovers are found after their dir is gone. */

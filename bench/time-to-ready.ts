@@ -13,7 +13,7 @@ import { WarmPool } from '../provisioning/pool.ts';
 import type { EnvironmentSpec } from '../provisioning/provider.ts';
 import { loadConfig } from '../server/config.ts';
 import type { HostIsolation } from '../server/config.ts';
-import { setLogLevel } from '../server/log.ts';
+import { logger, setLogLevel } from '../server/log.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const imageArg = process.argv.indexOf('--image');
@@ -36,7 +36,7 @@ const config = loadConfig();
 // Pinned to one built image (and its Docker seed, made before timing): a recipe edited while the bench
 // runs must not put an image build into a "cold" figure.
 const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs;
-let provider = createLocalProvider(config, { imageRootfs: image });
+let provider = createLocalProvider(config, { imageRootfs: image, log: logger('local-provider') });
 const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n }, (_, i) => `host${i}`), services: { etcd: 'cluster', docker: true }, owner: 'bench' });
 
 function summary(label: string, ms: number[]): void {
@@ -91,7 +91,7 @@ async function cold(n: number): Promise<void> {
 }
 
 async function warm(n: number): Promise<void> {
-  const pool = new WarmPool(provider, spec(n), 1);
+  const pool = new WarmPool(provider, spec(n), 1, 1, logger('warm-pool'));
   const times: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
@@ -112,7 +112,7 @@ console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpui
 await provider.recover();
 console.log(`load average before: ${await loadavg()}`);
 for (const mode of MODES) {
-  provider = createLocalProvider({ ...config, hostIsolation: mode }, { imageRootfs: image });
+  provider = createLocalProvider({ ...config, hostIsolation: mode }, { imageRootfs: image, log: logger('local-provider') });
   const problem = await provider.isolationProblem(image);
   if (problem) {
     console.log(`${mode}: skipped, ${problem}`);

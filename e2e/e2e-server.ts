@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { composeServer } from '../server/compose.ts';
 import { loadConfig } from '../server/config.ts';
-import { setLogLevel } from '../server/log.ts';
+import { logger, setLogLevel } from '../server/log.ts';
 import { E2E_BASE_PATH, e2eLabsDir, e2ePort } from './e2e-env.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -24,7 +24,7 @@ if (existsSync(brokenFixtures)) cpSync(brokenFixtures, path.join(labsDir), { rec
 
 setLogLevel('error');
 const config = loadConfig({}, { port: e2ePort(), basePath: E2E_BASE_PATH, labsDir, dataDir: path.join(work, 'data') });
-const provider = createLocalProvider(config);
+const provider = createLocalProvider(config, { log: logger('local-provider') });
 // Real lab hosts per browser session. Every test has its own browser context (session), so hosts
 // are given back soon after its page is gone (a reload reconnects well within that) instead of
 // piling up until the run ends. Lab edits are picked up quickly.

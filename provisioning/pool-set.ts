@@ -1,5 +1,7 @@
 // One warm pool per environment shape (hosts + services), for a server whose labs ask for different
 // shapes: claim(spec) takes from that shape's pool, or creates directly when pools are off (size 0).
+import { quietLogger } from './log.ts';
+import type { ProvisionLogger } from './log.ts';
 import { WarmPool } from './pool.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider } from './provider.ts';
 
@@ -16,6 +18,8 @@ export class PoolSet {
     private readonly provider: Provider,
     /** Environments kept ready per shape (config.poolSize); 0 turns pooling off. */
     readonly size: number,
+    /** Handed to every pool (refill failures). */
+    private readonly log: ProvisionLogger = quietLogger,
   ) {}
 
   /** Starts filling pools for these shapes now (e.g. every lab of the catalogue at start-up). */
@@ -44,7 +48,7 @@ export class PoolSet {
     const key = shapeKey(spec);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new WarmPool(this.provider, { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER }, this.size);
+      pool = new WarmPool(this.provider, { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER }, this.size, 1, this.log);
       this.pools.set(key, pool);
     }
     return pool;

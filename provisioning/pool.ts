@@ -1,6 +1,7 @@
 // A warm pool over any Provider: keeps N environments of one spec ready so that claim() hands one out at
 // once, and refills in the background. Environments it holds are owned by the pool until claimed.
-import { logger } from '../server/log.ts';
+import { quietLogger } from './log.ts';
+import type { ProvisionLogger } from './log.ts';
 import type { Environment, EnvironmentSpec, Provider } from './provider.ts';
 
 export interface PoolStats {
@@ -9,8 +10,6 @@ export interface PoolStats {
   claimed: number;
   failures: number;
 }
-
-const log = logger('warm-pool');
 
 export class WarmPool {
   private readonly ready: Environment[] = [];
@@ -29,6 +28,8 @@ export class WarmPool {
     readonly size: number,
     /** How many environments are created at the same time (hosts boot in parallel already; 2 cores). */
     private readonly concurrency = 1,
+    /** Where refill failures are logged (the server passes its logger for component 'warm-pool'). */
+    private readonly log: ProvisionLogger = quietLogger,
   ) {
     if (!Number.isInteger(size) || size < 0) throw new Error(`pool size must be a whole number ≥ 0, got ${size}`);
     this.refill();
@@ -97,7 +98,7 @@ export class WarmPool {
           if (this.draining) return;
           this.failures += 1;
           this.consecutiveFailures += 1;
-          log.warn({ err: e instanceof Error ? e.message : String(e) }, 'pool refill failed');
+          this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'pool refill failed');
         })
         .finally(() => {
           this.creating -= 1;

@@ -1,7 +1,11 @@
 // Configuration, parsed once at start into a frozen typed object; nothing else reads process.env.
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { HostIsolation } from '../provisioning/local/local-provider.ts';
 
+export type { HostIsolation };
+
+/** Everything the server reads at start; it includes every setting the local provider asks for (LocalProviderConfig). */
 export interface Config {
   /** Address to bind; loopback by default. */
   bind: string;
@@ -77,8 +81,6 @@ export interface Config {
    */
   hostIsolation: HostIsolation;
 }
-
-export type HostIsolation = 'userns' | 'privileged';
 
 export type SoloSetting = 'auto' | 'on' | 'off';
 

@@ -2,7 +2,7 @@
 // Debian image (provisioning/image), one bridge + subnet per environment, etcd/docker started as units.
 //
 // Usage (as root):
-//   const provider = createLocalProvider(loadConfig());
+//   const provider = createLocalProvider(config, { log });  // config: LocalProviderConfig (the server's Config fits)
 //   await provider.recover();                        // once at start: reap a crashed run's leftovers, adopt live envs
 //   const env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: true } },
 //                                     { signal, onProgress });
@@ -18,11 +18,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from './ssh-keys.ts';
 import { MAX_HOSTS } from '../../common/lab.ts';
-import type { Config, HostIsolation } from '../../server/config.ts';
-import { logger } from '../../server/log.ts';
 import { haveCommand, run } from '../exec.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { pidAlive } from '../image/dir-lock.ts';
+import { quietLogger } from '../log.ts';
+import type { ProvisionLogger } from '../log.ts';
 import { ProvisionError } from '../provider.ts';
 import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress } from '../provider.ts';
 import { LimitsError, cgroupParents, createHostCgroups, hostCgroupSystem, killCgroups, missingControllers, removeCgroups } from './cgroups.ts';
@@ -43,11 +43,28 @@ import type { EnvRecord, HostState } from './state.ts';
 import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
 import type { Cidr } from './subnet.ts';
 
-export type LocalProviderConfig = Pick<
-  Config,
-  'dataDir' | 'cacheDir' | 'subnetRange' | 'subnetPrefix' | 'hostMemoryMb' | 'hostCpus' | 'hostPids' | 'hostDiskGb' | 'allowUnlimitedHosts'
-> &
-  Partial<Pick<Config, 'hostIsolation'>>;
+/** 'userns': root in a host is an unprivileged uid here; 'privileged': root in a host is root here. */
+export type HostIsolation = 'userns' | 'privileged';
+
+/** The settings the local provider reads; the server's Config (LABWRIGHT_*) has all of them. */
+export interface LocalProviderConfig {
+  /** Environments' state, keys and host disks live under <dataDir>/envs/. */
+  dataDir: string;
+  /** The built image and helpers. */
+  cacheDir: string;
+  /** Environments' subnets are carved from this range, one /subnetPrefix each. */
+  subnetRange: string;
+  subnetPrefix: number;
+  hostMemoryMb: number;
+  /** 0: no CPU quota (a shared weight only). */
+  hostCpus: number;
+  hostPids: number;
+  hostDiskGb: number;
+  /** Start hosts whose limits cannot be applied instead of refusing them. */
+  allowUnlimitedHosts: boolean;
+  /** Default 'userns'. */
+  hostIsolation?: HostIsolation;
+}
 
 export interface LocalProviderOptions {
   limits?: Partial<HostLimits>;
@@ -55,6 +72,8 @@ export interface LocalProviderOptions {
   readyTimeoutMs?: number;
   /** Boot from this already-built image root instead of the current recipe's (benchmarks, pinned images). */
   imageRootfs?: string;
+  /** Where the provider logs (the server passes its logger for component 'local-provider'); quiet without one. */
+  log?: ProvisionLogger;
 }
 
 export interface RecoverReport {
@@ -67,8 +86,6 @@ export function configuredLimits(config: LocalProviderConfig): HostLimits {
   return { memoryBytes: config.hostMemoryMb * 2 ** 20, pids: config.hostPids, cpus: config.hostCpus, diskBytes: config.hostDiskGb * 2 ** 30 };
 }
 const SERVICE_UNITS = ['ssh.service', 'etcd.service', 'docker.service', 'containerd.service', 'systemd-networkd.service'];
-
-const log = logger('local-provider');
 
 /** Environments this process is creating right now: recover() must not take them for a crash's leftovers. */
 const creatingHere = new Set<string>();
@@ -95,6 +112,7 @@ export class LocalProvider implements Provider {
   private readonly limits: HostLimits;
   private readonly readyTimeoutMs: number;
   private readonly imageRootfs: string | undefined;
+  private readonly log: ProvisionLogger;
   /** 'userns': unprivileged hosts (default); 'privileged': root in a host is root here. */
   readonly isolation: HostIsolation;
 
@@ -103,7 +121,8 @@ export class LocalProvider implements Provider {
     opts: LocalProviderOptions = {},
   ) {
     this.limits = { ...configuredLimits(config), ...opts.limits };
-    if (config.allowUnlimitedHosts) log.warn('LABWRIGHT_ALLOW_UNLIMITED_HOSTS is set: hosts whose limits cannot be applied start without them');
+    this.log = opts.log ?? quietLogger;
+    if (config.allowUnlimitedHosts) this.log.warn('LABWRIGHT_ALLOW_UNLIMITED_HOSTS is set: hosts whose limits cannot be applied start without them');
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
     this.imageRootfs = opts.imageRootfs;
     this.isolation = config.hostIsolation ?? 'userns';
@@ -234,7 +253,7 @@ export class LocalProvider implements Provider {
       hosts: spec.hosts.map((name, i) => ({ name, machine: machineName(id, i), address: '', pid: 0, cgroups: [], dir: path.join(dir, 'hosts', name) })),
       createdAt: Date.now(),
     };
-    const elog = log.child({ env: id });
+    const elog = this.log.child({ env: id });
     const t0 = Date.now();
     try {
       await fs.writeFile(keyPath(this.config.dataDir, id), keys.private, { mode: 0o600 });
@@ -373,7 +392,7 @@ export class LocalProvider implements Provider {
       if (!ENV_ID_RE.test(owner) || !(await envExists(owner))) await fs.rm(path.join(subnetsDir, f), { force: true });
     }
     await reapIdRanges();
-    if (report.reaped.length) log.info(report, 'recovered leftovers');
+    if (report.reaped.length) this.log.info(report, 'recovered leftovers');
     return report;
   }
 
@@ -383,10 +402,10 @@ export class LocalProvider implements Provider {
   private ensureInotifyRoom(): Promise<void> {
     this.inotifyChecked ??= ensureInotifyRoom().then(
       (raised) => {
-        for (const r of raised) log.info(r, `raised ${r.name} from ${r.from} to ${r.to}: every local host's systemd takes inotify instances as root`);
+        for (const r of raised) this.log.info(r, `raised ${r.name} from ${r.from} to ${r.to}: every local host's systemd takes inotify instances as root`);
       },
       (e: unknown) => {
-        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not raise fs.inotify limits: more than about 21 hosts at once may fail to boot');
+        this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not raise fs.inotify limits: more than about 21 hosts at once may fail to boot');
       },
     );
     return this.inotifyChecked;
@@ -398,7 +417,7 @@ export class LocalProvider implements Provider {
     for (const cmd of ['mkfs.ext4', 'losetup']) if (!(await haveCommand(cmd))) problems.push(`${cmd} not found (Debian package ${cmd === 'losetup' ? 'mount' : 'e2fsprogs'})`);
     if (problems.length === 0) return;
     if (!this.config.allowUnlimitedHosts) throw limitsRefusal(problems.join('; '));
-    log.warn({ problems }, 'starting hosts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+    this.log.warn({ problems }, 'starting hosts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
   }
 
   /** The host's disk bound: its directory becomes a mounted ext4 of diskBytes (host-disk.ts). */
@@ -408,14 +427,14 @@ export class LocalProvider implements Provider {
     } catch (e) {
       if (!(e instanceof LimitsError)) throw e;
       if (!this.config.allowUnlimitedHosts) throw limitsRefusal(e.message);
-      log.warn({ hostDir, err: e.message }, 'host starts without a disk bound (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+      this.log.warn({ hostDir, err: e.message }, 'host starts without a disk bound (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
     }
   }
 
   private async applyCgroupLimits(machine: string): Promise<string[]> {
     try {
       const cg = await createHostCgroups(machine, this.limits, { allowUnlimited: this.config.allowUnlimitedHosts });
-      if (cg.skipped.length) log.warn({ machine, skipped: cg.skipped }, 'host starts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
+      if (cg.skipped.length) this.log.warn({ machine, skipped: cg.skipped }, 'host starts without some limits (LABWRIGHT_ALLOW_UNLIMITED_HOSTS)');
       return cg.dirs;
     } catch (e) {
       throw e instanceof LimitsError ? limitsRefusal(e.message) : e;
@@ -497,7 +516,7 @@ export class LocalProvider implements Provider {
         if (badService) throw new Error(`${h.name}: ${badService} failed to start`);
         if (system !== 'running' && system !== 'degraded') throw new Error(`${h.name}: systemd is "${system || 'unknown'}"`);
         if (system === 'degraded') {
-          log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
+          this.log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
           h.note = `degraded: ${failed.join(' ') || 'a unit failed'}`;
         }
         if (services.etcd === 'cluster' && field('etcd') !== 'ok') throw new Error(`${h.name}: etcd is not healthy`);

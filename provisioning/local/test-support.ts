@@ -1,17 +1,24 @@
 // Shared by the real-host tests: skip cleanly where nspawn hosts cannot run, ssh with the real client.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadConfig } from '../../server/config.ts';
+import { inject } from 'vitest';
 import type { Environment } from '../provider.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { createLocalProvider } from './local-provider.ts';
-import type { LocalProvider } from './local-provider.ts';
+import type { LocalProvider, LocalProviderConfig } from './local-provider.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The server's config as this run's environment sets it (vitest.config.ts loads it; provisioning cannot). */
+    localProviderConfig: LocalProviderConfig;
+  }
+}
 
 const pexec = promisify(execFile);
 
 export const canRunHosts = process.getuid?.() === 0;
 
-export const testConfig = loadConfig();
+export const testConfig: Readonly<LocalProviderConfig> = inject('localProviderConfig');
 
 export async function testProvider(): Promise<LocalProvider> {
   await ensureImage({ cacheDir: testConfig.cacheDir });

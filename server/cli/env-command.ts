@@ -13,7 +13,7 @@ import { loadConfig } from '../config.ts';
 import type { Config } from '../config.ts';
 import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
-import { setLogLevel } from '../log.ts';
+import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
@@ -196,7 +196,7 @@ async function ssh(provider: LocalProvider, args: string[]): Promise<number> {
 async function image(config: Config, args: string[]): Promise<number> {
   const unknown = args.find((a) => a !== '--force');
   if (unknown) throw new UsageError(`unknown argument ${unknown}; usage: labwright env image [--force]`);
-  const provider = createLocalProvider(config);
+  const provider = createLocalProvider(config, { log: logger('local-provider') });
   await provider.checkDependencies(true);
   const t0 = Date.now();
   const info = await ensureImage({ cacheDir: config.cacheDir, force: args.includes('--force'), onProgress: progressPrinter() });
@@ -215,7 +215,7 @@ export const envCommand: Command = {
     const config = loadConfig();
     // The CLI speaks in lines of its own; the structured log only carries warnings here.
     setLogLevel(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const provider = createLocalProvider(config);
+    const provider = createLocalProvider(config, { log: logger('local-provider') });
     try {
       switch (sub) {
         case 'up':

@@ -96,7 +96,7 @@ export const serveCommand: Command = {
     const config = loadConfig(process.env, overrides);
     setLogLevel(config.logLevel);
     if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
-    const provider = createLocalProvider(config);
+    const provider = createLocalProvider(config, { log: logger('local-provider') });
     let composed: ComposedServer;
     try {
       composed = await composeServer({

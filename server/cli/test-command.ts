@@ -10,7 +10,7 @@ import { testLab } from '../checks/lab-tester.ts';
 import { loadConfig } from '../config.ts';
 import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
-import { setLogLevel } from '../log.ts';
+import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 
@@ -98,7 +98,7 @@ export const testCommand: Command = {
     const config = loadConfig();
     setLogLevel(process.env.LABWRIGHT_LOG_LEVEL ?? 'warn');
     const files = await resolveLabs(targets[0] ?? '', config.labsDir);
-    const provider = createLocalProvider(config);
+    const provider = createLocalProvider(config, { log: logger('local-provider') });
 
     // Ctrl-C stops between steps and still tears down what was created.
     const abort = new AbortController();

@@ -83,7 +83,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   if (staleInstructors.length > 0) log.info({ count: staleInstructors.length }, 'instructor sessions of an earlier credential ended');
   const mirrorPolicy = workshopMirrorPolicy(mirrorDirectory(store));
   // With LABWRIGHT_POOL_SIZE > 0, a joining attendee gets hosts from the lab's warm pool at once.
-  const pools = new PoolSet(opts.provider, opts.config.poolSize);
+  const pools = new PoolSet(opts.provider, opts.config.poolSize, logger('warm-pool'));
   const provider: Provider = {
     name: opts.provider.name,
     create: (spec, o) => pools.claim(spec, o),
