@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '../common/protocol.ts';
-import { TermClient } from '../server/terminals/term-client.ts';
+import { TermClient } from '../server/testing/term-client.ts';
 import type { Child } from './bench-kit.ts';
 import { createBenchEnv, fmt, percentile, startLabwright } from './bench-kit.ts';
 

@@ -2,7 +2,7 @@
 // with 100 terminals typing at the same time, for Labwright and for WeTTY on the same hosts.
 // Run as root: npx tsx bench/keystroke-latency.ts   (creates its own hosts and removes them)
 import { performance } from 'node:perf_hooks';
-import { TermClient, fetchSessionCookie } from '../server/terminals/term-client.ts';
+import { TermClient, fetchSessionCookie } from '../server/testing/term-client.ts';
 import type { Child } from './bench-kit.ts';
 import { WettyTerm, createBenchEnv, fmt, percentile, startLabwright, startWetty } from './bench-kit.ts';
 

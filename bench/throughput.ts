@@ -3,7 +3,7 @@
 // Labwright and WeTTY on the same host, in the same run.
 // Run as root: npx tsx bench/throughput.ts   (creates its own host and removes it)
 import { performance } from 'node:perf_hooks';
-import { TermClient, fetchSessionCookie } from '../server/terminals/term-client.ts';
+import { TermClient, fetchSessionCookie } from '../server/testing/term-client.ts';
 import type { Child } from './bench-kit.ts';
 import { WettyTerm, createBenchEnv, fmt, startLabwright, startWetty } from './bench-kit.ts';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabSummary } from '../common/lab.ts';
-import { StaticLabViews } from './http/static-lab-views.ts';
+import { StaticLabViews } from './testing/static-lab-views.ts';
 import { sampleLabView } from './testing/test-labs.ts';
 import type { TestServer } from './testing/test-server.ts';
 import { TestSocket, sessionCookie, startTestServer } from './testing/test-server.ts';

@@ -8,10 +8,10 @@ import { createLocalProvider } from '../../provisioning/local/local-provider.ts'
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { SOCKET_HIGH_WATER } from '../terminals/flow-control.ts';
-import { TermClient, fetchSessionCookie } from '../terminals/term-client.ts';
+import { TermClient, fetchSessionCookie } from '../testing/term-client.ts';
 import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import type { ConnectionContext } from '../ws/connection-context.ts';

@@ -16,7 +16,7 @@ import type { Provider } from '../../provisioning/provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { TestSocket } from '../testing/test-server.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';

@@ -15,7 +15,7 @@ import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { TestSocket } from '../testing/test-server.ts';
 import { DATABASE_FILE } from '../store/database.ts';

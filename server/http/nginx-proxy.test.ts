@@ -18,7 +18,7 @@ import { loadConfig } from '../config.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
-import { StaticLabViews } from './static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import type { RawOptions } from '../testing/test-request.ts';
 import { rawRequest, tryUpgrade } from '../testing/test-request.ts';

@@ -7,12 +7,12 @@ import { createLocalProvider } from '../../provisioning/local/local-provider.ts'
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
 import { HIGH_WATER } from './flow-control.ts';
-import { TermClient, fetchSessionCookie } from './term-client.ts';
+import { TermClient, fetchSessionCookie } from '../testing/term-client.ts';
 
 const lab: LabView = { ...sampleLabView('term'), meta: { ...sampleLabView('term').meta, services: { etcd: 'none', docker: false } } };
 /** The largest SSH data packet ssh2 delivers in one 'data' event (its default max packet size). */

@@ -7,7 +7,7 @@ import type { Environment } from '../../provisioning/provider.ts';
 import { startServer } from '../app.ts';
 import type { CheckTarget } from '../checks/check-target.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from './static-lab-views.ts';
 import { loadLab } from '../labs/lint-lab.ts';
 import { createChecksModule } from '../progress/checks-module.ts';
 import { MemoryProgressStore } from '../progress/progress-store.ts';

@@ -7,7 +7,7 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from './static-lab-views.ts';
 import { sampleLabView } from './test-labs.ts';
 
 export interface TestServer {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { WorkshopStack } from './workshop-stack.ts';

@@ -11,7 +11,7 @@ import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { StaticLabViews } from '../http/static-lab-views.ts';
+import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { TestSocket, sessionCookie } from '../testing/test-server.ts';
 import { authorizeHello, isLoopback } from './workshop-access.ts';

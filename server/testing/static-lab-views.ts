@@ -1,7 +1,7 @@
-// A LabViewSource over a fixed set of lab views, with change notifications raised by hand: for tests
-// of the server, and for embedding Labwright with labs that do not come from a folder.
+// A LabViewSource over a fixed set of lab views, with change notifications raised by hand: for the
+// server's tests, whose labs do not come from a folder.
 import type { LabSummary, LabView } from '../../common/lab.ts';
-import type { LabViewSource } from './lab-source.ts';
+import type { LabViewSource } from '../http/lab-source.ts';
 
 export class StaticLabViews implements LabViewSource {
   readonly #views = new Map<string, LabView>();
