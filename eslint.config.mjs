@@ -1,4 +1,4 @@
-// Lint with type information, zero warnings, and no import cycles (see STYLE.md).
+// Lint with type information, zero warnings, no import cycles and no import below a layer's floor (see STYLE.md).
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
@@ -16,6 +16,19 @@ export default tseslint.config(
     settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs'] })] },
     rules: {
       'import-x/no-cycle': 'error',
+      // The layers' floors: common ← provisioning ← server, client ← common; e2e and bench may import anything.
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            { target: './common', from: ['./client', './provisioning', './server', './e2e', './bench'], message: 'common/ imports only common/.' },
+            { target: './provisioning', from: ['./client', './server', './e2e', './bench'], message: 'provisioning/ imports only provisioning/ and common/: take what the server has as a parameter.' },
+            { target: './server', from: ['./client', './e2e', './bench'], message: 'server/ imports server/, provisioning/ and common/ only.' },
+            { target: './client', from: ['./provisioning', './server', './e2e', './bench'], message: 'client/ imports only client/ and common/.' },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
