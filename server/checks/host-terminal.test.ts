@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PaneState, TerminalTiming } from './host-terminal.ts';
-import { parsePaneState, waitForBlock } from './host-terminal.ts';
+import type { PaneState } from '../terminals/tmux-command.ts';
+import type { TerminalTiming } from './host-terminal.ts';
+import { waitForBlock } from './host-terminal.ts';
 
 const timing: TerminalTiming = { pollMs: 1, quietMs: 20, blockTimeoutMs: 2000 };
 
@@ -11,17 +12,6 @@ function pane(states: PaneState[]): () => Promise<PaneState> {
 }
 const idle = (screen: string): PaneState => ({ idle: true, commands: ['bash'], screen });
 const busy = (command: string, screen: string): PaneState => ({ idle: false, commands: [command], screen });
-
-describe('parsePaneState', () => {
-  it('reads the state line and the screen checksum', () => {
-    expect(parsePaneState('idle bash\n123 456\n')).toEqual({ idle: true, commands: ['bash'], screen: '123 456' });
-    expect(parsePaneState('busy docker,less\n9 9\n')).toEqual({ idle: false, commands: ['docker', 'less'], screen: '9 9' });
-  });
-
-  it('refuses anything else rather than guess', () => {
-    expect(() => parsePaneState("can't find session\n")).toThrow(/unexpected terminal state/);
-  });
-});
 
 describe('waitForBlock', () => {
   it('finishes when the shell has the terminal back and the screen is still', async () => {

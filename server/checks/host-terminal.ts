@@ -1,10 +1,18 @@
 // Driving a host's terminal from the server, as a person at the keyboard would: the tmux session
-// the lab page shows (TMUX_SESSION), its state read from outside (is the shell back? what runs in
-// the foreground? did the screen change?), keys sent into it. Used by "skip step" (type the
-// solution where the attendee sees it) and by `labwright test --as-attendee` (type the run blocks).
-import { TMUX_SESSION, ensureDetachedCommand } from '../terminals/tmux-command.ts';
+// the lab page shows, its state read from outside (is the shell back? what runs in the foreground?
+// did the screen change?), keys sent into it. Used by "skip step" (type the solution where the
+// attendee sees it) and by `labwright test --as-attendee` (type the run blocks). The tmux commands
+// themselves are in terminals/tmux-command.ts.
+import {
+  PANE_STATE_COMMAND,
+  ensureDetachedCommand,
+  hasSessionCommand,
+  parsePaneState,
+  sendKeysCommand,
+  typeTextCommand,
+} from '../terminals/tmux-command.ts';
+import type { PaneState } from '../terminals/tmux-command.ts';
 import type { CheckTarget } from './check-target.ts';
-import { shq } from '../ssh/shell-quote.ts';
 
 export interface TerminalTiming {
   /** How often the terminal is looked at. */
@@ -17,46 +25,12 @@ export interface TerminalTiming {
 
 export const DEFAULT_TERMINAL_TIMING: TerminalTiming = { pollMs: 250, quietMs: 6000, blockTimeoutMs: 300_000 };
 
-export interface PaneState {
-  /** The pane's shell holds the terminal (it is the terminal's foreground process group). */
-  idle: boolean;
-  /**
-   * The names of the processes of the terminal's foreground process group: all of a pipeline
-   * (`docker inspect web | less` is `docker` and `less`; tmux itself would name only the first).
-   */
-  commands: string[];
-  /** A checksum of the visible screen. */
-  screen: string;
-}
-
 export type BlockEnd = 'finished' | 'waiting' | 'timeout';
 
 const PAGERS = new Set(['less', 'more', 'most', 'man', 'pager']);
 export const inPager = (s: PaneState): boolean => s.commands.some((c) => PAGERS.has(c));
 
-const pane = `-t ${shq(`=${TMUX_SESSION}:`)}`;
-
-/**
- * One line of shell: the pane's shell pid, whether it is the foreground process group of its
- * terminal (field 8 of /proc/PID/stat, tpgid), the processes of that group, and a screen checksum.
- */
-const STATE_COMMAND = [
-  `p=$(tmux display -p ${pane} '#{pane_pid}')`,
-  'read -r _ _ _ _ _ _ _ fg _ < "/proc/$p/stat"',
-  `c=$(pgrep -g "$fg" -l | cut -d ' ' -f 2 | paste -sd ,)`,
-  'if [ "$fg" = "$p" ]; then s=idle; else s=busy; fi',
-  'echo "$s $c"',
-  `tmux capture-pane -p ${pane} | cksum`,
-].join(' && ');
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function parsePaneState(stdout: string): PaneState {
-  const [first = '', second = ''] = stdout.trim().split('\n');
-  const [s = '', cmds = ''] = first.split(' ');
-  if (s !== 'idle' && s !== 'busy') throw new Error(`unexpected terminal state: ${JSON.stringify(stdout.slice(0, 200))}`);
-  return { idle: s === 'idle', commands: cmds.split(',').filter(Boolean), screen: second.trim() };
-}
 
 /**
  * Waits for the block just typed to end: `finished` when the shell has had the terminal for two
@@ -94,7 +68,7 @@ export class HostTerminals {
 
   /** Whether the host has a terminal session yet (an attendee's page made one). */
   async exists(host: string): Promise<boolean> {
-    const r = await this.target.exec(host, `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`, { timeoutMs: 5000, signal: AbortSignal.timeout(5000) }).catch(() => null);
+    const r = await this.target.exec(host, hasSessionCommand(), { timeoutMs: 5000, signal: AbortSignal.timeout(5000) }).catch(() => null);
     return r?.code === 0;
   }
 
@@ -106,17 +80,17 @@ export class HostTerminals {
   }
 
   look(host: string): Promise<PaneState> {
-    return this.sh(host, STATE_COMMAND).then(parsePaneState);
+    return this.sh(host, PANE_STATE_COMMAND).then(parsePaneState);
   }
 
   /** Named keys, as tmux spells them (`C-c`, `q`). */
   async press(host: string, key: string): Promise<void> {
-    await this.sh(host, `tmux send-keys ${pane} ${shq(key)}`);
+    await this.sh(host, sendKeysCommand(key));
   }
 
   /** Text typed as is (a Run button's `typedForm`). */
   async type(host: string, text: string): Promise<void> {
-    await this.sh(host, `tmux send-keys ${pane} -l -- ${shq(text)}`);
+    await this.sh(host, typeTextCommand(text));
   }
 
   /** Waits until what was typed last has ended (see waitForBlock). */

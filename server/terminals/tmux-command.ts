@@ -1,5 +1,6 @@
-// The commands the server runs on a lab host to attach a terminal to its persistent tmux session.
-// They are constants: nothing from the browser (not even the host name) is ever part of them.
+// Everything the server says to tmux on a lab host: attaching a terminal to the persistent session,
+// a read-only mirror, and (for skip step and `test --as-attendee`) looking at and typing into its pane.
+// Nothing from the browser (not even the host name) is ever part of them; lab text is quoted.
 import { shq } from '../ssh/shell-quote.ts';
 
 /** One shell per host per environment; every tab and every reconnect attaches to it. */
@@ -26,7 +27,6 @@ const TMUX_CONF = [
 ];
 
 const CONF_PATH = '"$HOME/.labwright-tmux.conf"';
-
 
 /** Session names the server may choose (the bench uses one per terminal); never from the browser. */
 const SESSION_NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
@@ -60,4 +60,55 @@ export function ensureDetachedCommand(cols: number, rows: number, session: strin
  */
 export function mirrorCommand(): string {
   return `exec tmux -u attach-session -f read-only,ignore-size -t =${TMUX_SESSION}`;
+}
+
+/** The session's pane, matched by exact name (`=`), for the commands that look into it from outside. */
+const PANE = `-t ${shq(`=${TMUX_SESSION}:`)}`;
+
+/** Exits 0 when the host has the session (an attendee's page made one). */
+export function hasSessionCommand(): string {
+  return `tmux has-session -t ${shq(`=${TMUX_SESSION}`)}`;
+}
+
+/** Named keys into the pane, as tmux spells them (`C-c`, `q`). */
+export function sendKeysCommand(key: string): string {
+  return `tmux send-keys ${PANE} ${shq(key)}`;
+}
+
+/** Text typed into the pane as is. */
+export function typeTextCommand(text: string): string {
+  return `tmux send-keys ${PANE} -l -- ${shq(text)}`;
+}
+
+export interface PaneState {
+  /** The pane's shell holds the terminal (it is the terminal's foreground process group). */
+  idle: boolean;
+  /**
+   * The names of the processes of the terminal's foreground process group: all of a pipeline
+   * (`docker inspect web | less` is `docker` and `less`; tmux itself would name only the first).
+   */
+  commands: string[];
+  /** A checksum of the visible screen. */
+  screen: string;
+}
+
+/**
+ * One line of shell: the pane's shell pid, whether it is the foreground process group of its
+ * terminal (field 8 of /proc/PID/stat, tpgid), the processes of that group, and a screen checksum.
+ * Its output is read by parsePaneState.
+ */
+export const PANE_STATE_COMMAND = [
+  `p=$(tmux display -p ${PANE} '#{pane_pid}')`,
+  'read -r _ _ _ _ _ _ _ fg _ < "/proc/$p/stat"',
+  `c=$(pgrep -g "$fg" -l | cut -d ' ' -f 2 | paste -sd ,)`,
+  'if [ "$fg" = "$p" ]; then s=idle; else s=busy; fi',
+  'echo "$s $c"',
+  `tmux capture-pane -p ${PANE} | cksum`,
+].join(' && ');
+
+export function parsePaneState(stdout: string): PaneState {
+  const [first = '', second = ''] = stdout.trim().split('\n');
+  const [s = '', cmds = ''] = first.split(' ');
+  if (s !== 'idle' && s !== 'busy') throw new Error(`unexpected terminal state: ${JSON.stringify(stdout.slice(0, 200))}`);
+  return { idle: s === 'idle', commands: cmds.split(',').filter(Boolean), screen: second.trim() };
 }
