@@ -26,6 +26,8 @@ export default tseslint.config(
             { target: './provisioning', from: ['./client', './server', './e2e', './bench'], message: 'provisioning/ imports only provisioning/ and common/: take what the server has as a parameter.' },
             { target: './server', from: ['./client', './e2e', './bench'], message: 'server/ imports server/, provisioning/ and common/ only.' },
             { target: './client', from: ['./provisioning', './server', './e2e', './bench'], message: 'client/ imports only client/ and common/.' },
+            // Terminals open shells on a workspace's environment; workspaces know nothing of terminals (workshops/lab-workspaces.ts wires the two).
+            { target: './server/workspaces', from: './server/terminals', message: 'workspaces/ must not import terminals/ (the wiring is workshops/lab-workspaces.ts).' },
           ],
         },
       ],

@@ -12,8 +12,8 @@ import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { SOCKET_HIGH_WATER } from '../terminals/flow-control.ts';
 import { TermClient, fetchSessionCookie } from '../testing/term-client.ts';
-import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
-import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import type { LabWorkspaces } from '../workshops/lab-workspaces.ts';
+import { createLabWorkspaces } from '../workshops/lab-workspaces.ts';
 import type { ConnectionContext } from '../ws/connection-context.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
 

@@ -9,8 +9,8 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import type { LabWorkspaces } from '../workspaces/lab-workspaces.ts';
-import { createLabWorkspaces } from '../workspaces/lab-workspaces.ts';
+import type { LabWorkspaces } from '../workshops/lab-workspaces.ts';
+import { createLabWorkspaces } from '../workshops/lab-workspaces.ts';
 import { HIGH_WATER } from './flow-control.ts';
 import { TermClient, fetchSessionCookie } from '../testing/term-client.ts';
 

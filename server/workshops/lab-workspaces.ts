@@ -1,5 +1,6 @@
 // Wires environments into the server: a WorkspaceManager over a provider, the SSH pool the checks
-// share, and the gateway modules for env-status and terminals. `serve`, e2e and the benches use it.
+// share, and the gateway modules for env-status and terminals (the workshop stack uses it). It lives
+// here, not in workspaces/, so that terminals depend on workspaces and never the other way round.
 import type { LabMeta } from '../../common/lab.ts';
 import type { Provider } from '../../provisioning/provider.ts';
 import { SshPool } from '../ssh/ssh-pool.ts';
@@ -8,9 +9,9 @@ import { createTerminalModule } from '../terminals/terminal-module.ts';
 import type { TerminalModule, TerminalModuleOptions } from '../terminals/terminal-module.ts';
 import type { GatewayModule } from '../ws/gateway-module.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';
-import { WorkspaceManager } from './workspace-manager.ts';
-import type { WorkspaceManagerOptions } from './workspace-manager.ts';
-import { createWorkspaceModule } from './workspace-module.ts';
+import { WorkspaceManager } from '../workspaces/workspace-manager.ts';
+import type { WorkspaceManagerOptions } from '../workspaces/workspace-manager.ts';
+import { createWorkspaceModule } from '../workspaces/workspace-module.ts';
 
 export interface LabWorkspacesOptions {
   provider: Provider;
