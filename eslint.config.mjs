@@ -28,6 +28,8 @@ export default tseslint.config(
             { target: './client', from: ['./provisioning', './server', './e2e', './bench'], message: 'client/ imports only client/ and common/.' },
             // Terminals open shells on a workspace's environment; workspaces know nothing of terminals (workshops/lab-workspaces.ts wires the two).
             { target: './server/workspaces', from: './server/terminals', message: 'workspaces/ must not import terminals/ (the wiring is workshops/lab-workspaces.ts).' },
+            // progress/ is the gating rule and the progress store; the checks feature (engine + its socket module) builds on it.
+            { target: './server/progress', from: './server/checks', message: 'progress/ must not import checks/ (checks use progress, not the other way round).' },
           ],
         },
       ],

@@ -9,7 +9,7 @@ import type { CheckTarget } from '../checks/check-target.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from './static-lab-views.ts';
 import { loadLab } from '../labs/lint-lab.ts';
-import { createChecksModule } from '../progress/checks-module.ts';
+import { createChecksModule } from '../checks/checks-module.ts';
 import { MemoryProgressStore } from '../progress/progress-store.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 

@@ -2,13 +2,13 @@
 // workspaces (whose ready environment is checked) and the shared SSH pool, with an etcd client
 // per environment that is closed when the environment is released. `serve` and e2e use it.
 import type { Lab } from '../../common/lab.ts';
-import { EtcdClients, WarmShells, environmentTarget } from '../checks/env-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import type { ChecksModule, ChecksModuleDeps } from './checks-module.ts';
 import { createChecksModule } from './checks-module.ts';
-import type { ProgressStore } from './progress-store.ts';
-import { MemoryProgressStore } from './progress-store.ts';
+import type { ProgressStore } from '../progress/progress-store.ts';
+import { MemoryProgressStore } from '../progress/progress-store.ts';
 
 export interface LabChecksOptions {
   /** The lab catalogue (or anything answering `get(id)` with a lint result). */

@@ -8,7 +8,7 @@ import { fakeTarget } from '../testing/fake-target.ts';
 import { logger } from '../log.ts';
 import type { Cleanup, ConnectionContext } from '../ws/connection-context.ts';
 import { createChecksModule } from './checks-module.ts';
-import { MemoryProgressStore } from './progress-store.ts';
+import { MemoryProgressStore } from '../progress/progress-store.ts';
 
 const etcdKey = (key: string, equals: string): CheckSpec => ({ kind: 'etcd', line: 1, spec: checkSchemas.etcd.parse({ key, equals }) });
 

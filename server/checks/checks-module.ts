@@ -4,16 +4,16 @@ import type { StepReport } from '../../common/checks.ts';
 import type { Lab } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
-import { runStepChecks } from '../checks/check-engine.ts';
-import type { CheckTarget } from '../checks/check-target.ts';
-import { typeSolves } from '../checks/solve-runner.ts';
+import { runStepChecks } from './check-engine.ts';
+import type { CheckTarget } from './check-target.ts';
+import { typeSolves } from './solve-runner.ts';
 import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
 import { RateWindow, waitText } from '../sessions/rate-window.ts';
 import type { ConnectionContext } from '../ws/connection-context.ts';
 import type { GatewayModule, MessageOf } from '../ws/gateway-module.ts';
-import { completesOnPass, currentStep, isUnlocked, toProgressState } from './gating.ts';
-import type { ProgressStore } from './progress-store.ts';
+import { completesOnPass, currentStep, isUnlocked, toProgressState } from '../progress/gating.ts';
+import type { ProgressStore } from '../progress/progress-store.ts';
 
 export interface ChecksModuleDeps {
   /** Told about every report sent to a page (the instructor dashboard shows the last one). */
