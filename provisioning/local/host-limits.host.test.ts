@@ -13,7 +13,7 @@ import { diskImageOf, loopDevicesUnder } from './host-disk.ts';
 import { run } from '../exec.ts';
 import { readState } from './state.ts';
 import type { HostState } from './state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
 
 const MiB = 2 ** 20;
 const LIMITS = { memoryBytes: 256 * MiB, pids: 700, cpus: 0.5, diskBytes: 768 * MiB };

@@ -13,7 +13,7 @@ import { leftoversOf } from './leftovers.ts';
 import { createLocalProvider } from './local-provider.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { listEnvIds, readState } from './state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
 
 const ONE: EnvironmentSpec = { hosts: ['host0'], services: { etcd: 'none', docker: false }, owner: 'test' };
 

@@ -6,7 +6,7 @@ import type { Environment } from '../provider.ts';
 import { leftoversOf } from './leftovers.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { readState } from './state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
 
 describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', () => {
   let provider: LocalProvider;

@@ -13,7 +13,7 @@ import { leftoversOf } from './leftovers.ts';
 import { createLocalProvider } from './local-provider.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { envDir, listEnvIds, readState } from './state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from './test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
 
 /** The pid of the host's own init (systemd): the child of its nspawn. */
 async function initPid(nspawnPid: number): Promise<number> {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { leftoversOf } from '../../provisioning/local/leftovers.ts';
-import { canRunHosts, testConfig } from '../../provisioning/local/test-support.ts';
+import { canRunHosts, testConfig } from '../../provisioning/testing/host-test-support.ts';
 
 const pexec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/labwright.mjs');

@@ -13,7 +13,7 @@ import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { vethName } from '../../provisioning/local/names.ts';
 import { readState } from '../../provisioning/local/state.ts';
 import type { EnvRecord } from '../../provisioning/local/state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from '../../provisioning/local/test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../../provisioning/testing/host-test-support.ts';
 
 const MiB = 2 ** 20;
 const LIMITS = { memoryBytes: 512 * MiB, pids: 512, cpus: 1, diskBytes: 256 * MiB };

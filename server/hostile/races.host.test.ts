@@ -11,7 +11,7 @@ import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
 import { leftoversOf } from '../../provisioning/local/leftovers.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
-import { canRunHosts, testConfig, testProvider } from '../../provisioning/local/test-support.ts';
+import { canRunHosts, testConfig, testProvider } from '../../provisioning/testing/host-test-support.ts';
 import type { Provider } from '../../provisioning/provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';

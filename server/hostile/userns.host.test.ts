@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPaths } from '../../provisioning/local/machine.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { readState } from '../../provisioning/local/state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from '../../provisioning/local/test-support.ts';
+import { canRunHosts, sshRun, testConfig, testProvider } from '../../provisioning/testing/host-test-support.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 
 describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('hostile: root in an unprivileged lab host', () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../../provider.ts';
 import type { LocalProvider } from '../../local/local-provider.ts';
-import { canRunHosts, sshRun, testProvider } from '../../local/test-support.ts';
+import { canRunHosts, sshRun, testProvider } from '../../testing/host-test-support.ts';
 
 const CONFIG = '{"Network":"10.2.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}';
 const SUBNETS = '/coreos.com/network/subnets/';

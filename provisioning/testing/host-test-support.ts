@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import type { Environment } from '../provider.ts';
 import { ensureImage } from '../image/build-image.ts';
-import { createLocalProvider } from './local-provider.ts';
-import type { LocalProvider, LocalProviderConfig } from './local-provider.ts';
+import { createLocalProvider } from '../local/local-provider.ts';
+import type { LocalProvider, LocalProviderConfig } from '../local/local-provider.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
