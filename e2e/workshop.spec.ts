@@ -273,4 +273,12 @@ test('instructor runs a workshop; attendees progress; grid live; mirror read-onl
   await instructor.getByRole('button', { name: 'End workshop' }).click();
   await expect(ada.locator('.conn-status')).toContainText('workshop', { timeout: 30_000 });
   await expect(instructor.locator('.dash-facts')).toContainText('ended');
+
+  // Log out ends the instructor session on the server, not only on the page.
+  await instructor.getByRole('button', { name: 'Log out' }).click();
+  await expect(instructor.getByLabel('Instructor credential')).toBeVisible();
+  const me = await instructor.request.get(`${base}api/instructor/me`);
+  expect(await me.json()).toMatchObject({ instructor: false });
+  const list = await instructor.request.get(`${base}api/workshops`);
+  expect(list.status()).toBe(401);
 });
