@@ -18,7 +18,7 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
@@ -70,13 +70,7 @@ describe.skipIf(!canRunHosts)('hostile: ending a workshop on real hosts while it
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${server.url}api/${p}`, {
-      method: init.method ?? 'GET',
-      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-  const cookieOf = (res: Response): string => res.headers.get('set-cookie')!.split(';')[0]!;
+  const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
   const socket = async (cookie: string, p = 'ws'): Promise<TestSocket> => {
     const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
     sockets.push(s);
@@ -84,12 +78,7 @@ describe.skipIf(!canRunHosts)('hostile: ending a workshop on real hosts while it
     s.send({ type: 'hello', version: PROTOCOL_VERSION, labId: 'race' });
     return s;
   };
-  const until = async <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => {
-    for (;;) {
-      const v = pred(await s.next());
-      if (v !== undefined) return v;
-    }
-  };
+  const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
   const state = (channel: number, want: string) => (m: ServerMessage) => (m.type === 'term-state' && m.channel === channel && m.state === want ? m : undefined);
   /** The mirror's next attempt to reopen its shell, however it ends (connected, or not). */
   const attempt = (dash: TestSocket) => until(dash, (m) => (m.type === 'term-state' && m.channel === 512 && (m.state === 'connected' || m.state === 'unreachable') ? m : undefined));

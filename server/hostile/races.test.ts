@@ -13,7 +13,7 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
@@ -47,13 +47,7 @@ describe('hostile: end, expiry and reset racing reconnects', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${server.url}api/${p}`, {
-      method: init.method ?? 'GET',
-      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-  const cookieOf = (res: Response): string => res.headers.get('set-cookie')!.split(';')[0]!;
+  const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
   const socket = async (cookie: string, p = 'ws'): Promise<TestSocket> => {
     const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
     sockets.push(s);
@@ -61,12 +55,7 @@ describe('hostile: end, expiry and reset racing reconnects', () => {
     s.send({ type: 'hello', version: PROTOCOL_VERSION, labId: 'demo' });
     return s;
   };
-  const until = async <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => {
-    for (;;) {
-      const v = pred(await s.next());
-      if (v !== undefined) return v;
-    }
-  };
+  const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
   /** A running workshop with Ada joined and her hosts ready; the instructor's cookie. */
   const workshopWithAda = async () => {
     const instructor = cookieOf(await api('instructor/login', { method: 'POST', body: { token: TOKEN } }));

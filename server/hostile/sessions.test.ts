@@ -17,7 +17,7 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
 import { DATABASE_FILE } from '../store/database.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
@@ -125,13 +125,7 @@ describe('sessions and per-client caps under hostile use', () => {
     s.send({ type: 'hello', version: PROTOCOL_VERSION, labId });
     return s;
   };
-  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${t.server.url}api/${p}`, {
-      method: init.method ?? 'GET',
-      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-  const cookieOf = (res: Response): string => res.headers.get('set-cookie')!.split(';')[0]!;
+  const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(t.server.url, p, init);
   const pageCookie = async (from: string): Promise<string> => {
     const r = await getFrom(t.server.url, from);
     if (!r.cookie) throw new Error(`no cookie (HTTP ${r.status})`);

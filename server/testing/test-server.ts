@@ -68,7 +68,37 @@ export class TestSocket {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** Reads messages until `pred` returns something other than undefined, and returns that. */
+  async until<T>(pred: (m: ServerMessage) => T | undefined): Promise<T> {
+    for (;;) {
+      const v = pred(await this.next());
+      if (v !== undefined) return v;
+    }
+  }
+
   close(): void {
     this.ws.close();
   }
+}
+
+export interface ApiInit {
+  method?: string;
+  cookie?: string;
+  body?: unknown;
+}
+
+/** A JSON request to `{serverUrl}api/{path}`, with an optional session cookie. */
+export function apiCall(serverUrl: string, apiPath: string, init: ApiInit = {}): Promise<Response> {
+  return fetch(`${serverUrl}api/${apiPath}`, {
+    method: init.method ?? 'GET',
+    headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+}
+
+/** The `name=value` of the cookie a response set (throws when it set none: the test is wrong). */
+export function cookieOf(res: Response): string {
+  const set = res.headers.get('set-cookie');
+  if (!set) throw new Error(`${res.url} set no cookie (status ${res.status})`);
+  return set.split(';')[0]!;
 }

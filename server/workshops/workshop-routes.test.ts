@@ -9,6 +9,7 @@ import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
+import { apiCall, type ApiInit } from '../testing/test-server.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import { WorkshopError } from './workshop-service.ts';
@@ -35,12 +36,7 @@ describe('workshop routes: errors', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${server.url}api/${p}`, {
-      method: init.method ?? 'GET',
-      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
+  const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
   const login = async (): Promise<string> => (await api('instructor/login', { method: 'POST', body: { token: TOKEN } })).headers.get('set-cookie')!.split(';')[0]!;
 
   it('a refusal thrown by a sync route or rejected by an async one → its status and code', async () => {

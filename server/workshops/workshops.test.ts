@@ -7,13 +7,14 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { API, fillPath } from '../../common/http-api.ts';
 import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import type { ServerMessage } from '../../common/protocol.ts';
 import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { TestSocket, sessionCookie } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, sessionCookie, TestSocket } from '../testing/test-server.ts';
 import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
@@ -47,13 +48,7 @@ describe('workshops over HTTP and WebSocket', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const api = (p: string, init: { method?: string; cookie?: string; body?: unknown } = {}): Promise<Response> =>
-    fetch(`${server.url}api/${p}`, {
-      method: init.method ?? 'GET',
-      headers: { 'Content-Type': 'application/json', ...(init.cookie ? { Cookie: init.cookie } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-  const cookieOf = (res: Response): string => res.headers.get('set-cookie')!.split(';')[0]!;
+  const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
   const login = async (): Promise<string> => cookieOf(await api('instructor/login', { method: 'POST', body: { token: TOKEN } }));
   const socket = async (cookie: string, labId: string, p = 'ws'): Promise<TestSocket> => {
     const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
@@ -62,12 +57,7 @@ describe('workshops over HTTP and WebSocket', () => {
     s.send({ type: 'hello', version: PROTOCOL_VERSION, labId });
     return s;
   };
-  const until = async <T>(s: TestSocket, pred: (m: Awaited<ReturnType<TestSocket['next']>>) => T | undefined): Promise<T> => {
-    for (;;) {
-      const v = pred(await s.next());
-      if (v !== undefined) return v;
-    }
-  };
+  const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
 
   it('logs the instructor in with the credential only, and guards admin routes', async () => {
     const bad = await api('instructor/login', { method: 'POST', body: { token: 'wrong-token-wrong-token' } });
