@@ -58,3 +58,11 @@ describe('loadConfig: host isolation', () => {
     expect(() => loadConfig({ LABWRIGHT_HOST_ISOLATION: 'root' })).toThrow(/LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "root"/);
   });
 });
+
+describe('folder settings', () => {
+  it('refuses a folder setting that is set but empty (it would mean the current folder)', () => {
+    expect(() => loadConfig({ LABWRIGHT_DATA_DIR: '' })).toThrow(/LABWRIGHT_DATA_DIR is set but empty/);
+    expect(() => loadConfig({ LABWRIGHT_LABS_DIR: ' ' })).toThrow(ConfigError);
+    expect(loadConfig({}).dataDir).toBe('/var/lib/labwright');
+  });
+});

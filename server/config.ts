@@ -106,6 +106,13 @@ function decimal(name: string, raw: string | undefined, def: number, min: number
   return n;
 }
 
+/** A folder setting: unset means the default; set but empty is a mistake (path.resolve('') is the current folder). */
+function folder(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw new ConfigError(`${name} is set but empty: give a folder, or unset it for the default`);
+  return raw;
+}
+
 function flag(name: string, raw: string | undefined): boolean {
   if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
   if (raw === '1' || raw === 'true') return true;
@@ -184,9 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: int('LABWRIGHT_PORT', env.LABWRIGHT_PORT, 8080, 0, 65535),
     basePath: normaliseBase(env.LABWRIGHT_BASE_PATH ?? '/'),
     allowedOrigins: (env.LABWRIGHT_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    labsDir: path.resolve(env.LABWRIGHT_LABS_DIR ?? path.join(ROOT, 'labs')),
-    dataDir: path.resolve(env.LABWRIGHT_DATA_DIR ?? '/var/lib/labwright'),
-    cacheDir: path.resolve(env.LABWRIGHT_CACHE_DIR ?? '/var/cache/labwright'),
+    labsDir: path.resolve(folder('LABWRIGHT_LABS_DIR', env.LABWRIGHT_LABS_DIR) ?? path.join(ROOT, 'labs')),
+    dataDir: path.resolve(folder('LABWRIGHT_DATA_DIR', env.LABWRIGHT_DATA_DIR) ?? '/var/lib/labwright'),
+    cacheDir: path.resolve(folder('LABWRIGHT_CACHE_DIR', env.LABWRIGHT_CACHE_DIR) ?? '/var/cache/labwright'),
     subnetRange: cidr('LABWRIGHT_SUBNET_RANGE', env.LABWRIGHT_SUBNET_RANGE ?? '10.213.0.0/16'),
     subnetPrefix: int('LABWRIGHT_SUBNET_PREFIX', env.LABWRIGHT_SUBNET_PREFIX, 27, 20, 29),
     poolSize: int('LABWRIGHT_POOL_SIZE', env.LABWRIGHT_POOL_SIZE, 0, 0, 50),

@@ -70,7 +70,7 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     if (!params) return;
     const w = store.workshops.byToken(params.token);
     if (!w) {
-      log.warn({ ip: req.socket.remoteAddress }, 'join refused: unknown token');
+      log.warn({ ip }, 'join refused: unknown token');
       sendApiError(res, 404, 'not-found', 'this join link is not valid; ask your instructor for the link again');
       return;
     }
