@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '../../provisioning/provider.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
-import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { WorkspaceManager, ownerLabel } from './workspace-manager.ts';
+import { memoryOwnership } from '../testing/memory-ownership.ts';
 
 const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
 
@@ -13,14 +13,8 @@ describe('leftovers of an earlier run, settled through the WorkspaceManager', ()
   function leftovers() {
     const provider = new FakeProvider();
     const env = (id: string, owner: string): Environment => provider.seed(id, { hosts: ['host0', 'host1'], services: shape.services, owner });
-    const records = new Map<string, string>();
-    const ownership: EnvironmentOwnership = {
-      find: (s, l) => records.get(`${s}/${l}`),
-      record: (s, l, id) => void records.set(`${s}/${l}`, id),
-      forget: (s, l) => void records.delete(`${s}/${l}`),
-      ofSession: (s) => [...records].filter(([k]) => k.startsWith(`${s}/`)).map(([k, envId]) => ({ labId: k.split('/')[1]!, envId })),
-      all: () => [...records].map(([k, envId]) => ({ sessionId: k.split('/')[0]!, labId: k.split('/')[1]!, envId })),
-    };
+    const ownership = memoryOwnership();
+    const records = ownership.records;
     env('attendee', ownerLabel('att', 'etcd'));
     records.set('att/etcd', 'attendee');
     env('solo', ownerLabel('solo', 'etcd'));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import type { EnvStatusMessage } from './workspace-manager.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import { WorkspaceError, WorkspaceManager, ownerLabel } from './workspace-manager.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
+import { memoryOwnership } from '../testing/memory-ownership.ts';
 
 const shape = { hosts: ['host0', 'host1'], services: { etcd: 'cluster' as const, docker: false } };
 
@@ -140,14 +140,8 @@ describe('WorkspaceManager while a seat’s hosts are being destroyed', () => {
   /** A manager with durable-style ownership records and an admit switch, over a provider whose destroys can be held. */
   function seat() {
     const provider = new FakeProvider();
-    const records = new Map<string, string>();
-    const ownership: EnvironmentOwnership = {
-      find: (s, l) => records.get(`${s}/${l}`),
-      record: (s, l, id) => void records.set(`${s}/${l}`, id),
-      forget: (s, l) => void records.delete(`${s}/${l}`),
-      ofSession: (s) => [...records].filter(([k]) => k.startsWith(`${s}/`)).map(([k, envId]) => ({ labId: k.split('/')[1]!, envId })),
-      all: () => [...records].map(([k, envId]) => ({ sessionId: k.split('/')[0]!, labId: k.split('/')[1]!, envId })),
-    };
+    const ownership = memoryOwnership();
+    const records = ownership.records;
     const state = { ended: false };
     const mgr = new WorkspaceManager({
       provider,
