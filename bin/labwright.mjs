@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../server/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit once the command is done (serve returns after its shutdown): a client library's socket to a
+// lab host that was just destroyed can stay half-open and would keep the process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -196,7 +196,11 @@ export class SshConnection {
 
   close(): void {
     this.closed = true;
-    this.current?.end();
+    const c = this.current;
+    c?.end();
+    // A host destroyed right after this never answers our FIN: the socket would stay half-closed
+    // (FIN-WAIT-2) for good, holding a descriptor in the server and keeping a finished CLI alive.
+    if (c) setTimeout(() => c.destroy(), 1000).unref();
     this.current = null;
     this.client = null;
     for (const w of this.waiting.splice(0)) w();
