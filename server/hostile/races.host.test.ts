@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabView } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
-import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import { CloseCode } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
 import { leftoversOf } from '../../provisioning/local/leftovers.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
@@ -18,7 +18,8 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
+import type { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, openHello } from '../testing/test-server.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { ownerLabel } from '../workspaces/workspace-manager.ts';
@@ -71,13 +72,7 @@ describe.skipIf(!canRunHosts)('hostile: ending a workshop on real hosts while it
   });
 
   const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
-  const socket = async (cookie: string, p = 'ws'): Promise<TestSocket> => {
-    const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
-    sockets.push(s);
-    await s.opened;
-    s.send({ type: 'hello', version: PROTOCOL_VERSION, labId: 'race' });
-    return s;
-  };
+  const socket = (cookie: string, p = 'ws'): Promise<TestSocket> => openHello({ serverUrl: server.url, origin, cookie, labId: 'race', path: p, track: sockets });
   const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
   const state = (channel: number, want: string) => (m: ServerMessage) => (m.type === 'term-state' && m.channel === channel && m.state === want ? m : undefined);
   /** The mirror's next attempt to reopen its shell, however it ends (connected, or not). */

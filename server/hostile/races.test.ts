@@ -6,14 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../common/protocol.ts';
-import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import { CloseCode } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
+import type { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, openHello } from '../testing/test-server.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
@@ -48,13 +49,7 @@ describe('hostile: end, expiry and reset racing reconnects', () => {
   });
 
   const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
-  const socket = async (cookie: string, p = 'ws'): Promise<TestSocket> => {
-    const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
-    sockets.push(s);
-    await s.opened;
-    s.send({ type: 'hello', version: PROTOCOL_VERSION, labId: 'demo' });
-    return s;
-  };
+  const socket = (cookie: string, p = 'ws'): Promise<TestSocket> => openHello({ serverUrl: server.url, origin, cookie, labId: 'demo', path: p, track: sockets });
   const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
   /** A running workshop with Ada joined and her hosts ready; the instructor's cookie. */
   const workshopWithAda = async () => {

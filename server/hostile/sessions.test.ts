@@ -10,14 +10,15 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
-import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import { CloseCode } from '../../common/protocol.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { apiCall, type ApiInit, cookieOf, TestSocket } from '../testing/test-server.ts';
+import type { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, openHello } from '../testing/test-server.ts';
 import { DATABASE_FILE } from '../store/database.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
@@ -118,13 +119,7 @@ describe('sessions and per-client caps under hostile use', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const socket = async (cookie: string, labId = 'demo', p = 'ws'): Promise<TestSocket> => {
-    const s = new TestSocket(`${t.server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: t.origin });
-    sockets.push(s);
-    await s.opened;
-    s.send({ type: 'hello', version: PROTOCOL_VERSION, labId });
-    return s;
-  };
+  const socket = (cookie: string, labId = 'demo', p = 'ws'): Promise<TestSocket> => openHello({ serverUrl: t.server.url, origin: t.origin, cookie, labId, path: p, track: sockets });
   const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(t.server.url, p, init);
   const pageCookie = async (from: string): Promise<string> => {
     const r = await getFrom(t.server.url, from);

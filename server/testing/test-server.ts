@@ -2,7 +2,7 @@
 // a browser does (by loading the page), and open WebSockets with chosen headers.
 import { WebSocket } from 'ws';
 import type { ServerMessage } from '../../common/protocol.ts';
-import { parseServerMessage } from '../../common/protocol.ts';
+import { PROTOCOL_VERSION, parseServerMessage } from '../../common/protocol.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
@@ -101,4 +101,25 @@ export function cookieOf(res: Response): string {
   const set = res.headers.get('set-cookie');
   if (!set) throw new Error(`${res.url} set no cookie (status ${res.status})`);
   return set.split(';')[0]!;
+}
+
+export interface HelloOptions {
+  /** The server's URL ending with its base path, e.g. http://127.0.0.1:8080/lw/. */
+  serverUrl: string;
+  origin: string;
+  cookie: string;
+  labId: string;
+  /** Endpoint below the base path: ws (a lab page) or dashboard-ws. */
+  path?: string;
+  /** Sockets the test terminates afterwards; this one joins them before it opens. */
+  track?: TestSocket[];
+}
+
+/** Opens a page's WebSocket with its session cookie and Origin, and says hello for a lab. */
+export async function openHello(o: HelloOptions): Promise<TestSocket> {
+  const s = new TestSocket(`${o.serverUrl.replace('http', 'ws')}${o.path ?? 'ws'}`, { Cookie: o.cookie, Origin: o.origin });
+  o.track?.push(s);
+  await s.opened;
+  s.send({ type: 'hello', version: PROTOCOL_VERSION, labId: o.labId });
+  return s;
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { API, fillPath } from '../../common/http-api.ts';
-import { CloseCode, PROTOCOL_VERSION } from '../../common/protocol.ts';
+import { CloseCode } from '../../common/protocol.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import type { DashboardSnapshot, WorkshopInfo } from '../../common/workshop.ts';
 import type { RunningServer } from '../app.ts';
@@ -14,7 +14,8 @@ import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
-import { apiCall, type ApiInit, cookieOf, sessionCookie, TestSocket } from '../testing/test-server.ts';
+import type { TestSocket } from '../testing/test-server.ts';
+import { apiCall, type ApiInit, cookieOf, openHello, sessionCookie } from '../testing/test-server.ts';
 import { authorizeHello, isLoopback } from './workshop-access.ts';
 import type { WorkshopStack } from './workshop-stack.ts';
 import { createWorkshopStack } from './workshop-stack.ts';
@@ -50,13 +51,7 @@ describe('workshops over HTTP and WebSocket', () => {
 
   const api = (p: string, init: ApiInit = {}): Promise<Response> => apiCall(server.url, p, init);
   const login = async (): Promise<string> => cookieOf(await api('instructor/login', { method: 'POST', body: { token: TOKEN } }));
-  const socket = async (cookie: string, labId: string, p = 'ws'): Promise<TestSocket> => {
-    const s = new TestSocket(`${server.url.replace('http', 'ws')}${p}`, { Cookie: cookie, Origin: origin });
-    sockets.push(s);
-    await s.opened;
-    s.send({ type: 'hello', version: PROTOCOL_VERSION, labId });
-    return s;
-  };
+  const socket = (cookie: string, labId: string, p = 'ws'): Promise<TestSocket> => openHello({ serverUrl: server.url, origin, cookie, labId, path: p, track: sockets });
   const until = <T>(s: TestSocket, pred: (m: ServerMessage) => T | undefined): Promise<T> => s.until(pred);
 
   it('logs the instructor in with the credential only, and guards admin routes', async () => {
