@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE, openDatabase } from '../store/database.ts';
+import { fillDisk } from '../testing/fill-disk.ts';
 
 const pexec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/labwright.mjs');
@@ -71,17 +72,7 @@ async function tmpfs(name: string, size: string): Promise<string> {
   return d;
 }
 
-function fill(d: string): void {
-  const fd = fs.openSync(path.join(d, 'filler'), 'w');
-  const chunk = Buffer.alloc(4096, 1);
-  try {
-    for (;;) fs.writeSync(fd, chunk);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const fill = (d: string): void => fillDisk(path.join(d, 'filler'));
 
 /** One or two lines on stderr naming `where`, matching `what`, exit ≠ 0, no stack trace. */
 function expectClearRefusal(r: { code: number; stdout: string; stderr: string }, what: RegExp, where: string): void {

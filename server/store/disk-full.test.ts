@@ -19,6 +19,7 @@ import { createLabCatalog } from '../labs/lab-catalog.ts';
 import type { WorkshopStack } from '../workshops/workshop-stack.ts';
 import { createWorkshopStack } from '../workshops/workshop-stack.ts';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
+import { fillDisk } from '../testing/fill-disk.ts';
 
 const pexec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -63,21 +64,6 @@ describe.skipIf(!isRoot)('a disk that fills up while serving', () => {
     }
   });
 
-  function fillDisk(): void {
-    const fd = fs.openSync(filler(), 'a');
-    try {
-      for (const size of [1 << 20, 4096, 1]) {
-        const chunk = Buffer.alloc(size, 1);
-        try {
-          for (;;) fs.writeSync(fd, chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-        }
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
 
   const login = (): Promise<Response> =>
     fetch(`${server.url}api/instructor/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: origin }, body: JSON.stringify({ token: TOKEN }) });
@@ -99,7 +85,7 @@ describe.skipIf(!isRoot)('a disk that fills up while serving', () => {
       const seen: ServerMessage[] = [];
       await until(s, (m) => m.type === 'env-status' && m.state === 'ready', seen);
 
-      fillDisk();
+      fillDisk(filler());
       s.send({ type: 'check-run', step: 0 });
       const refused = await until(s, (m) => m.type === 'error', seen);
       expect(refused).toMatchObject({ type: 'error', code: 'unavailable', ref: 'check-run' });
