@@ -9,6 +9,14 @@ export const MAX_HOSTS = 16;
 export const LAB_ID = /^[a-z0-9][a-z0-9-]*$/;
 export const isLabId = (id: string): boolean => id.length <= 100 && LAB_ID.test(id);
 
+/**
+ * Step ids: what progress is keyed by, so that inserting or reordering steps never shifts anyone's
+ * progress. Explicit (`## Title {#my-id}`) or derived from the title (see server/labs/step-id.ts).
+ */
+export const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
+export const MAX_STEP_ID = 64;
+export const isStepId = (id: string): boolean => id.length <= MAX_STEP_ID && STEP_ID.test(id);
+
 export interface LabServices {
   /** `cluster`: one etcd member on every host, clustered; `none`: etcd not started. */
   etcd: 'cluster' | 'none';
@@ -45,6 +53,8 @@ export interface SolveBlock {
 export interface Step {
   /** 0-based position. */
   index: number;
+  /** Stable id (see STEP_ID): explicit `{#id}` on the heading, else derived from the title. */
+  id: string;
   title: string;
   /** Line of the `##` heading in the lab file (1-based). */
   line: number;
@@ -73,6 +83,7 @@ export interface LintProblem {
 /** What an attendee's browser receives: content only. */
 export interface StepView {
   index: number;
+  id: string;
   title: string;
   parts: ContentPart[];
   checkCount: number;
@@ -99,6 +110,7 @@ export function toLabView(lab: Lab): LabView {
     intro: lab.intro,
     steps: lab.steps.map((s) => ({
       index: s.index,
+      id: s.id,
       title: s.title,
       parts: s.parts,
       checkCount: s.checks.length,

@@ -41,6 +41,8 @@ const EXPECTED: Record<string, [number, LintProblem['severity'], string]> = {
   'solve-without-check': [7, 'error', 'has a solve block but no check'],
   'check-without-solve': [7, 'warning', 'has a check but no solve block'],
   'duplicate-step-title': [23, 'error', 'duplicate step title "Step One": step 1 (line 7)'],
+  'duplicate-step-id': [23, 'error', 'duplicate step id "etcd": step 1 (line 7) has the same id'],
+  'invalid-step-id': [7, 'error', 'invalid step id `{#Step_One}`: a step id is 1 to 64 lower-case letters, digits and dashes'],
   'empty-step': [23, 'error', 'step 2 "Step two" is empty'],
   'no-steps': [4, 'error', 'the lab has no steps'],
 };

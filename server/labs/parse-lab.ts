@@ -7,6 +7,7 @@ import { classifyFence } from './fence-info.ts';
 import { parseFrontMatter } from './front-matter.ts';
 import { createMarkdown } from './markdown.ts';
 import { ProblemList } from './problem-list.ts';
+import { slugOf, splitHeading } from './step-id.ts';
 
 export interface ParsedLab {
   /** Best effort even when there are problems; trust it only if `problems` holds no error. */
@@ -63,7 +64,17 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
     if (token.type === 'heading_open' && token.tag === 'h2' && token.level === 0) {
       flush();
       const inline = tokens[i + 1];
-      const step: Step = { index: sections.length - 1, title: plainText(inline), line: lineOf(token), parts: [], checks: [], solves: [] };
+      const index = sections.length - 1;
+      const line = lineOf(token);
+      const heading = splitHeading(plainText(inline));
+      if (heading.kind === 'invalid') {
+        problems.error(line, `invalid step id \`{#${heading.written}}\`: a step id is 1 to 64 lower-case letters, digits and dashes, starting with a letter or digit, e.g. \`{#start-etcd}\``);
+      }
+      const id = heading.kind === 'explicit' ? heading.id : slugOf(heading.title) || `step-${index + 1}`;
+      if (heading.kind === 'derived' && heading.title !== '' && slugOf(heading.title) === '') {
+        problems.warning(line, `step ${index + 1}'s title has no letters or digits a-z, 0-9 to make its id from, so it is "${id}" and changes when steps move: give it one, e.g. \`## ${heading.title} {#my-step}\``);
+      }
+      const step: Step = { index, id, title: heading.title, line, parts: [], checks: [], solves: [] };
       current = { step, parts: step.parts, runs: 0, checkBlocks: 0 };
       sections.push(current);
       i += 2; // the inline title and heading_close
@@ -143,12 +154,14 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
   return { lab: { id, file, meta, intro: intro.parts, steps }, problems: problems.items };
 }
 
-/** Rules about steps as a whole: titles, emptiness, solves that cannot be verified. */
+/** Rules about steps as a whole: titles, ids, emptiness, solves that cannot be verified. */
 function checkSteps(sections: readonly Section[], problems: ProblemList): void {
   const seen = new Map<string, Step>();
+  const ids = new Map<string, Step>();
   for (const { step, checkBlocks } of sections) {
     if (!step) continue;
     const name = `step ${step.index + 1}`;
+    let titleReported = false;
     if (step.title === '') {
       problems.error(step.line, `${name} has an empty title: expected \`## <what this step does>\``);
     } else {
@@ -156,9 +169,15 @@ function checkSteps(sections: readonly Section[], problems: ProblemList): void {
       const first = seen.get(key);
       if (first) {
         problems.error(step.line, `duplicate step title "${step.title}": step ${first.index + 1} (line ${first.line}) has the same title`);
+        titleReported = true;
       } else {
         seen.set(key, step);
       }
+    }
+    const sameId = ids.get(step.id);
+    if (!sameId) ids.set(step.id, step);
+    else if (!titleReported) {
+      problems.error(step.line, `duplicate step id "${step.id}": step ${sameId.index + 1} (line ${sameId.line}) has the same id; give one of them its own, e.g. \`## ${step.title || 'Title'} {#${step.id.slice(0, 60)}-2}\``);
     }
     const label = `${name} "${step.title}"`;
     if (step.parts.length === 0 && checkBlocks === 0 && step.solves.length === 0) {

@@ -17,6 +17,7 @@ export function sampleLabView(id = 'demo', title = 'Demo lab'): LabView {
     steps: [
       {
         index: 0,
+        id: 'first',
         title: 'First',
         parts: [
           { kind: 'html', html: '<p>Do it</p>' },
@@ -27,7 +28,7 @@ export function sampleLabView(id = 'demo', title = 'Demo lab'): LabView {
         hasHints: true,
         canSkip: false,
       },
-      { index: 1, title: 'Second', parts: [{ kind: 'html', html: '<p>More</p>' }], checkCount: 1, hasHints: false, canSkip: false },
+      { index: 1, id: 'second', title: 'Second', parts: [{ kind: 'html', html: '<p>More</p>' }], checkCount: 1, hasHints: false, canSkip: false },
     ],
   };
 }

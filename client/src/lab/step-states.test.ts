@@ -9,7 +9,7 @@ function lab(steps: number, gate: 'hard' | 'soft'): LabView {
     id: 'demo',
     meta: { title: 'Demo', summary: '', hosts: ['host0'], services: { etcd: 'none', docker: false }, durationMinutes: null, gate, allowSkip: false },
     intro: [],
-    steps: Array.from({ length: steps }, (_, index) => ({ index, title: `Step ${index + 1}`, parts: [], checkCount: 1, hasHints: false, canSkip: false })),
+    steps: Array.from({ length: steps }, (_, index) => ({ index, id: `step-${index + 1}`, title: `Step ${index + 1}`, parts: [], checkCount: 1, hasHints: false, canSkip: false })),
   };
 }
 
