@@ -102,6 +102,27 @@ export const fileCheck = z
   })
   .refine((c) => !(c.absent && c.contains !== undefined), { message: '`absent` cannot be combined with `contains`' });
 
+/**
+ * The etcd cluster itself, member by member (raft state read from every member, never a key an
+ * attendee writes): how many members run, whether they follow one leader, whether the stopped
+ * member was the leader when it stopped, whether a write reaches every member.
+ */
+export const etcdClusterCheck = z
+  .strictObject({
+    /** Exactly this many members answer on their client port; every other member's etcd is stopped. */
+    running: z.number().int().nonnegative().optional(),
+    /** `elected`: the running members follow one leader, one of them; `none`: none has a leader (and each still answers serializable reads). */
+    leader: z.enum(['elected', 'none']).optional(),
+    /** `leader`: each stopped member led the cluster when it stopped, and every running member is at a higher raft term. */
+    stopped: z.literal('leader').optional(),
+    /** The server writes a probe key through the cluster and reads it back from every running member (serializable reads). */
+    replicated: z.literal(true).optional(),
+    ...common,
+  })
+  .refine((c) => c.running !== undefined || c.leader !== undefined || c.stopped !== undefined || c.replicated !== undefined, {
+    message: 'needs at least one of `running`, `leader`, `stopped` or `replicated`',
+  });
+
 /** One schema per check kind; the key of a check mapping names its kind. */
 export const checkSchemas = {
   etcd: etcdCheck,
@@ -111,6 +132,7 @@ export const checkSchemas = {
   http: httpCheck,
   command: commandCheck,
   file: fileCheck,
+  'etcd-cluster': etcdClusterCheck,
 } as const;
 
 export type CheckKind = keyof typeof checkSchemas;

@@ -6,6 +6,7 @@ import type { CheckTarget, EvalContext } from './check-target.ts';
 import { evalCommand } from './kinds/command-check.ts';
 import { evalContainer } from './kinds/container-check.ts';
 import { evalEtcd } from './kinds/etcd-check.ts';
+import { evalEtcdCluster } from './kinds/etcd-cluster-check.ts';
 import { evalFile } from './kinds/file-check.ts';
 import { evalHttp } from './kinds/http-check.ts';
 import { evalOverlay } from './kinds/overlay-check.ts';
@@ -35,6 +36,8 @@ function dispatch(target: CheckTarget, check: CheckSpec, ctx: EvalContext): Prom
       return evalCommand(target, check.spec, ctx);
     case 'file':
       return evalFile(target, check.spec, ctx);
+    case 'etcd-cluster':
+      return evalEtcdCluster(target, check.spec, ctx);
   }
 }
 

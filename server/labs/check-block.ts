@@ -16,6 +16,7 @@ const EXAMPLES: Record<CheckKind, string> = {
   http: 'http: { from: host0, url: "http://host1:8080/", status: 200 }',
   command: 'command: { on: host0, run: "test -f /tmp/x", exit: 0 }',
   file: 'file: { on: host0, path: /etc/motd, contains: hello }',
+  'etcd-cluster': 'etcd-cluster: { running: 2, leader: elected }',
 };
 
 type Issue = z.core.$ZodIssue;
