@@ -138,9 +138,16 @@ export const checkSchemas = {
 export type CheckKind = keyof typeof checkSchemas;
 export const CHECK_KINDS = Object.keys(checkSchemas) as CheckKind[];
 
-/** A parsed check: its kind, its validated fields, and the lab line it came from. */
+/** Longest `description:` of a check: it is a one-line title in the attendee's check results. */
+export const MAX_CHECK_DESCRIPTION = 200;
+
+/**
+ * A parsed check: its kind, its validated fields, and the lab line it came from; `description` is
+ * the author's words for it (`- description: every host runs etcd` beside the kind), which
+ * attendees see instead of the raw command, key or regex.
+ */
 export type CheckSpec = {
-  [K in CheckKind]: { kind: K; line: number; spec: z.output<(typeof checkSchemas)[K]> };
+  [K in CheckKind]: { kind: K; line: number; spec: z.output<(typeof checkSchemas)[K]>; description?: string };
 }[CheckKind];
 
 export type CheckStatus = 'pass' | 'fail' | 'error';
@@ -153,8 +160,13 @@ export type CheckStatus = 'pass' | 'fail' | 'error';
 export interface CheckResult {
   status: CheckStatus;
   kind: CheckKind;
-  /** Short label of what was checked, e.g. "unit web@2.service". */
+  /** Short label of what was checked, e.g. "unit web@2.service"; the check's description when it has one. */
   subject: string;
+  /**
+   * The check's `description:`, when the lab gives one: the title attendees see for this check.
+   * Then subject, expected, actual and message hold no raw command or regex of the lab.
+   */
+  description?: string;
   host?: string;
   expected: string;
   actual: string;

@@ -209,3 +209,40 @@ describe('runStepChecks', () => {
     expect(ok.passed).toBe(true);
   });
 });
+
+describe('a check with a description', () => {
+  const described = (kind: keyof typeof checkSchemas, raw: unknown, description: string): CheckSpec => ({ ...check(kind, raw), description });
+  const rawText = (r: object): string => JSON.stringify(r);
+
+  it('reports under its description, per host, without its shell command or regex', async () => {
+    const t = fakeTarget(HOSTS, (h) => ({ code: h === 'host1' ? 1 : 0, stdout: h === 'host1' ? 'nope\n' : 'member ok\n' }));
+    const c = described('command', { on: 'all', run: "etcdctl endpoint health | grep -q 'is healthy'", stdout: '^member (ok|fine)$' }, 'every etcd member is healthy');
+    const r = await runCheck(t, c);
+    expect(r.map((x) => [x.host, x.status])).toEqual([['host0', 'pass'], ['host1', 'fail'], ['host2', 'pass']]);
+    for (const x of r) {
+      expect(x).toMatchObject({ description: 'every etcd member is healthy', subject: 'every etcd member is healthy' });
+      expect(rawText(x)).not.toContain('etcdctl');
+      expect(rawText(x)).not.toContain('member (ok|fine)');
+    }
+    expect(r[1]).toMatchObject({ expected: 'exit 0 and output matching the expected pattern', actual: 'exit 1 with output "nope"' });
+    expect(r[1]!.message).toBe('host1: exit 1 with output "nope", expected exit 0 and output matching the expected pattern');
+  });
+
+  it('hides an etcd regex in expected and in a timeout error', async () => {
+    const t = fakeTarget(HOSTS, () => ({}), new Map([['/k', 'nope']]));
+    const r = await runCheck(t, described('etcd', { key: '/k', matches: '^v[0-9]+$' }, 'the version key holds a version'));
+    expect(r).toMatchObject([{ status: 'fail', subject: 'the version key holds a version', expected: 'matching the expected pattern' }]);
+    expect(rawText(r)).not.toContain('v[0-9]');
+    const hung = fakeTarget(HOSTS, () => 'hang');
+    const e = await runCheck(hung, described('command', { on: 'host0', run: 'secret-shell --flag', timeout: 50 }, 'the service answers'));
+    expect(e[0]).toMatchObject({ status: 'error', subject: 'the service answers' });
+    expect(rawText(e)).not.toContain('secret-shell');
+  });
+
+  it('leaves a check without a description as it was', async () => {
+    const t = fakeTarget(HOSTS, () => ({ code: 1 }));
+    const r = await runCheck(t, check('command', { on: 'host0', run: 'test -f /tmp/x' }));
+    expect(r[0]!.description).toBeUndefined();
+    expect(r[0]!.message).toContain('command `test -f /tmp/x`');
+  });
+});

@@ -11,7 +11,7 @@ import { evalFile } from './kinds/file-check.ts';
 import { evalHttp } from './kinds/http-check.ts';
 import { evalOverlay } from './kinds/overlay-check.ts';
 import { evalUnit } from './kinds/unit-check.ts';
-import { errorText } from './outcome.ts';
+import { describedResult, errorText } from './outcome.ts';
 
 /**
  * Grace after the deadline before the engine gives up on an evaluator: the evaluators pass the
@@ -63,8 +63,25 @@ export interface RunCheckOptions {
   signal?: AbortSignal;
 }
 
-/** Evaluates one check under its timeout (spec.timeout or DEFAULT_CHECK_TIMEOUT_MS). Never rejects. */
+/** The regexes of a check, which a described check's results must not show. */
+function checkPatterns(check: CheckSpec): string[] {
+  const s = check.spec as Record<string, unknown>;
+  return [s.matches, s.stdout, s.body].filter((x): x is string => typeof x === 'string');
+}
+
+/**
+ * Evaluates one check under its timeout (spec.timeout or DEFAULT_CHECK_TIMEOUT_MS). Never rejects.
+ * A check with a description reports under it, without its raw command or regex.
+ */
 export async function runCheck(target: CheckTarget, check: CheckSpec, opts: RunCheckOptions = {}): Promise<CheckResult[]> {
+  const results = await evaluate(target, check, opts);
+  const { description } = check;
+  if (description === undefined) return results;
+  const raw = { patterns: checkPatterns(check) };
+  return results.map((r) => describedResult(r, description, raw));
+}
+
+async function evaluate(target: CheckTarget, check: CheckSpec, opts: RunCheckOptions = {}): Promise<CheckResult[]> {
   const timeoutMs = check.spec.timeout ?? DEFAULT_CHECK_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;

@@ -90,7 +90,8 @@ export function attendeeReplay(target: CheckTarget): StepReplay {
 const RETRY_EVERY_MS = 300;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const failedResults = (r: StepReport): string => r.results.filter((x) => x.status !== 'pass').map((x) => x.message).join('; ');
+const failedResults = (r: StepReport): string =>
+  r.results.filter((x) => x.status !== 'pass').map((x) => (x.description === undefined ? x.message : `${x.description}: ${x.message}`)).join('; ');
 
 /** Tests one step on an environment that has gone through all earlier steps. */
 export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS, replay: StepReplay = solveReplay(target)): Promise<StepTestResult> {

@@ -44,6 +44,26 @@ export function toResult(d: Described, o: { status: CheckStatus; actual: string;
   return r;
 }
 
+/** How a lab regex appears in an expectation ("matching /^ok$/"); describedResult finds it there by this form. */
+export const patternText = (source: string): string => `/${source}/`;
+
+/** What a described check says instead of its regex. */
+const PATTERN_WORDS = 'the expected pattern';
+
+/**
+ * A result of a check that has a `description:`: the description is its subject, and the lab's
+ * raw text (the command, a regex) is taken out of what was expected and found, so that attendees
+ * see the author's words and the per-host facts only.
+ */
+export function describedResult(r: CheckResult, description: string, raw: { patterns: readonly string[] }): CheckResult {
+  const clean = (s: string): string => raw.patterns.reduce((t, p) => t.split(patternText(p)).join(PATTERN_WORDS), s);
+  const expected = clean(r.expected);
+  const actual = clean(r.actual);
+  const who = r.host === undefined ? '' : `${r.host}: `;
+  const message = r.status === 'pass' ? `${who}${actual}` : r.status === 'error' ? `${who}could not check: ${actual}` : `${who}${actual}, expected ${expected}`;
+  return { ...r, subject: description, description, expected, actual, message };
+}
+
 /** Why something could not be evaluated, as the `actual` of an error outcome. */
 export function errorText(e: unknown): string {
   if (e instanceof SshError) return e.message;

@@ -11,7 +11,11 @@ const USAGE = `labwright lint [path…]
 
 Checks lab files and prints every problem as file:line: severity: message.
 A path is a lab file, a lab folder (holding ${LAB_FILE}), or a folder of lab folders
-(like labs/). Without a path, lints labs/. Exits 1 when any lab has an error.`;
+(like labs/). Without a path, lints labs/ (relative to the current folder).
+
+A warning (e.g. a command or regex check without a \`description:\`, which would
+show attendees raw shell or regex) is printed but does not fail the run: the exit
+code is 0 when there are only warnings, 1 when any lab has an error.`;
 
 export const lintCommand: Command = {
   summary: 'check lab files and report every problem with file:line',

@@ -73,7 +73,7 @@ function printStep(r: StepTestResult, work: string): void {
   console.log(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
   // Per-check detail: the report that decided the verdict.
   const report = r.after ?? r.before;
-  for (const x of report?.results ?? []) console.log(`      ${mark(x)} ${x.message}`);
+  for (const x of report?.results ?? []) console.log(`      ${mark(x)} ${x.description === undefined ? '' : `${x.description}: `}${x.message}`);
 }
 
 function printKept(res: LabTestResult): void {

@@ -2,7 +2,7 @@
 // them, validated against the shared schemas of common/checks.ts, with each problem on its own line.
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { z } from 'zod';
-import { CHECK_KINDS, checkSchemas } from '../../common/checks.ts';
+import { CHECK_KINDS, MAX_CHECK_DESCRIPTION, checkSchemas } from '../../common/checks.ts';
 import { compileLinearRegex } from '../../common/linear-regex.ts';
 import type { CheckKind, CheckSpec } from '../../common/checks.ts';
 import type { ProblemList } from './problem-list.ts';
@@ -26,6 +26,12 @@ export interface HostScope {
   hosts: readonly string[];
   known: boolean;
 }
+
+/** The key beside a check's kind that holds the attendee's title for it. */
+const DESCRIPTION = 'description';
+
+/** Fields holding a regex, which attendees would otherwise see raw in a check's expectation. */
+const REGEX_FIELDS = ['matches', 'stdout', 'body'] as const;
 
 /** The fields of a check that name where it runs. */
 const HOST_FIELDS = ['on', 'from'] as const;
@@ -67,13 +73,22 @@ function parseOneCheck(yaml: YamlSource, item: unknown, fenceLine: number, scope
   }
   const pairs = item.items;
   const keys = pairs.map((p) => (isScalar(p.key) ? String(p.key.value) : '?'));
-  if (pairs.length > 1) {
-    const hint = keys.some(isCheckKind) ? 'for several checks, write a YAML list (`- etcd: …` then `- unit: …`)' : `e.g. \`${EXAMPLES.etcd}\``;
-    problems.error(line, `a check has exactly one key, its kind (one of ${kinds}); found ${keys.join(', ')} — ${hint}`);
+  // `description` may stand beside the kind (the same list item); every other key names a kind.
+  const descriptionPair = pairs[keys.indexOf(DESCRIPTION)];
+  const description = descriptionPair ? parseDescription(yaml, descriptionPair.value, line, problems) : undefined;
+  const kindPairs = pairs.filter((_, i) => keys[i] !== DESCRIPTION);
+  const kindKeys = keys.filter((k) => k !== DESCRIPTION);
+  if (kindPairs.length === 0) {
+    problems.error(line, `a check with a \`description\` also needs its kind (one of ${kinds}) beside it, e.g. \`- description: the key is set\` then \`  ${EXAMPLES.etcd}\``);
     return null;
   }
-  const [pair] = pairs;
-  const [kind] = keys;
+  if (kindPairs.length > 1) {
+    const hint = kindKeys.some(isCheckKind) ? 'for several checks, write a YAML list (`- etcd: …` then `- unit: …`)' : `e.g. \`${EXAMPLES.etcd}\``;
+    problems.error(line, `a check has exactly one key, its kind (one of ${kinds}), and may have a \`description\`; found ${kindKeys.join(', ')} — ${hint}`);
+    return null;
+  }
+  const [pair] = kindPairs;
+  const [kind] = kindKeys;
   if (!pair || kind === undefined) return null;
   if (!isCheckKind(kind)) {
     problems.error(line, `unknown check kind \`${kind}\`; expected one of ${kinds}`);
@@ -99,9 +114,45 @@ function parseOneCheck(yaml: YamlSource, item: unknown, fenceLine: number, scope
     }
     return null;
   }
-  if (!hostsOk) return null;
+  if (!hostsOk || description === null) return null;
+  if (description === undefined) warnIfRaw(kind, result.data, line, problems);
   // The cast joins a kind with the schema output of that same kind, which TypeScript cannot follow through the lookup.
-  return { kind, line, spec: result.data } as CheckSpec;
+  return (description === undefined ? { kind, line, spec: result.data } : { kind, line, spec: result.data, description }) as CheckSpec;
+}
+
+/** A check's `description:`: one line of plain text, or null (reported) when it is not. */
+function parseDescription(yaml: YamlSource, node: unknown, checkLine: number, problems: ProblemList): string | null {
+  const at = yaml.lineOf(node, checkLine);
+  const value = isScalar(node) ? node.value : undefined;
+  if (typeof value !== 'string') {
+    problems.error(at, `check \`description\` must be text, e.g. \`description: every host runs etcd\`; got ${describe(isScalar(node) ? node.value : isSeq(node) ? [] : isMap(node) ? {} : null)}`);
+    return null;
+  }
+  const text = value.trim();
+  if (text === '') {
+    problems.error(at, 'check `description` is empty: say in a few words what the check verifies, e.g. `description: every host runs etcd`');
+    return null;
+  }
+  if (/[\r\n]/.test(text)) {
+    problems.error(at, 'check `description` must be one line: it is the title of the check in the attendee\'s results');
+    return null;
+  }
+  if (text.length > MAX_CHECK_DESCRIPTION) {
+    problems.error(at, `check \`description\` is ${text.length} characters; at most ${MAX_CHECK_DESCRIPTION} (it is a one-line title)`);
+    return null;
+  }
+  return text;
+}
+
+/**
+ * Warns when a check without a description would show attendees raw lab text: a command check's
+ * shell, or a regex (`matches`, `stdout`, `body`) in what it expected.
+ */
+function warnIfRaw(kind: CheckKind, spec: Record<string, unknown>, line: number, problems: ProblemList): void {
+  const regexField = REGEX_FIELDS.find((f) => typeof spec[f] === 'string');
+  if (kind !== 'command' && regexField === undefined) return;
+  const raw = kind === 'command' ? `its shell command${regexField ? ' and its regex' : ''}` : `its regex (\`${regexField}\`)`;
+  problems.warning(line, `${kind} check has no \`description\`: attendees would see ${raw} in their check results; add \`description: <what it verifies>\` beside \`${kind}:\` (as \`- description: …\` then \`  ${kind}: …\`)`);
 }
 
 function reportIssue(

@@ -148,7 +148,8 @@ export function dashboardPage(workshopId: string): Page {
           'div',
           { class: 'last-report' },
           h('p', { class: report.passed ? 'ok-text' : 'error-text' }, `Step ${report.step + 1}: ${report.passed ? 'passed' : 'not yet'} · ${new Date(report.at).toLocaleTimeString()}`),
-          h('ul', {}, ...report.results.map((x) => h('li', { class: `res ${x.status}` }, x.message))),
+          // A described check shows its description (the lab's words), never its raw command or regex.
+          h('ul', {}, ...report.results.map((x) => h('li', { class: `res ${x.status}` }, x.description === undefined ? x.message : `${x.description} — ${x.message}`))),
         )
       : h('p', { class: 'muted' }, 'No check results yet.');
     const reset = h('button', { type: 'button', class: 'danger' }, 'Reset hosts');

@@ -4,6 +4,7 @@ import type { CheckResult, commandCheck } from '../../../common/checks.ts';
 import type { z } from 'zod';
 import { linearRegex } from '../../../common/linear-regex.ts';
 import type { CheckTarget, EvalContext } from '../check-target.ts';
+import { patternText } from '../outcome.ts';
 import { checkOnHosts, firstLine } from '../per-host.ts';
 
 type CommandSpec = z.output<typeof commandCheck>;
@@ -12,7 +13,7 @@ const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1
 
 export function evalCommand(target: CheckTarget, spec: CommandSpec, ctx: EvalContext): Promise<CheckResult[]> {
   const re = spec.stdout === undefined ? undefined : linearRegex(spec.stdout, { multiline: true });
-  const expected = `exit ${spec.exit}${re ? ` and output matching /${spec.stdout}/` : ''}`;
+  const expected = `exit ${spec.exit}${spec.stdout !== undefined ? ` and output matching ${patternText(spec.stdout)}` : ''}`;
   const d = { kind: 'command' as const, subject: `command \`${short(spec.run)}\``, expected, verb: 'gave' };
   return checkOnHosts(target, spec.on, d, async (host) => {
     const r = await target.exec(host, spec.run, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, maxOutputBytes: 256 * 1024 });

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { linearRegex } from '../../../common/linear-regex.ts';
 import type { CheckTarget } from '../check-target.ts';
 import type { Described } from '../outcome.ts';
-import { errorText, toResult } from '../outcome.ts';
+import { errorText, patternText, toResult } from '../outcome.ts';
 
 type EtcdSpec = z.output<typeof etcdCheck>;
 
@@ -16,7 +16,7 @@ function describe(spec: EtcdSpec): Described {
     const n = spec.count ?? 1;
     return { kind: 'etcd', subject: `etcd prefix ${spec.prefix}`, expected: `at least ${n} key${n === 1 ? '' : 's'}`, verb: 'has' };
   }
-  const expected = spec.absent ? 'absent' : spec.equals !== undefined ? quoted(spec.equals) : spec.matches !== undefined ? `matching /${spec.matches}/` : 'present';
+  const expected = spec.absent ? 'absent' : spec.equals !== undefined ? quoted(spec.equals) : spec.matches !== undefined ? `matching ${patternText(spec.matches)}` : 'present';
   return { kind: 'etcd', subject: `etcd key ${spec.key ?? ''}`, expected };
 }
 

@@ -6,7 +6,7 @@ import { linearRegex } from '../../../common/linear-regex.ts';
 import type { z } from 'zod';
 import type { CheckTarget, EvalContext } from '../check-target.ts';
 import { isLoopbackHost } from '../cidr.ts';
-import { errorText, toResult } from '../outcome.ts';
+import { errorText, patternText, toResult } from '../outcome.ts';
 import type { Described } from '../outcome.ts';
 import { checkOnHosts, firstLine } from '../per-host.ts';
 import { shq } from '../../ssh/shell-quote.ts';
@@ -96,7 +96,7 @@ async function fromServer(target: CheckTarget, spec: HttpSpec, d: Described, ctx
 }
 
 export function evalHttp(target: CheckTarget, spec: HttpSpec, ctx: EvalContext): Promise<CheckResult[]> {
-  const expected = `status ${spec.status}${spec.body !== undefined ? ` with body matching /${spec.body}/` : ''}`;
+  const expected = `status ${spec.status}${spec.body !== undefined ? ` with body matching ${patternText(spec.body)}` : ''}`;
   const d: Described = { kind: 'http', subject: `${spec.url}${spec.from === 'server' ? '' : ` from ${spec.from}`}`, expected, verb: 'answered' };
   if (spec.from === 'server') return fromServer(target, spec, d, ctx);
   // curl's own timeout is a little shorter than the check's, so a slow server is reported by curl.
