@@ -123,6 +123,53 @@ export const etcdClusterCheck = z
     message: 'needs at least one of `running`, `leader`, `stopped` or `replicated`',
   });
 
+/** A swarm service or node name: what `docker service create --name` accepts. */
+const swarmName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a service name such as web (letters, digits, _ . -)');
+/** The swarm manager a swarm check asks (a host name, not `server`/`all`/`any`); the lab's first host by default. */
+const swarmManager = z
+  .string()
+  .min(1)
+  .refine((s) => !['server', 'all', 'any'].includes(s), { message: 'must name one host, a swarm manager' })
+  .optional();
+
+/**
+ * `service` check: where a Docker swarm service's tasks really run, read from a manager
+ * (`docker service ps`): how many run and wait, and per host how many (at most N, on one host,
+ * on every host, never on a host).
+ */
+export const serviceCheck = z
+  .strictObject({
+    name: swarmName,
+    from: swarmManager,
+    /** Exactly this many tasks running (at least 1 when left out). */
+    running: z.number().int().nonnegative().optional(),
+    /** Exactly this many tasks the scheduler could not place (Pending). */
+    pending: z.number().int().nonnegative().optional(),
+    /** No host runs more than this many of its tasks. */
+    'per-host-max': z.number().int().positive().optional(),
+    /** A host name: every running task is there; `all`: every host runs one; N: tasks on exactly N hosts. */
+    on: hostSelector.optional(),
+    /** No running task on this host. */
+    'not-on': z
+      .string()
+      .min(1)
+      .refine((s) => !['all', 'any'].includes(s), { message: 'must name one host' })
+      .optional(),
+    ...common,
+  })
+  .refine((c) => !(c.on !== undefined && c.on === c['not-on']), { message: '`on` and `not-on` name the same host' });
+
+export const nodeStatus = z.enum(['ready', 'down', 'unknown', 'disconnected']);
+/** `node` check: a host's swarm node as a manager sees it (`docker node ls`): status, availability, role. */
+export const nodeCheck = z.strictObject({
+  on: hostSelector,
+  from: swarmManager,
+  status: nodeStatus.default('ready'),
+  availability: z.enum(['active', 'pause', 'drain']).optional(),
+  role: z.enum(['manager', 'worker']).optional(),
+  ...common,
+});
+
 /** One schema per check kind; the key of a check mapping names its kind. */
 export const checkSchemas = {
   etcd: etcdCheck,
@@ -133,6 +180,8 @@ export const checkSchemas = {
   command: commandCheck,
   file: fileCheck,
   'etcd-cluster': etcdClusterCheck,
+  service: serviceCheck,
+  node: nodeCheck,
 } as const;
 
 export type CheckKind = keyof typeof checkSchemas;

@@ -9,7 +9,9 @@ import { evalEtcd } from './kinds/etcd-check.ts';
 import { evalEtcdCluster } from './kinds/etcd-cluster-check.ts';
 import { evalFile } from './kinds/file-check.ts';
 import { evalHttp } from './kinds/http-check.ts';
+import { evalNode } from './kinds/node-check.ts';
 import { evalOverlay } from './kinds/overlay-check.ts';
+import { evalService } from './kinds/service-check.ts';
 import { evalUnit } from './kinds/unit-check.ts';
 import { describedResult, errorText } from './outcome.ts';
 
@@ -38,8 +40,19 @@ function dispatch(target: CheckTarget, check: CheckSpec, ctx: EvalContext): Prom
       return evalFile(target, check.spec, ctx);
     case 'etcd-cluster':
       return evalEtcdCluster(target, check.spec, ctx);
+    case 'service':
+      return evalService(target, check.spec, ctx);
+    case 'node':
+      return evalNode(target, check.spec, ctx);
   }
 }
+
+/**
+ * Kinds whose default deadline is longer than DEFAULT_CHECK_TIMEOUT_MS: the swarm checks run the
+ * docker CLI against the manager's Raft store, which answers in a fraction of a second on an idle
+ * host but took over 5 s on a loaded one.
+ */
+const KIND_TIMEOUT_MS: Partial<Record<CheckKind, number>> = { service: 15_000, node: 15_000 };
 
 /** A short label for a check when no evaluator got to say more (timeout, crash). */
 export function checkLabel(check: CheckSpec): string {
@@ -82,7 +95,7 @@ export async function runCheck(target: CheckTarget, check: CheckSpec, opts: RunC
 }
 
 async function evaluate(target: CheckTarget, check: CheckSpec, opts: RunCheckOptions = {}): Promise<CheckResult[]> {
-  const timeoutMs = check.spec.timeout ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const timeoutMs = check.spec.timeout ?? KIND_TIMEOUT_MS[check.kind] ?? DEFAULT_CHECK_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const start = performance.now();

@@ -17,6 +17,8 @@ const EXAMPLES: Record<CheckKind, string> = {
   command: 'command: { on: host0, run: "test -f /tmp/x", exit: 0 }',
   file: 'file: { on: host0, path: /etc/motd, contains: hello }',
   'etcd-cluster': 'etcd-cluster: { running: 2, leader: elected }',
+  service: 'service: { name: web, running: 3, per-host-max: 1 }',
+  node: 'node: { on: host2, status: down }',
 };
 
 type Issue = z.core.$ZodIssue;
@@ -34,7 +36,7 @@ const DESCRIPTION = 'description';
 const REGEX_FIELDS = ['matches', 'stdout', 'body'] as const;
 
 /** The fields of a check that name where it runs. */
-const HOST_FIELDS = ['on', 'from'] as const;
+const HOST_FIELDS = ['on', 'from', 'not-on'] as const;
 
 function isCheckKind(s: string): s is CheckKind {
   return (CHECK_KINDS as string[]).includes(s);
