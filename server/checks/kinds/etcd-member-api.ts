@@ -1,5 +1,5 @@
 // One etcd member at a time, over its own client port (etcd's JSON gateway, /v3/…): its raft
-// status, the member list, and a probe write / serializable read. The etcd3 client balances over
+// status, and a probe write / serializable read. The etcd3 client balances over
 // the whole cluster, which is what a key check wants and what a per-member check must not do.
 import { ETCD_CLIENT_PORT } from '../env-target.ts';
 import { readBody } from './http-check.ts';
@@ -15,8 +15,6 @@ export interface MemberStatus {
 export interface EtcdMemberApi {
   /** Rejects when the member does not answer. */
   status(address: string, signal: AbortSignal): Promise<MemberStatus>;
-  /** Member names by hex id, as this member knows them (answers without a quorum in etcd 3.4). */
-  members(address: string, signal: AbortSignal): Promise<Map<string, string>>;
   /** A linearizable write through this member: it needs a leader and a quorum. */
   put(address: string, key: string, value: string, signal: AbortSignal): Promise<void>;
   /** A serializable read: this member's own copy, answered without asking the others. */
@@ -61,15 +59,6 @@ export const httpMemberApi: EtcdMemberApi = {
     const id = hexId(header.member_id);
     if (!id) throw new Error('etcd answered without a member id');
     return { id, leader: hexId(r.leader), term: Number(r.raftTerm ?? header.raft_term ?? 0) };
-  },
-  async members(address, signal) {
-    const r = await call(address, 'cluster/member/list', {}, signal);
-    const names = new Map<string, string>();
-    for (const m of Array.isArray(r.members) ? (r.members as Record<string, unknown>[]) : []) {
-      const id = hexId(m.ID);
-      if (id && typeof m.name === 'string' && m.name !== '') names.set(id, m.name);
-    }
-    return names;
   },
   async put(address, key, value, signal) {
     await call(address, 'kv/put', { key: b64(key), value: b64(value) }, signal);
