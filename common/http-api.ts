@@ -109,7 +109,39 @@ export type ExtendWorkshop = z.input<typeof extendWorkshop>;
 export const joinWorkshop = z.object({ name: displayName }, jsonObject);
 export type JoinWorkshop = z.input<typeof joinWorkshop>;
 
+/** Open a preview the lab offers (the caller's own hosts, or an attendee's for the instructor). */
+export const openPreview = z.object(
+  {
+    host: z.string({ error: 'host: a host name of the lab' }).min(1).max(63),
+    port: z.number({ error: 'port: a number from 1 to 65535' }).int().min(1).max(65535),
+    attendee: opaqueId.optional(),
+  },
+  jsonObject,
+);
+export type OpenPreview = z.input<typeof openPreview>;
+
 // ---- answers ----
+
+/** One preview a lab offers, and whether its port answers now (probed over SSH). */
+export interface PreviewState {
+  host: string;
+  port: number;
+  label: string;
+  /** answering: something listens there; closed: nothing yet; no-hosts: the lab hosts are not ready. */
+  state: 'answering' | 'closed' | 'no-hosts';
+}
+
+export interface PreviewsAnswer {
+  /** False when this server cannot serve previews (reason says how to enable them). */
+  enabled: boolean;
+  reason?: string;
+  previews: PreviewState[];
+}
+
+export interface OpenPreviewAnswer {
+  /** Open this in a new tab: the preview's own origin, with a one-time ticket (good for a minute). */
+  url: string;
+}
 
 export interface HealthAnswer {
   status: 'ok';
@@ -177,6 +209,9 @@ export const API = {
   extendWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/extend', { id: opaqueId }, extendWorkshop),
   endWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/end', { id: opaqueId }),
   resetAttendee: route<void>()('POST', '/workshops/:id/attendees/:attendee/reset', { id: opaqueId, attendee: opaqueId }),
+  previews: route<PreviewsAnswer>()('GET', '/labs/:id/previews', { id: labId }),
+  attendeePreviews: route<PreviewsAnswer>()('GET', '/labs/:id/attendees/:attendee/previews', { id: labId, attendee: opaqueId }),
+  openPreview: route<OpenPreviewAnswer>()('POST', '/labs/:id/previews', { id: labId }, openPreview),
   joinInfo: route<JoinInfo>()('GET', '/join/:token', { token: opaqueId }),
   join: route<JoinAnswer>()('POST', '/join/:token', { token: opaqueId }, joinWorkshop),
 } as const;

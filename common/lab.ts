@@ -42,7 +42,15 @@ export interface LabMeta {
 export type ContentPart =
   | { kind: 'html'; html: string }
   | { kind: 'run'; id: string; host: string; code: string }
-  | { kind: 'hint'; html: string };
+  | { kind: 'hint'; html: string }
+  /** A web service on a lab host the page offers to open (proxied over the host's SSH connection). */
+  | { kind: 'preview'; id: string; host: string; port: number; label: string };
+
+/** Ports a preview block may name. */
+export const MIN_PREVIEW_PORT = 1;
+export const MAX_PREVIEW_PORT = 65535;
+/** Longest label of a preview block (one line of plain text). */
+export const MAX_PREVIEW_LABEL = 80;
 
 export interface SolveBlock {
   host: string;

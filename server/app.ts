@@ -15,6 +15,8 @@ import { edgeGuard } from './http/edge-guard.ts';
 import type { EdgeGuard } from './http/edge-guard.ts';
 import type { LabViewSource } from './http/lab-source.ts';
 import { requestLog } from './http/request-log.ts';
+import { requestOriginGuard } from './http/request-origin-guard.ts';
+import type { PreviewService } from './previews/preview-service.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { logger } from './log.ts';
 import { MemorySessionStore } from './sessions/session-store.ts';
@@ -36,6 +38,8 @@ export interface AppDeps {
   gatewayModules?: readonly GatewayModule[];
   /** The built browser app; defaults to dist/client of this checkout. */
   clientDir?: string;
+  /** Service previews: their origins are answered by its proxy, never by the app. */
+  previews?: PreviewService;
 }
 
 export interface WorkshopDeps {
@@ -79,6 +83,8 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
     if (edge) edge.middleware(req, res, next);
     else res.status(503).end();
   });
+  // A page of another origin (a preview's script above all) gets no API answer and changes nothing.
+  app.use(requestOriginGuard(() => edge, base));
   // "/labwright" → "/labwright/": the page's relative URLs (assets, api/, ws) resolve against it.
   if (base !== '/') {
     const bare = base.slice(0, -1);
@@ -119,8 +125,18 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
     ? createGateway({ config, sessions, labs: deps.labs, modules: deps.workshops.dashboardModules, path: 'dashboard-ws', ...hello })
     : undefined;
   const dashboardPath = `${base}dashboard-ws`;
-  const server = createServer(app);
+  // A preview origin is the proxy's alone: nothing of the app (routes, cookies, pages) answers there.
+  const server = createServer((req, res) => {
+    const previews = deps.previews?.proxy();
+    if (previews?.handles(req)) previews.handleRequest(req, res);
+    else app(req, res);
+  });
   server.on('upgrade', (req, socket, head) => {
+    const previews = deps.previews?.proxy();
+    if (previews?.handles(req)) {
+      previews.handleUpgrade(req, socket, head);
+      return;
+    }
     // Host, Origin and proxy for both endpoints, before either looks at the session.
     const refused = edge?.refusal(req, true);
     if (!edge || refused) {
@@ -145,6 +161,7 @@ export async function startServer(config: Readonly<Config>, deps: AppDeps): Prom
   });
   const addr = server.address() as AddressInfo;
   edge = edgeGuard(config, addr.port, log);
+  deps.previews?.listening(addr.port);
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}${base}`;
   log.info({ url }, 'listening');

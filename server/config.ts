@@ -80,6 +80,12 @@ export interface Config {
    * refuses to start hosts where the kernel cannot do it. privileged: root in a host is root here.
    */
   hostIsolation: HostIsolation;
+  /**
+   * Service previews get one origin each, `<token>.<previewDomain>` (LABWRIGHT_PREVIEW_DOMAIN, a
+   * wildcard DNS name pointing at this server, e.g. preview.labs.example.org). Unset: a loopback
+   * server uses `<token>.preview.localhost`; any other server has no previews.
+   */
+  previewDomain: string | undefined;
 }
 
 export type SoloSetting = 'auto' | 'on' | 'off';
@@ -148,6 +154,18 @@ function hostIsolation(raw: string | undefined): HostIsolation {
   throw new ConfigError(`LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "${raw}"`);
 }
 
+/** A DNS name under which preview names are made: lowercase labels, at least two, no port or scheme. */
+export function parsePreviewDomain(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const name = raw.trim().toLowerCase().replace(/\.$/, '');
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  const labels = name.split('.');
+  if (labels.length < 2 || name.length > 200 || !labels.every((l) => label.test(l)) || isIP(name) !== 0) {
+    throw new ConfigError(`LABWRIGHT_PREVIEW_DOMAIN must be a DNS name such as preview.labs.example.org (its *. names pointing at this server), got "${raw}"`);
+  }
+  return name;
+}
+
 const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** A public URL, normalised to origin + path; its path must be "/" or the base path (the proxy passes paths unchanged). */
@@ -210,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
     trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),
     solo: parseSoloSetting(env.LABWRIGHT_SOLO),
+    previewDomain: parsePreviewDomain(env.LABWRIGHT_PREVIEW_DOMAIN),
     ...overrides,
   };
   if (overrides.basePath !== undefined) cfg.basePath = normaliseBase(overrides.basePath);
@@ -217,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   cfg.publicUrls = cfg.publicUrls.map((u) => parsePublicUrl(u, cfg.basePath));
   cfg.trustedProxies = cfg.trustedProxies.map(parseTrustedProxy);
   cfg.solo = parseSoloSetting(cfg.solo);
+  cfg.previewDomain = parsePreviewDomain(cfg.previewDomain);
   return Object.freeze(cfg);
 }
 

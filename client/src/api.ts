@@ -2,7 +2,7 @@
 // common/http-api.ts and relative to the page's base URL (so the app works under any base path).
 // An error answer becomes an ApiError whose message a page can show as it is.
 import type { z } from 'zod';
-import type { ApiRoute, PathParams, WorkshopSpec } from '../../common/http-api.ts';
+import type { ApiRoute, OpenPreview, PathParams, WorkshopSpec } from '../../common/http-api.ts';
 import { API, apiErrorOf, fillPath } from '../../common/http-api.ts';
 
 export class ApiError extends Error {
@@ -51,5 +51,7 @@ export const workshopSnapshot = (id: string) => request(API.workshop, { id });
 export const extendWorkshop = (id: string, minutes: number) => request(API.extendWorkshop, { id }, { minutes });
 export const endWorkshop = (id: string) => request(API.endWorkshop, { id });
 export const resetAttendee = (id: string, attendee: string) => request(API.resetAttendee, { id, attendee });
+export const fetchPreviews = (labId: string) => request(API.previews, { id: labId });
+export const openPreview = (labId: string, body: OpenPreview) => request(API.openPreview, { id: labId }, body);
 export const joinInfo = (token: string) => request(API.joinInfo, { token });
 export const join = (token: string, name: string) => request(API.join, { token }, { name });

@@ -8,6 +8,7 @@ import { labListPage } from './pages/lab-list-page.ts';
 import { labPage } from './pages/lab-page.ts';
 import { listHref, parseRoute } from './router.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
+import { previewsFeature } from './previews/previews-feature.ts';
 import { dashboardPage } from './dashboard/dashboard-page.ts';
 import { instructorPage } from './dashboard/instructor-page.ts';
 import { parseWorkshopRoute } from './dashboard/workshop-routes.ts';
@@ -16,6 +17,7 @@ import { joinPage } from './join/join-page.ts';
 
 registerLabPageFeature(terminalFeature);
 registerLabPageFeature(checksFeature);
+registerLabPageFeature(previewsFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;

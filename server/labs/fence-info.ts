@@ -1,7 +1,7 @@
 // What a fenced block's info string means in a lab: one of our interactive blocks (run, check, hint,
-// solve), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
+// solve, preview), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
 
-export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve'] as const;
+export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve', 'preview'] as const;
 export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 export type FenceInfo =

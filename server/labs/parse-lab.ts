@@ -2,6 +2,7 @@
 // problem on the way (with its line) instead of stopping at the first one.
 import type { Token } from 'markdown-it';
 import type { ContentPart, Lab, LintProblem, SolveBlock, Step } from '../../common/lab.ts';
+import { MAX_PREVIEW_LABEL, MAX_PREVIEW_PORT, MIN_PREVIEW_PORT } from '../../common/lab.ts';
 import { parseCheckBlock } from './check-block.ts';
 import { classifyFence } from './fence-info.ts';
 import { parseFrontMatter } from './front-matter.ts';
@@ -29,6 +30,7 @@ interface Section {
   step: Step | null;
   parts: ContentPart[];
   runs: number;
+  previews: number;
   checkBlocks: number;
 }
 
@@ -46,7 +48,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
   /** markdown-it maps are 0-based lines of the body; problems and the model use 1-based file lines. */
   const lineOf = (t: Token | undefined): number => (t?.map ? t.map[0] + bodyStart + 1 : bodyStart + 1);
 
-  const intro: Section = { step: null, parts: [], runs: 0, checkBlocks: 0 };
+  const intro: Section = { step: null, parts: [], runs: 0, previews: 0, checkBlocks: 0 };
   const sections: Section[] = [intro];
   let current = intro;
   let pending: Token[] = [];
@@ -75,7 +77,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
         problems.warning(line, `step ${index + 1}'s title has no letters or digits a-z, 0-9 to make its id from, so it is "${id}" and changes when steps move: give it one, e.g. \`## ${heading.title} {#my-step}\``);
       }
       const step: Step = { index, id, title: heading.title, line, parts: [], checks: [], solves: [] };
-      current = { step, parts: step.parts, runs: 0, checkBlocks: 0 };
+      current = { step, parts: step.parts, runs: 0, previews: 0, checkBlocks: 0 };
       sections.push(current);
       i += 2; // the inline title and heading_close
       continue;
@@ -91,7 +93,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
       continue;
     }
     if (info.kind === 'near-miss') {
-      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint and solve HOST`);
+      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint, solve HOST and preview HOST:PORT`);
       // A misspelt check is still meant as a check: do not also report the step as having none.
       if (info.meant === 'check') current.checkBlocks += 1;
       pending.push(token);
@@ -124,6 +126,15 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
           current.step.solves.push({ host, code, line } satisfies SolveBlock);
         } else {
           problems.error(line, 'a `solve` block before the first step: solves belong to a step (a `## Title` section)');
+        }
+        break;
+      }
+      case 'preview': {
+        const part = parsePreviewBlock(info.args, code, line, scope, problems);
+        if (part) {
+          current.previews += 1;
+          const prefix = current.step ? `s${current.step.index + 1}` : 'intro';
+          current.parts.push({ kind: 'preview', id: `${prefix}-p${current.previews}`, ...part });
         }
         break;
       }
@@ -190,6 +201,50 @@ function checkSteps(sections: readonly Section[], problems: ProblemList): void {
       problems.warning(step.line, `${label} has a check but no solve block: it cannot be skipped or tested automatically`);
     }
   }
+}
+
+/**
+ * A `preview HOST:PORT` block: the host must be one of the lab's, the port 1–65535; its body is an
+ * optional one-line label (plain text, shown on the button).
+ */
+function parsePreviewBlock(
+  args: readonly string[],
+  body: string,
+  line: number,
+  scope: { hosts: readonly string[]; known: boolean },
+  problems: ProblemList,
+): { host: string; port: number; label: string } | undefined {
+  const example = 'e.g. ```preview host1:80';
+  if (args.length !== 1) {
+    problems.error(line, `a \`preview\` block names exactly one HOST:PORT, ${example}; found ${args.length === 0 ? 'none' : args.join(' ')}`);
+    return undefined;
+  }
+  const m = /^([^:\s]+):([^:\s]*)$/.exec(args[0] ?? '');
+  if (!m) {
+    problems.error(line, `a \`preview\` block names HOST:PORT, ${example}; found "${args[0] ?? ''}"`);
+    return undefined;
+  }
+  const host = m[1] ?? '';
+  const rawPort = m[2] ?? '';
+  const port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
+  let ok = true;
+  if (!(port >= MIN_PREVIEW_PORT && port <= MAX_PREVIEW_PORT)) {
+    problems.error(line, `preview block names port "${rawPort}": a port is a number from ${MIN_PREVIEW_PORT} to ${MAX_PREVIEW_PORT}`);
+    ok = false;
+  }
+  if (scope.known && !scope.hosts.includes(host)) {
+    problems.error(line, `preview block names host "${host}", but the lab declares ${scope.hosts.join(', ')}`);
+    ok = false;
+  }
+  const label = body.trim();
+  if (label.includes('\n')) {
+    problems.error(line, 'a `preview` block holds at most one line: the label shown on its button');
+    ok = false;
+  } else if (label.length > MAX_PREVIEW_LABEL) {
+    problems.error(line, `a preview label is at most ${MAX_PREVIEW_LABEL} characters; this one has ${label.length}`);
+    ok = false;
+  }
+  return ok ? { host, port, label } : undefined;
 }
 
 /** The text of an inline token (a heading's title) without markup. */

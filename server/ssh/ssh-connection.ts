@@ -137,6 +137,21 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Opens a TCP connection from the host itself to `address:port` (ssh direct-tcpip, as `ssh -L`
+   * does): only sshd has to be reachable from the server. The caller owns the channel.
+   */
+  async forward(address: string, port: number): Promise<ClientChannel> {
+    const client = await this.connect();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, address, port, (e, stream) => {
+        // A refused port is the host's answer, not a broken connection: keep the connection.
+        if (e) reject(new SshError('unreachable', `${this.target.name}: cannot connect to ${address}:${port}: ${e.message}`));
+        else resolve(stream);
+      });
+    });
+  }
+
   /** Connects (once; concurrent callers share the attempt); a dropped connection is re-made on next use. */
   connect(): Promise<Client> {
     if (this.closed) return Promise.reject(new SshError('closed', `${this.target.name}: connection closed`));

@@ -29,6 +29,8 @@ import { observedProgress } from './observed-progress.ts';
 import { createPresenceModule } from './presence-module.ts';
 import { authorizeHello, mirrorDirectory } from './workshop-access.ts';
 import { workshopRoutes } from './workshop-routes.ts';
+import { createPreviewService } from '../previews/preview-service.ts';
+import type { PreviewServiceOptions } from '../previews/preview-service.ts';
 import { WorkshopService } from './workshop-service.ts';
 
 export interface WorkshopStackOptions {
@@ -41,6 +43,8 @@ export interface WorkshopStackOptions {
   idleReleaseMs?: number;
   /** Benches only: a tmux session per terminal, so attendees sharing hosts do not share shells. */
   sessionName?: (host: string, channel: number, connectionId: string) => string;
+  /** Tests only: how a preview reaches HOST:PORT (default: over the host's SSH connection). */
+  previewConnect?: PreviewServiceOptions['connect'];
 }
 
 export interface WorkshopStack {
@@ -126,6 +130,16 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     mirrorsOnly: { hostsOf: (id) => opts.labs.view(id)?.meta.hosts },
     maxTerminalsPerSession: limits.terminalsPerSession,
   });
+  // Service previews: the owner's environment (and the instructor's view of it), over the same SSH connections.
+  const previews = createPreviewService({
+    config: opts.config,
+    labs: opts.labs,
+    workspaces: workspaces.workspaces,
+    ssh: workspaces.ssh,
+    sessions: store.sessions,
+    directory: mirrorDirectory(store),
+    ...(opts.previewConnect ? { connect: opts.previewConnect } : {}),
+  });
   const basePath = opts.config.basePath;
   const instructorRouter = Router();
   instructorRouter.use(authRoutes({ sessions: store.sessions, credential, basePath, log }));
@@ -143,9 +157,10 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     credential,
     appDeps: {
       sessions: store.sessions,
+      previews,
       gatewayModules: [...workspaces.modules, checks.module, presence],
       workshops: {
-        routes: [instructorRouter, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
+        routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
         dashboardModules: [createDashboardModule(service, store), mirrors],
         authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
@@ -167,6 +182,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     close() {
       closing ??= (async () => {
         service.close();
+        previews.close();
         sweeper?.stop();
         await presence.close();
         checks.close();

@@ -12,6 +12,9 @@ import { LabSocket, socketUrl } from '../ws-client.ts';
 import { orderAttendees } from './attendee-order.ts';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
+import type { OfferedPreview } from '../previews/preview-open.ts';
+import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
+import '../previews/previews.css';
 import { instructorHref } from './workshop-routes.ts';
 import './dashboard.css';
 
@@ -157,10 +160,17 @@ export function dashboardPage(workshopId: string): Page {
       if (!confirm(`Give ${r.name} fresh hosts? Their progress starts over.`)) return;
       void resetAttendee(workshopId, r.id).catch(fail);
     });
+    const previewNote = h('span', { class: 'muted', role: 'status' });
+    const previewButtons = previews.map((p) => {
+      const b = h('button', { type: 'button', class: 'preview-button' }, `Open preview: ${p.host}:${p.port}`);
+      b.addEventListener('click', () => void openPreviewTab(labId, p.host, p.port, r.id).then((problem) => (previewNote.textContent = problem ?? '')));
+      return b;
+    });
     const info = h(
       'div',
       { class: 'detail-head' },
       h('h2', {}, r.name),
+      previewButtons.length > 0 ? h('div', { class: 'attendee-previews', role: 'group', 'aria-label': `${r.name}’s previews` }, ...previewButtons, previewNote) : null,
       h('p', { class: 'muted' }, r.current >= s.steps.length ? 'Finished every step' : `On step ${r.current + 1}: ${s.steps[r.current]}`, ` · ${r.failedTotal} failed checks`),
       results,
       reset,
@@ -178,6 +188,8 @@ export function dashboardPage(workshopId: string): Page {
   }
 
   let hosts: string[] = [];
+  let previews: OfferedPreview[] = [];
+  let labId = '';
 
   function select(id: string): void {
     selected = id;
@@ -212,6 +224,8 @@ export function dashboardPage(workshopId: string): Page {
       clockSkew = first.now - Date.now();
       const lab = await fetchLab(first.workshop.labId);
       hosts = lab.meta.hosts;
+      previews = offeredPreviews(lab);
+      labId = lab.id;
       render(first);
       socket = new LabSocket({ labId: first.workshop.labId, url: socketUrl(undefined, 'dashboard-ws') });
       const sock = socket;

@@ -1,5 +1,5 @@
-// Renders a step's content parts: server-rendered markdown, run blocks with their button, and
-// hints collapsed behind a "Show hint" toggle.
+// Renders a step's content parts: server-rendered markdown, run blocks with their button, hints
+// collapsed behind a "Show hint" toggle, and preview blocks (wired by the previews feature).
 import type { ContentPart } from '../../../common/lab.ts';
 import { h, trustedHtml } from '../dom.ts';
 import { runCommand } from '../run-command.ts';
@@ -16,6 +16,18 @@ function runBlock(part: Extract<ContentPart, { kind: 'run' }>): HTMLElement {
     { class: 'run-block', 'data-run-id': part.id },
     h('div', { class: 'run-head' }, h('span', { class: 'run-host' }, part.host), note, button),
     h('pre', {}, h('code', {}, part.code)),
+  );
+}
+
+/** A service on a lab host; the previews feature enables the button while its port answers. */
+function previewBlock(part: Extract<ContentPart, { kind: 'preview' }>): HTMLElement {
+  const where = `${part.host}:${part.port}`;
+  return h(
+    'div',
+    { class: 'preview-block', 'data-preview': where, 'data-host': part.host, 'data-port': String(part.port), 'data-preview-id': part.id },
+    part.label !== '' ? h('span', { class: 'preview-label' }, part.label) : null,
+    h('button', { type: 'button', class: 'preview-button', disabled: true }, `Open preview: ${where}`),
+    h('span', { class: 'preview-state', role: 'status' }, 'checking whether it answers…'),
   );
 }
 
@@ -38,6 +50,8 @@ export function renderParts(parts: readonly ContentPart[]): HTMLElement[] {
         return runBlock(part);
       case 'hint':
         return hint(part.html);
+      case 'preview':
+        return previewBlock(part);
     }
   });
 }
