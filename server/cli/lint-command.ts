@@ -11,7 +11,8 @@ const USAGE = `labwright lint [path…]
 
 Checks lab files and prints every problem as file:line: severity: message.
 A path is a lab file, a lab folder (holding ${LAB_FILE}), or a folder of lab folders
-(like labs/). Without a path, lints labs/ (relative to the current folder).
+(like labs/), absolute or relative to the current folder. Without a path, lints
+./labs, or the current folder when it has no labs/.
 
 A warning (e.g. a command or regex check without a \`description:\`, which would
 show attendees raw shell or regex) is printed but does not fail the run: the exit
@@ -24,7 +25,9 @@ export const lintCommand: Command = {
     const unknown = args.find((a) => a.startsWith('-'));
     if (unknown) throw new UsageError(`unknown option ${unknown}; usage: labwright lint [path…]`);
     const files: string[] = [];
-    for (const path of args.length > 0 ? args : ['labs']) files.push(...(await labFiles(path)));
+    // Without a path: ./labs, or the current folder when there is none (a lab repository's root, a lab folder).
+    const paths = args.length > 0 ? args : [(await stat('labs').then((i) => i.isDirectory(), () => false)) ? 'labs' : '.'];
+    for (const path of paths) files.push(...(await labFiles(path)));
     const problems: LintProblem[] = [];
     for (const file of files) problems.push(...(await loadLabFile(file)).problems);
     for (const p of problems) console.log(`${p.file}:${p.line}: ${p.severity}: ${p.message}`);

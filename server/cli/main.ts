@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   lint: async () => (await import('./lint-command.ts')).lintCommand,
   env: async () => (await import('./env-command.ts')).envCommand,
   test: async () => (await import('./test-command.ts')).testCommand,
+  new: async () => (await import('./new-command.ts')).newCommand,
 };
 
 

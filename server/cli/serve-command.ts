@@ -1,11 +1,13 @@
 // `labwright serve`: loads the config and the labs, starts the server, prints its URL, and shuts
 // down cleanly (closing every connection and the folder watch) on SIGINT / SIGTERM.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { composeServer } from '../compose.ts';
 import type { ComposedServer } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { loadConfig, parseSoloSetting } from '../config.ts';
 import { soloMode } from '../http/solo-mode.ts';
+import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { storageFailureOf } from '../store/store-error.ts';
 import { cachedImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
@@ -18,7 +20,8 @@ const USAGE = `labwright serve [--port N] [--labs DIR] [--base-path P] [--bind A
                 [--public-url URL] [--trusted-proxy ADDR] [--solo on|off|auto]
 
   --port N         port to listen on (default 8080, env LABWRIGHT_PORT; 0 picks a free one)
-  --labs DIR       folder of labs, one <id>/lab.md each (default ./labs, env LABWRIGHT_LABS_DIR)
+  --labs DIR       folder of labs, one <id>/lab.md each, anywhere (absolute or relative
+                   to the current folder; default: Labwright's own labs/, env LABWRIGHT_LABS_DIR)
   --base-path P    serve everything under this path, e.g. /labwright/ (env LABWRIGHT_BASE_PATH)
   --bind ADDR      address to bind (default 127.0.0.1, env LABWRIGHT_BIND)
   --public-url URL where attendees reach the server through a reverse proxy or a DNS name, e.g.
@@ -55,7 +58,8 @@ function parseFlags(args: string[]): Partial<Config> {
         break;
       }
       case '--labs':
-        out.labsDir = value();
+        // Any folder, anywhere: relative to where labwright was started.
+        out.labsDir = path.resolve(value());
         break;
       case '--base-path':
         out.basePath = value();
@@ -96,6 +100,9 @@ export const serveCommand: Command = {
     const config = loadConfig(process.env, overrides);
     setLogLevel(config.logLevel);
     if (!existsSync(config.labsDir)) throw new UsageError(`labs folder not found: ${config.labsDir}`);
+    if (existsSync(path.join(config.labsDir, LAB_FILE))) {
+      throw new UsageError(`${config.labsDir} is one lab (it holds ${LAB_FILE}); --labs takes the folder that holds lab folders: --labs ${path.dirname(config.labsDir)}`);
+    }
     const provider = createLocalProvider(config, { log: logger('local-provider') });
     let composed: ComposedServer;
     try {

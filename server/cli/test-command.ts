@@ -1,7 +1,7 @@
-// `labwright test <lab-id | path> [--keep] [--json]`: replays every step's solution on fresh hosts
+// `labwright test <lab-id | path> [--keep] [--json] [--junit FILE]`: replays every step's solution on fresh hosts
 // and proves each step's checks fail before and pass after. Exit 0 only when every lab passes.
-import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CheckResult } from '../../common/checks.ts';
 import { LAB_ID } from '../../common/lab.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
@@ -12,9 +12,11 @@ import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { loadLabFile } from '../labs/lint-lab.ts';
 import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
+import type { JunitLab } from './junit-report.ts';
+import { junitXml } from './junit-report.ts';
 import { UsageError } from './command.ts';
 
-const SYNOPSIS = 'labwright test <lab-id | path> [--as-attendee] [--keep] [--json]';
+const SYNOPSIS = 'labwright test <lab-id | path> [--as-attendee] [--keep] [--json] [--junit FILE]';
 const USAGE = `${SYNOPSIS}
 
 Provisions fresh hosts for the lab (as its front matter asks), then for every step
@@ -22,13 +24,18 @@ in order: checks must NOT pass yet, the step's solve blocks run on their hosts
 (bash -e, non-interactive), and the checks must pass (retried for a few seconds).
 Prints a per-step report and tears the hosts down.
 
-  <lab-id>       a lab under labs/ (e.g. etcd)
-  <path>         a lab file, a lab folder, or a folder of lab folders (tests each)
+  <lab-id>       a lab under the labs folder (LABWRIGHT_LABS_DIR; e.g. etcd)
+  <path>         a lab file, a lab folder, or a folder of lab folders (tests each),
+                 anywhere: absolute, or relative to the current folder
   --as-attendee  instead of the solve blocks, type each step's run blocks into its
                  host's terminal (tmux), key for key as the Run button does, waiting
                  as a reader would: proves the text alone gets an attendee through
   --keep         leave the hosts running and print how to ssh in (for debugging)
   --json         print the results as JSON instead of the report
+  --junit FILE   also write JUnit XML to FILE (written even when tests fail): one
+                 <testsuite> per lab; testcases for its lint pass, its hosts, and
+                 each step (name = the step's title, classname = the lab id; a
+                 failure carries file:line and the per-host messages)
 
 Exits 1 when a lab fails (or has lint errors), 2 on a bad invocation. Needs root
 (the local provider starts systemd-nspawn hosts).`;
@@ -84,16 +91,42 @@ function printKept(res: LabTestResult): void {
   console.log(`  remove them with: labwright env down ${env.id}`);
 }
 
+function parseArgs(args: string[]): { flags: Set<string>; junit: string | undefined; targets: string[] } {
+  const flags = new Set<string>();
+  const targets: string[] = [];
+  let junit: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--junit' || a.startsWith('--junit=')) {
+      junit = a === '--junit' ? args[++i] : a.slice('--junit='.length);
+      if (junit === undefined || junit === '' || junit.startsWith('-')) throw new UsageError(`--junit needs a file to write; usage: ${SYNOPSIS}`);
+    } else if (['--keep', '--json', '--as-attendee'].includes(a)) flags.add(a);
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; usage: ${SYNOPSIS}`);
+    else targets.push(a);
+  }
+  return { flags, junit, targets };
+}
+
+/** Writes the report; false (said on stderr) when it cannot, which fails the run. */
+async function writeJunit(file: string, labs: readonly JunitLab[]): Promise<boolean> {
+  try {
+    await mkdir(dirname(resolve(file)), { recursive: true });
+    await writeFile(file, junitXml(labs));
+    return true;
+  } catch (e) {
+    console.error(`labwright test: could not write the JUnit report ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return false;
+  }
+}
+
 export const testCommand: Command = {
   summary: 'replay a lab’s solutions on fresh hosts and verify every step’s checks',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    const keep = args.includes('--keep');
-    const json = args.includes('--json');
-    const asAttendee = args.includes('--as-attendee');
-    const unknown = args.find((a) => a.startsWith('-') && !['--keep', '--json', '--as-attendee'].includes(a));
-    if (unknown) throw new UsageError(`unknown option ${unknown}; usage: ${SYNOPSIS}`);
-    const targets = args.filter((a) => !a.startsWith('-'));
+    const { flags, junit, targets } = parseArgs(args);
+    const keep = flags.has('--keep');
+    const json = flags.has('--json');
+    const asAttendee = flags.has('--as-attendee');
     if (targets.length !== 1) throw new UsageError(`name one lab id or path; usage: ${SYNOPSIS}`);
     const config = loadConfig();
     setLogLevel(process.env.LABWRIGHT_LOG_LEVEL ?? 'warn');
@@ -106,10 +139,13 @@ export const testCommand: Command = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const results: LabTestResult[] = [];
+    const report: JunitLab[] = [];
     let exit = 0;
     try {
       for (const file of files) {
-        const load = await loadLabFile(file, basename(dirname(file)));
+        const load = await loadLabFile(file, basename(dirname(resolve(file))));
+        const entry: JunitLab = { labId: basename(dirname(resolve(file))), file, problems: load.problems };
+        report.push(entry);
         if (!load.ok) {
           exit = 1;
           if (json) results.push({ labId: basename(dirname(file)), file, ok: false, problem: 'lint errors', provisionMs: 0, steps: [] });
@@ -129,6 +165,7 @@ export const testCommand: Command = {
         };
         const res = await testLab(lab, { provider, keep, asAttendee, onEvent, signal: abort.signal });
         results.push(res);
+        entry.result = res;
         if (!res.ok) exit = 1;
         if (!json) {
           if (res.problem) console.log(`  ✗ ${res.problem}`);
@@ -141,6 +178,8 @@ export const testCommand: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // Written whatever happened, so that CI shows which step failed.
+      if (junit !== undefined && !(await writeJunit(junit, report))) exit = 1;
     }
     if (json) console.log(JSON.stringify(results, null, 2));
     return exit;

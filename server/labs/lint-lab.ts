@@ -1,7 +1,7 @@
 // Lint of a lab file: every problem with its line, never an exception, whatever the input. This is
 // what both `labwright lint` and the server's lab catalogue run before a lab is used.
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Lab, LintProblem } from '../../common/lab.ts';
 import { parseLab } from './parse-lab.ts';
 import type { LabSource } from './parse-lab.ts';
@@ -31,8 +31,8 @@ export function loadLab(source: string, src: LabSource): LabLoad {
   }
 }
 
-/** Reads and lints a lab file; the lab id is its folder name. Read failures are problems too. */
-export async function loadLabFile(file: string, id = basename(dirname(file))): Promise<LabLoad> {
+/** Reads and lints a lab file; the lab id is its folder name (also for a bare `lab.md` in the current folder). Read failures are problems too. */
+export async function loadLabFile(file: string, id = basename(dirname(resolve(file)))): Promise<LabLoad> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
