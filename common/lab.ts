@@ -58,6 +58,12 @@ export interface SolveBlock {
   line: number;
 }
 
+/**
+ * A `setup HOST` block: commands the server runs as root on HOST (its own SSH connection, never the
+ * attendee's terminal) when the step opens, once per environment. Never sent to browsers.
+ */
+export type SetupBlock = SolveBlock;
+
 export interface Step {
   /** 0-based position. */
   index: number;
@@ -69,6 +75,8 @@ export interface Step {
   parts: ContentPart[];
   checks: CheckSpec[];
   solves: SolveBlock[];
+  /** Run in order when the step opens (see SetupBlock). */
+  setups: SetupBlock[];
 }
 
 export interface Lab {

@@ -13,7 +13,7 @@ import { MemoryProgressStore } from '../progress/progress-store.ts';
 const etcdKey = (key: string, equals: string): CheckSpec => ({ kind: 'etcd', line: 1, spec: checkSchemas.etcd.parse({ key, equals }) });
 
 function lab(gate: 'hard' | 'soft' = 'hard', allowSkip = false): Lab {
-  const step = (index: number, checks: CheckSpec[]) => ({ index, id: `s${index}`, title: `s${index}`, line: 1, parts: [], checks, solves: [{ host: 'host0', code: `etcdctl put /k${index} v`, line: 2 }] });
+  const step = (index: number, checks: CheckSpec[]) => ({ index, id: `s${index}`, title: `s${index}`, line: 1, parts: [], checks, solves: [{ host: 'host0', code: `etcdctl put /k${index} v`, line: 2 }], setups: [] });
   return {
     id: 'etcd',
     file: 'labs/etcd/lab.md',

@@ -1,5 +1,5 @@
-// The lab tester behind `labwright test`: on fresh hosts, for every step in order, its checks must
-// not pass yet, its solve blocks must run, and then its checks must pass. Stops at the first
+// The lab tester behind `labwright test`: on fresh hosts, for every step in order, its setup blocks
+// run (as the server runs them when the step opens), its checks must not pass yet, its solve blocks must run, and then its checks must pass. Stops at the first
 // failing step (later steps build on it) and always tears the hosts down unless asked to keep them.
 // With `asAttendee`, the step's run blocks are typed into its terminals instead of running its
 // solutions: the proof that the text alone, followed by clicking Run, unlocks every step.
@@ -14,6 +14,7 @@ import { AttendeeWalk } from './attendee-walk.ts';
 import { errorText } from './outcome.ts';
 import type { SolveOutcome } from './solve-runner.ts';
 import { execSolves } from './solve-runner.ts';
+import { runStepSetup } from './step-setup.ts';
 
 export type StepVerdict = 'pass' | 'fail' | 'not-run';
 
@@ -24,6 +25,8 @@ export interface StepTestResult {
   verdict: StepVerdict;
   /** Why the step failed, in one line; absent when it passed. */
   problem?: string;
+  /** The step's setup blocks, run first (as the server does when the step opens). */
+  setups: SolveOutcome[];
   /** The checks before the solve (they must not all pass). */
   before?: StepReport;
   solves: SolveOutcome[];
@@ -93,10 +96,21 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const failedResults = (r: StepReport): string =>
   r.results.filter((x) => x.status !== 'pass').map((x) => (x.description === undefined ? x.message : `${x.description}: ${x.message}`)).join('; ');
 
-/** Tests one step on an environment that has gone through all earlier steps. */
-export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS, replay: StepReplay = solveReplay(target)): Promise<StepTestResult> {
-  const res: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'fail', solves: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
+/**
+ * Tests one step on an environment that has gone through all earlier steps. `file` names the lab
+ * file in the problem of a failed setup block (file:line).
+ */
+export async function testStep(target: CheckTarget, step: Step, settleMs = DEFAULT_SETTLE_MS, replay: StepReplay = solveReplay(target), file = 'lab.md'): Promise<StepTestResult> {
+  const res: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'fail', solves: [], setups: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
   let t = performance.now();
+  if (step.setups.length > 0) {
+    const setup = await runStepSetup(target, step);
+    res.setups = setup.blocks;
+    if (!setup.ok) {
+      res.problem = `setup block at ${file}:${setup.line} failed on ${setup.host}: ${setup.reason}${setup.output ? `: ${setup.output.split('\n').slice(-5).join(' | ')}` : ''}`;
+      return res;
+    }
+  }
   if (step.checks.length > 0) {
     res.before = await runStepChecks(target, step);
     res.timings.beforeMs = performance.now() - t;
@@ -167,12 +181,12 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
     let failed = false;
     for (const step of lab.steps) {
       if (failed || opts.signal?.aborted) {
-        const skipped: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'not-run', solves: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
+        const skipped: StepTestResult = { step: step.index, title: step.title, line: step.line, verdict: 'not-run', solves: [], setups: [], timings: { beforeMs: 0, solveMs: 0, afterMs: 0 } };
         result.steps.push(skipped);
         emit({ type: 'step', result: skipped });
         continue;
       }
-      const r = await testStep(target, step, settleMs, replay);
+      const r = await testStep(target, step, settleMs, replay, lab.file);
       result.steps.push(r);
       emit({ type: 'step', result: r });
       failed = r.verdict !== 'pass';

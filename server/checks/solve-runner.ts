@@ -1,5 +1,6 @@
 // Runs a step's solve blocks on their hosts: non-interactively (`bash -e -c`, for the lab tester
 // and as the fallback of "skip step"), or typed into the attendee's tmux terminal so they see it.
+// Setup blocks (step-setup.ts) run through the same execHostBlocks, with their own timeout.
 import type { SolveBlock } from '../../common/lab.ts';
 import { typedForm } from '../../common/typed-form.ts';
 import type { CheckTarget } from './check-target.ts';
@@ -29,12 +30,24 @@ export interface SolveOutcome {
  * solve that starts a long-running process must background it (and redirect its output), or it
  * runs into the timeout — that is the lab's job, and the failure says so.
  */
-export async function execSolves(target: CheckTarget, solves: readonly SolveBlock[], timeoutMs = DEFAULT_SOLVE_TIMEOUT_MS): Promise<SolveOutcome[]> {
+export function execSolves(target: CheckTarget, solves: readonly SolveBlock[], timeoutMs = DEFAULT_SOLVE_TIMEOUT_MS): Promise<SolveOutcome[]> {
+  return execHostBlocks(target, solves, timeoutMs);
+}
+
+/** Output kept per stream of a block run with execHostBlocks. */
+export const MAX_BLOCK_OUTPUT_BYTES = 64 * 1024;
+
+/**
+ * Runs blocks of shell (solve or setup: a host, code and its line) as root with `bash -e`, each in
+ * its own SSH session, in order; stops at the first that fails. Each is bounded by timeoutMs, and
+ * its output by MAX_BLOCK_OUTPUT_BYTES per stream.
+ */
+export async function execHostBlocks(target: CheckTarget, blocks: readonly SolveBlock[], timeoutMs: number): Promise<SolveOutcome[]> {
   const out: SolveOutcome[] = [];
-  for (const s of solves) {
+  for (const s of blocks) {
     const start = performance.now();
     try {
-      const r = await target.execSession(s.host, `bash -e -c ${shq(s.code)} </dev/null`, { timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxOutputBytes: 64 * 1024 });
+      const r = await target.execSession(s.host, `bash -e -c ${shq(s.code)} </dev/null`, { timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxOutputBytes: MAX_BLOCK_OUTPUT_BYTES });
       const ok = r.code === 0;
       out.push({ host: s.host, line: s.line, ok, detail: r.code === null ? `killed by ${r.signal ?? 'a signal'}` : `exit ${r.code}`, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - start });
       if (!ok) break;

@@ -1,7 +1,7 @@
 // What a fenced block's info string means in a lab: one of our interactive blocks (run, check, hint,
-// solve, preview), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
+// solve, preview, setup), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
 
-export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve', 'preview'] as const;
+export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve', 'preview', 'setup'] as const;
 export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 export type FenceInfo =

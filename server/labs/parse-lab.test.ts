@@ -72,6 +72,18 @@ describe('parseLab', () => {
     expect(step?.solves).toEqual([{ host: 'host1', code: 'put', line: 14 }]);
   });
 
+  it('collects a step\'s setup blocks in order, with host and line, apart from its content', () => {
+    // Lines 1-4: front matter; 5: "## S"; 7-9: setup host1; 11: text; 13-16: setup host0.
+    const { lab: l, problems } = lab('## S\n\n```setup host1\nsystemctl stop etcd\n```\n\nFind out why etcd is down.\n\n```setup host0\na\nb\n```\n\n## T\n\ntext\n');
+    expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(l.steps[0]?.setups).toEqual([
+      { host: 'host1', code: 'systemctl stop etcd', line: 7 },
+      { host: 'host0', code: 'a\nb', line: 13 },
+    ]);
+    expect(l.steps[0]?.parts).toEqual([{ kind: 'html', html: '<p>Find out why etcd is down.</p>\n' }]);
+    expect(l.steps[1]?.setups).toEqual([]);
+  });
+
   it('fills defaults for optional front matter and parses durations', () => {
     expect(lab('## S\n\ntext\n', 'title: T').lab.meta).toEqual({
       title: 'T',
@@ -98,11 +110,13 @@ describe('parseLab', () => {
     expect(l.steps[0]?.parts).toEqual([{ kind: 'run', id: 's1-r1', host: 'host0', code: 'ls' }]);
   });
 
-  it('keeps checks and solutions out of the view sent to browsers', () => {
-    const { lab: l } = lab('## S\n\n```check\netcd: { key: /secret-key }\n```\n\n```solve host0\necho solution-text\n```\n', 'title: T\nskip: true');
+  it('keeps checks, solutions and setup out of the view sent to browsers', () => {
+    const { lab: l } = lab('## S\n\n```setup host1\necho setup-text\n```\n\n```check\netcd: { key: /secret-key }\n```\n\n```solve host0\necho solution-text\n```\n', 'title: T\nskip: true');
     const view = JSON.stringify(toLabView(l));
+    expect(l.steps[0]?.setups).toHaveLength(1);
     expect(view).not.toContain('secret-key');
     expect(view).not.toContain('solution-text');
+    expect(view).not.toContain('setup-text');
     expect(toLabView(l).steps[0]).toMatchObject({ checkCount: 1, canSkip: true });
   });
 });

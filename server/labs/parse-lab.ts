@@ -1,7 +1,7 @@
 // Parses one lab.md into the Lab model of common/lab.ts, collecting every syntax and structure
 // problem on the way (with its line) instead of stopping at the first one.
 import type { Token } from 'markdown-it';
-import type { ContentPart, Lab, LintProblem, SolveBlock, Step } from '../../common/lab.ts';
+import type { ContentPart, Lab, LintProblem, SetupBlock, SolveBlock, Step } from '../../common/lab.ts';
 import { MAX_PREVIEW_LABEL, MAX_PREVIEW_PORT, MIN_PREVIEW_PORT } from '../../common/lab.ts';
 import { parseCheckBlock } from './check-block.ts';
 import { classifyFence } from './fence-info.ts';
@@ -76,7 +76,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
       if (heading.kind === 'derived' && heading.title !== '' && slugOf(heading.title) === '') {
         problems.warning(line, `step ${index + 1}'s title has no letters or digits a-z, 0-9 to make its id from, so it is "${id}" and changes when steps move: give it one, e.g. \`## ${heading.title} {#my-step}\``);
       }
-      const step: Step = { index, id, title: heading.title, line, parts: [], checks: [], solves: [] };
+      const step: Step = { index, id, title: heading.title, line, parts: [], checks: [], solves: [], setups: [] };
       current = { step, parts: step.parts, runs: 0, previews: 0, checkBlocks: 0 };
       sections.push(current);
       i += 2; // the inline title and heading_close
@@ -93,7 +93,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
       continue;
     }
     if (info.kind === 'near-miss') {
-      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint, solve HOST and preview HOST:PORT`);
+      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint, solve HOST, setup HOST and preview HOST:PORT`);
       // A misspelt check is still meant as a check: do not also report the step as having none.
       if (info.meant === 'check') current.checkBlocks += 1;
       pending.push(token);
@@ -108,7 +108,8 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
     const code = token.content.replace(/\n$/, '');
     switch (info.kind) {
       case 'run':
-      case 'solve': {
+      case 'solve':
+      case 'setup': {
         const host = info.args[0];
         if (host === undefined || info.args.length > 1) {
           problems.error(line, `a \`${info.kind}\` block names exactly one host, e.g. \`\`\`${info.kind} host0; found ${info.args.length === 0 ? 'none' : info.args.join(' ')}`);
@@ -122,6 +123,9 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
           current.runs += 1;
           const prefix = current.step ? `s${current.step.index + 1}` : 'intro';
           current.parts.push({ kind: 'run', id: `${prefix}-r${current.runs}`, host, code });
+        } else if (info.kind === 'setup') {
+          if (current.step) current.step.setups.push({ host, code, line } satisfies SetupBlock);
+          else problems.error(line, 'a `setup` block before the first step: setup runs when a step opens, so it belongs to a step (a `## Title` section)');
         } else if (current.step) {
           current.step.solves.push({ host, code, line } satisfies SolveBlock);
         } else {
@@ -191,7 +195,7 @@ function checkSteps(sections: readonly Section[], problems: ProblemList): void {
       problems.error(step.line, `duplicate step id "${step.id}": step ${sameId.index + 1} (line ${sameId.line}) has the same id; give one of them its own, e.g. \`## ${step.title || 'Title'} {#${step.id.slice(0, 60)}-2}\``);
     }
     const label = `${name} "${step.title}"`;
-    if (step.parts.length === 0 && checkBlocks === 0 && step.solves.length === 0) {
+    if (step.parts.length === 0 && checkBlocks === 0 && step.solves.length === 0 && step.setups.length === 0) {
       problems.error(step.line, `${label} is empty: expected text, run blocks and a check`);
       continue;
     }
