@@ -52,6 +52,8 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('term-close'), channel }),
   z.strictObject({ type: z.literal('check-run'), step: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('step-skip'), step: z.number().int().min(0) }),
+  /** Run the failed setup of this step again (the attendee pressed Retry on "could not be prepared"). */
+  z.strictObject({ type: z.literal('setup-retry'), step: z.number().int().min(0) }),
   /** Instructor dashboard: push this workshop's snapshot now and on every change. */
   z.strictObject({ type: z.literal('dashboard-watch'), workshopId: z.string().min(1).max(40) }),
 ] as const;
@@ -80,6 +82,20 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
+/**
+ * Where the `setup HOST` blocks of an open step stand for the attendee's environment: being run
+ * (the step says "Preparing this step…" and is not checked), done, or failed (host and a short
+ * reason; the attendee may retry). Steps without setup blocks never get one.
+ */
+const stepSetupStatus = z.strictObject({
+  step: z.number().int().min(0),
+  state: z.enum(['running', 'ready', 'failed']),
+  host: z.string().max(63).optional(),
+  reason: z.string().max(500).optional(),
+});
+export type StepSetupStatus = z.infer<typeof stepSetupStatus>;
+export type SetupState = StepSetupStatus['state'];
+
 export interface HostStatus {
   name: string;
   reachable: boolean;
@@ -105,6 +121,7 @@ export type ServerMessage =
   | { type: 'term-state'; channel: number; state: TermState; message?: string }
   | { type: 'check-report'; report: StepReport }
   | { type: 'progress'; progress: ProgressState }
+  | { type: 'step-setup'; setup: StepSetupStatus }
   | { type: 'lab-changed'; labId: string }
   | { type: 'dashboard'; snapshot: DashboardSnapshot }
   | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
@@ -152,6 +169,12 @@ export function parseServerMessage(raw: string): Result<ServerMessage, string> {
   }
   const type = (json as { type: string }).type;
   if (!Object.hasOwn(SERVER_TYPES, type)) return err(`unknown server message type: ${type}`);
+  // New message types are validated in full; the older ones only by their envelope (above).
+  if (type === 'step-setup') {
+    const setup = stepSetupStatus.safeParse((json as { setup?: unknown }).setup);
+    if (!setup.success) return err(`invalid step-setup message: ${setup.error.issues[0]?.message ?? 'bad shape'}`);
+    return ok({ type: 'step-setup', setup: setup.data });
+  }
   return ok(json as ServerMessage);
 }
 
@@ -164,6 +187,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'term-state': true,
   'check-report': true,
   progress: true,
+  'step-setup': true,
   'lab-changed': true,
   dashboard: true,
   error: true,

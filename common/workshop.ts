@@ -2,7 +2,7 @@
 // (one snapshot per change) and the one rule for flagging an attendee as stuck.
 import type { StepReport } from './checks.ts';
 import type { StepGate } from './gating.ts';
-import type { EnvState } from './protocol.ts';
+import type { EnvState, StepSetupStatus } from './protocol.ts';
 
 /** A cell of the attendees × steps grid: the step's standing by the lab's gate (common/gating.ts). */
 export type StepCell = StepGate;
@@ -39,6 +39,8 @@ export interface AttendeeRow {
   failedOnCurrent: number;
   failedTotal: number;
   lastReport?: StepReport;
+  /** The current step's setup while it runs or after it failed (absent once it ran, or without setup). */
+  setup?: StepSetupStatus;
 }
 
 export interface DashboardSnapshot {

@@ -7,6 +7,7 @@ import type { Page } from './page.ts';
 import { labListPage } from './pages/lab-list-page.ts';
 import { labPage } from './pages/lab-page.ts';
 import { listHref, parseRoute } from './router.ts';
+import { setupFeature } from './setup/setup-feature.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
 import { previewsFeature } from './previews/previews-feature.ts';
 import { dashboardPage } from './dashboard/dashboard-page.ts';
@@ -18,6 +19,7 @@ import { joinPage } from './join/join-page.ts';
 registerLabPageFeature(terminalFeature);
 registerLabPageFeature(checksFeature);
 registerLabPageFeature(previewsFeature);
+registerLabPageFeature(setupFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;

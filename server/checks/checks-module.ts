@@ -1,11 +1,14 @@
 // The checks feature on the WebSocket: `check-run` and `step-skip` with gating, `progress` on
 // connect, and automatic re-checking of the open step while a page of (session, lab) is connected.
+// A step with setup blocks is prepared first (setup-service.ts): `step-setup` tells the pages, its
+// checks wait until it is ready, and `setup-retry` runs a failed one again.
 import type { StepReport } from '../../common/checks.ts';
-import type { Lab } from '../../common/lab.ts';
-import type { ServerMessage } from '../../common/protocol.ts';
+import type { Lab, Step } from '../../common/lab.ts';
+import type { ServerMessage, StepSetupStatus } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import { runStepChecks } from './check-engine.ts';
 import type { CheckTarget } from './check-target.ts';
+import type { StepSetups } from './setup-service.ts';
 import { typeSolves } from './solve-runner.ts';
 import type { Logger } from '../log.ts';
 import { logger } from '../log.ts';
@@ -34,9 +37,15 @@ export interface ChecksModuleDeps {
    * re-check is paced by the server and does not count. Default 60.
    */
   checkRunsPerMinute?: number;
+  /** Runs the setup blocks of the step that opens; without it, setup blocks are not run. */
+  setups?: StepSetups;
 }
 
 export interface ChecksModule extends GatewayModule {
+  /** Tells the pages of (session, lab) where a step's setup stands (StepSetups.onChange). */
+  setupChanged(sessionId: string, labId: string, status: StepSetupStatus): void;
+  /** The hosts of (session, lab) are ready (or adopted): prepares the current step. */
+  environmentReady(sessionId: string, labId: string, env: Environment): Promise<void>;
   /** Stops every auto re-check timer. */
   close(): void;
 }
@@ -68,7 +77,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   const presses = new RateWindow({ max: deps.checkRunsPerMinute ?? 60, windowMs: 60_000 });
 
   /** Counts a press of the session; false (and an error reply) past the per-minute budget. */
-  function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip'): boolean {
+  function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip' | 'setup-retry'): boolean {
     const waitMs = presses.take(ctx.session.id);
     if (waitMs === 0) return true;
     ctx.log.warn({ type: ref }, 'check refused: too many for this session');
@@ -98,9 +107,23 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (!report.passed) return;
     const p = await deps.progress.get(room.sessionId, room.labId);
     if (!completesOnPass(lab, p, report.step)) return;
-    await deps.progress.markDone(room.sessionId, room.labId, { step: report.step, at: report.at, skipped: opts.skipped });
+    const after = await deps.progress.markDone(room.sessionId, room.labId, { step: report.step, at: report.at, skipped: opts.skipped });
     room.log.info({ step: report.step, skipped: opts.skipped }, 'step done');
     await sendProgress(room, lab);
+    // The step that opens now is prepared (its setup runs once).
+    const env = deps.environment(room.sessionId, room.labId);
+    const next = lab.steps[currentStep(lab, after)];
+    if (env && next) deps.setups?.open(room.sessionId, room.labId, env, next);
+  }
+
+  /** A step is checked only once prepared: an error (and false) while its setup runs or after it failed. */
+  function preparedOrSay(ctx: ConnectionContext, env: Environment, step: Step, ref: 'check-run' | 'step-skip'): boolean {
+    const setups = deps.setups;
+    if (!setups || setups.prepared(env, step)) return true;
+    const s = setups.open(ctx.session.id, ctx.labId, env, step);
+    if (s?.state === 'ready') return true;
+    ctx.sendError('not-ready', s?.state === 'failed' ? 'this step could not be prepared: press Retry' : 'this step is still being prepared; try again in a moment', ref);
+    return false;
   }
 
   async function tick(room: Room): Promise<void> {
@@ -110,7 +133,13 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     const p = await deps.progress.get(room.sessionId, room.labId);
     const step = lab.steps[currentStep(lab, p)];
     // A step without checks is done by pressing Check (it is reading); re-checking it would skip it unread.
-    if (!step || step.checks.length === 0 || room.skipping.has(step.index)) return;
+    if (!step || room.skipping.has(step.index)) return;
+    // Not checked while its setup runs or after it failed; a step that opened without a page is prepared now.
+    if (deps.setups && !deps.setups.prepared(env, step)) {
+      deps.setups.open(room.sessionId, room.labId, env, step);
+      return;
+    }
+    if (step.checks.length === 0) return;
     const report = await runStepChecks(deps.target(env), step);
     if (room.conns.size > 0) await settle(room, lab, report, { explicit: false, skipped: false });
   }
@@ -180,7 +209,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     const ready = await prepare(ctx, msg.step, 'check-run');
     if (!ready) return;
     const step = ready.lab.steps[msg.step];
-    if (!step) return;
+    if (!step || !preparedOrSay(ctx, ready.env, step, 'check-run')) return;
     const report = await runStepChecks(deps.target(ready.env), step);
     await settle(ready.room, ready.lab, report, { explicit: true, skipped: false });
   }
@@ -194,7 +223,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       return;
     }
     const ready = await prepare(ctx, msg.step, 'step-skip');
-    if (!ready || !step) return;
+    if (!ready || !step || !preparedOrSay(ctx, ready.env, step, 'step-skip')) return;
     const { room } = ready;
     if (room.skipping.has(step.index)) return;
     room.skipping.add(step.index);
@@ -216,8 +245,41 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     }
   }
 
+  async function setupRetry(ctx: ConnectionContext, msg: MessageOf<'setup-retry'>): Promise<void> {
+    if (!admit(ctx, 'setup-retry')) return;
+    const lab = deps.lab(ctx.labId);
+    const env = deps.environment(ctx.session.id, ctx.labId);
+    const step = lab?.steps[msg.step];
+    if (!lab || !env || !deps.setups) {
+      ctx.sendError('not-ready', 'your hosts are not ready yet', 'setup-retry');
+      return;
+    }
+    // Only the step that is open now: a retry never prepares a step ahead of the attendee.
+    if (!step || currentStep(lab, await deps.progress.get(ctx.session.id, ctx.labId)) !== step.index) {
+      ctx.sendError('step-locked', 'only the current step can be prepared again', 'setup-retry');
+      return;
+    }
+    const s = deps.setups.retry(ctx.session.id, ctx.labId, env, step);
+    if (s) ctx.send({ type: 'step-setup', setup: s });
+  }
+
+  /** Prepares the current step of (session, lab) and returns where its setup stands. */
+  async function openCurrent(sessionId: string, labId: string, env: Environment): Promise<StepSetupStatus | undefined> {
+    const lab = deps.lab(labId);
+    if (!lab || !deps.setups) return undefined;
+    const step = lab.steps[currentStep(lab, await deps.progress.get(sessionId, labId))];
+    return step ? deps.setups.open(sessionId, labId, env, step) : undefined;
+  }
+
   return {
     name: 'checks',
+    setupChanged(sessionId, labId, status) {
+      const room = rooms.get(roomKey(sessionId, labId));
+      if (room) broadcast(room, { type: 'step-setup', setup: status });
+    },
+    async environmentReady(sessionId, labId, env) {
+      await openCurrent(sessionId, labId, env);
+    },
     async onConnect(ctx) {
       const room = join(ctx);
       // A new page has seen no report yet: the next automatic check is sent even if unchanged.
@@ -226,8 +288,11 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       if (!lab) return;
       const p = await deps.progress.get(room.sessionId, room.labId);
       ctx.send({ type: 'progress', progress: toProgressState(lab, p) });
+      const env = deps.environment(room.sessionId, room.labId);
+      const setup = env ? await openCurrent(room.sessionId, room.labId, env) : undefined;
+      if (setup) ctx.send({ type: 'step-setup', setup });
     },
-    handlers: { 'check-run': checkRun, 'step-skip': stepSkip },
+    handlers: { 'check-run': checkRun, 'step-skip': stepSkip, 'setup-retry': setupRetry },
     close() {
       for (const room of rooms.values()) if (room.timer) clearInterval(room.timer);
       rooms.clear();

@@ -2,10 +2,16 @@
 // workspaces (whose ready environment is checked) and the shared SSH pool, with an etcd client
 // per environment that is closed when the environment is released. `serve` and e2e use it.
 import type { Lab } from '../../common/lab.ts';
+import type { Environment } from '../../provisioning/provider.ts';
 import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
 import type { ChecksModule, ChecksModuleDeps } from './checks-module.ts';
+import { StepSetups } from './setup-service.ts';
+import type { SetupRecords } from './setup-records.ts';
+import { MemorySetupRecords } from './setup-records.ts';
+import type { StepSetupStatus } from '../../common/protocol.ts';
+import { logger } from '../log.ts';
 import { createChecksModule } from './checks-module.ts';
 import type { ProgressStore } from '../progress/progress-store.ts';
 import { MemoryProgressStore } from '../progress/progress-store.ts';
@@ -13,7 +19,7 @@ import { MemoryProgressStore } from '../progress/progress-store.ts';
 export interface LabChecksOptions {
   /** The lab catalogue (or anything answering `get(id)` with a lint result). */
   catalog: { get(id: string): { ok: true; lab: Lab } | { ok: false } | undefined };
-  workspaces: Pick<WorkspaceManager, 'get' | 'onRelease'>;
+  workspaces: Pick<WorkspaceManager, 'get' | 'onRelease' | 'onReady'>;
   ssh: SshPool;
   /** Defaults to in-memory progress (solo mode). */
   progress?: ProgressStore;
@@ -22,12 +28,17 @@ export interface LabChecksOptions {
   onReport?: ChecksModuleDeps['onReport'];
   /** See ChecksModuleDeps.checkRunsPerMinute. */
   checkRunsPerMinute?: number;
+  /** Where steps' setups stand per environment; defaults to memory (solo tests). */
+  setupRecords?: SetupRecords;
+  /** Told when a step's setup changes state (the dashboard shows a running or failed one). */
+  onSetupChange?: (sessionId: string, labId: string, status: StepSetupStatus) => void;
 }
 
 export interface LabChecks {
   /** For startServer's gatewayModules. */
   readonly module: ChecksModule;
   readonly progress: ProgressStore;
+  readonly setups: StepSetups;
   close(): void;
 }
 
@@ -35,9 +46,25 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
   const etcd = new EtcdClients();
   const warm = new WarmShells();
   const progress = opts.progress ?? new MemoryProgressStore();
+  const records = opts.setupRecords ?? new MemorySetupRecords();
+  const target = (env: Environment) => environmentTarget(env, opts.ssh, etcd, warm);
+  const setups = new StepSetups({
+    records,
+    target,
+    onChange: (sessionId, labId, status) => {
+      module.setupChanged(sessionId, labId, status);
+      opts.onSetupChange?.(sessionId, labId, status);
+    },
+  });
   const unsubscribe = opts.workspaces.onRelease((env) => {
     etcd.close(env.id);
     warm.close(env.id);
+    // New hosts start from scratch: every step's setup runs again on them.
+    records.forgetEnvironment(env.id);
+  });
+  // Step 1 opens when the hosts are ready, whether or not a page shows them yet.
+  const unready = opts.workspaces.onReady((sessionId, labId, env) => {
+    module.environmentReady(sessionId, labId, env).catch((e: unknown) => logger('checks').error({ err: e }, 'could not prepare the first step'));
   });
   const module = createChecksModule({
     lab: (id) => {
@@ -48,8 +75,9 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
       const ws = opts.workspaces.get(sessionId, labId);
       return ws?.state === 'ready' ? ws.env : undefined;
     },
-    target: (env) => environmentTarget(env, opts.ssh, etcd, warm),
+    target,
     progress,
+    setups,
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     ...(opts.onReport ? { onReport: opts.onReport } : {}),
     ...(opts.checkRunsPerMinute !== undefined ? { checkRunsPerMinute: opts.checkRunsPerMinute } : {}),
@@ -57,9 +85,11 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
   return {
     module,
     progress,
+    setups,
     close() {
       module.close();
       unsubscribe();
+      unready();
       etcd.closeAll();
       warm.closeAll();
     },

@@ -19,8 +19,8 @@ function labwright(...args: string[]) {
 describe('labwright test', () => {
   it('passes the etcd lab and reports every step', () => {
     const r = labwright('labs/etcd');
-    expect(r.out).toMatch(/✓ PASS etcd: 7\/7 steps passed/);
-    expect(r.out.match(/^ {2}✓ step \d+:/gm)).toHaveLength(7);
+    expect(r.out).toMatch(/✓ PASS etcd: 8\/8 steps passed/);
+    expect(r.out.match(/^ {2}✓ step \d+:/gm)).toHaveLength(8);
     expect(r.code).toBe(0);
   });
 
@@ -37,7 +37,7 @@ describe('labwright test', () => {
     expect(r.out).toMatch(/✗ step 2: Set a key on one host, read it on another/);
     expect(r.out).toContain('etcd key /message is "Goodbye", expected "Hello"');
     expect(r.out).toMatch(/- step 3: .*\(not run\)/);
-    expect(r.out).toMatch(/✗ FAIL etcd-broken: 1\/7 steps passed/);
+    expect(r.out).toMatch(/✗ FAIL etcd-broken: 1\/8 steps passed/);
   });
 
   it('fails a solve that exits non-zero, with the host and line', () => {

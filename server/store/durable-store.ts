@@ -7,6 +7,7 @@ import { SqliteEnvironmentOwners } from './environment-owners.ts';
 import { LastReports } from './last-reports.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
+import { SqliteSetupRecords } from './step-setup-records.ts';
 import type { SessionStoreLimits } from './sqlite-session-store.ts';
 import { WorkshopRecords } from './workshop-records.ts';
 
@@ -16,6 +17,8 @@ export interface DurableStore {
   readonly workshops: WorkshopRecords;
   readonly environments: SqliteEnvironmentOwners;
   readonly reports: LastReports;
+  /** Which steps' setup ran on which environment (see checks/setup-records.ts). */
+  readonly setups: SqliteSetupRecords;
   /** Closes the database; idempotent. */
   close(): void;
 }
@@ -30,6 +33,7 @@ export function openDurableStore(dataDir: string, opts: { sessionLimits?: Sessio
     workshops: new WorkshopRecords(db, sessions),
     environments: new SqliteEnvironmentOwners(db),
     reports: new LastReports(db),
+    setups: new SqliteSetupRecords(db),
     close() {
       if (closed) return;
       closed = true;

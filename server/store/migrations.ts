@@ -90,4 +90,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Where each step's setup blocks stand on an environment's hosts (running, ready, failed), so
+      -- that a step's setup runs once per environment: a new environment (a reset) has no rows.
+      CREATE TABLE step_setups (
+        env_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'ready', 'failed')),
+        at INTEGER NOT NULL,
+        host TEXT,
+        reason TEXT,
+        PRIMARY KEY (env_id, step_id)
+      );
+    `,
+  },
 ];

@@ -255,6 +255,14 @@ export class WorkshopService {
     };
     const last = this.opts.store.reports.get(a.id);
     if (last) row.lastReport = last;
+    const envId = this.opts.workspaces.get(a.id, w.labId)?.env?.id;
+    const stepId = this.opts.labs.view(w.labId)?.steps[current]?.id;
+    const setup = envId && stepId ? this.opts.store.setups.get(envId, stepId) : undefined;
+    if (setup && setup.state !== 'ready') {
+      row.setup = { step: current, state: setup.state };
+      if (setup.host !== undefined) row.setup.host = setup.host;
+      if (setup.reason !== undefined) row.setup.reason = setup.reason;
+    }
     return row;
   }
 

@@ -118,6 +118,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     ssh: workspaces.ssh,
     progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
     onReport: (sessionId, labId, report) => service.reportSeen(sessionId, labId, report),
+    setupRecords: store.setups,
+    onSetupChange: (sessionId) => service.progressChanged(sessionId),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,
   });
@@ -177,6 +179,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         orphan: isOrphanEnvironment,
       });
       if (leftovers.kept.length + leftovers.waiting.length + leftovers.destroyed.length > 0) log.info(leftovers, 'environments of an earlier run settled');
+      // Setup records of environments nobody owns any more (destroyed while the server was down).
+      store.setups.prune();
       for (const w of store.workshops.open()) warm(w.labId);
     },
     close() {

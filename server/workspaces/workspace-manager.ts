@@ -142,6 +142,7 @@ export class WorkspaceManager {
   #closed = false;
   readonly #teardown: EnvironmentTeardown;
   readonly #leftovers: LeftoverEnvironments;
+  readonly #readyListeners = new Set<(sessionId: string, labId: string, env: Environment) => void>();
 
   constructor(private readonly opts: WorkspaceManagerOptions) {
     this.#teardown = new EnvironmentTeardown(opts.provider, opts.ssh);
@@ -338,6 +339,7 @@ export class WorkspaceManager {
     e.message = undefined;
     log.info({ env: env.id }, 'ready');
     e.publish();
+    for (const l of this.#readyListeners) l(e.sessionId, e.labId, env);
     if (e.listeners.size > 0) this.#startProbing(e);
     return env;
   }
@@ -424,6 +426,12 @@ export class WorkspaceManager {
   #admit(sessionId: string, labId: string): void {
     const refusal = this.opts.admit?.(sessionId, labId);
     if (refusal) throw new WorkspaceError('refused', refusal.reason, refusal.code);
+  }
+
+  /** Called when the environment of a (session, lab) is ready, made or adopted; returns an unsubscribe. */
+  onReady(listener: (sessionId: string, labId: string, env: Environment) => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
   }
 
   /** Runs before an environment is destroyed, e.g. so terminals close their SSH connections to it. */

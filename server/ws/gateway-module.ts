@@ -46,6 +46,7 @@ const DEFAULTS: HandlerTable = {
   'term-close': notReady('terminals'),
   'check-run': notReady('checks'),
   'step-skip': notReady('checks'),
+  'setup-retry': notReady('checks'),
   'dashboard-watch': notReady('workshops'),
 };
 

@@ -128,7 +128,7 @@ export function dashboardPage(workshopId: string): Page {
           'data-attendee': r.id,
           'data-name': r.name,
         },
-        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null),
+        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null),
         h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => h('span', { class: `cell ${c}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${CELL_TEXT[c]}` }))),
         h('span', { class: 'g-time', 'data-since': String(r.currentSince) }, finished ? 'done' : duration(t - r.currentSince)),
         h('span', { class: `g-fail${r.failedOnCurrent >= s.stuck.afterFailures ? ' many' : ''}`, title: `${r.failedOnCurrent} failed on this step, ${r.failedTotal} in all` }, String(r.failedOnCurrent || '')),
@@ -172,6 +172,11 @@ export function dashboardPage(workshopId: string): Page {
       h('h2', {}, r.name),
       previewButtons.length > 0 ? h('div', { class: 'attendee-previews', role: 'group', 'aria-label': `${r.name}’s previews` }, ...previewButtons, previewNote) : null,
       h('p', { class: 'muted' }, r.current >= s.steps.length ? 'Finished every step' : `On step ${r.current + 1}: ${s.steps[r.current]}`, ` · ${r.failedTotal} failed checks`),
+      r.setup?.state === 'failed'
+        ? h('p', { class: 'error-text setup-detail', role: 'alert' }, `Step ${r.setup.step + 1} could not be prepared: ${r.setup.host ? `${r.setup.host}: ` : ''}${r.setup.reason ?? 'no reason given'}`)
+        : r.setup?.state === 'running'
+          ? h('p', { class: 'muted setup-detail' }, `Preparing step ${r.setup.step + 1}…`)
+          : null,
       results,
       reset,
     );
