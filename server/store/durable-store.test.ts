@@ -111,9 +111,10 @@ describe('schema migrations', () => {
         { version: 1, sql: 'SELECT 1' },
         { version: 2, sql: 'SELECT 2' },
         { version: 3, sql: 'SELECT 3' },
-        { version: 4, sql: 'CREATE TABLE extra (x INTEGER)' },
+        { version: 4, sql: 'SELECT 4' },
+        { version: 5, sql: 'CREATE TABLE extra (x INTEGER)' },
       ]);
-      expect(db.pragma('user_version', { simple: true })).toBe(4);
+      expect(db.pragma('user_version', { simple: true })).toBe(5);
       expect(() => migrate(db)).toThrow(StoreError);
       db.close();
     } finally {
