@@ -208,6 +208,8 @@ export const API = {
   workshop: route<DashboardSnapshot>()('GET', '/workshops/:id', { id: opaqueId }),
   extendWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/extend', { id: opaqueId }, extendWorkshop),
   endWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/end', { id: opaqueId }),
+  /** Moves a running workshop to the lab file as it is now (progress kept by step id). */
+  moveWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/move', { id: opaqueId }),
   resetAttendee: route<void>()('POST', '/workshops/:id/attendees/:attendee/reset', { id: opaqueId, attendee: opaqueId }),
   previews: route<PreviewsAnswer>()('GET', '/labs/:id/previews', { id: labId }),
   attendeePreviews: route<PreviewsAnswer>()('GET', '/labs/:id/attendees/:attendee/previews', { id: labId, attendee: opaqueId }),

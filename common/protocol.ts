@@ -104,7 +104,8 @@ export interface HostStatus {
 export interface ProgressState {
   /** Index of the first step not yet done. */
   current: number;
-  done: { step: number; at: number; skipped: boolean }[];
+  /** `step` is the position in the lab version this page shows; `stepId` what progress is kept by. */
+  done: { step: number; stepId: string; at: number; skipped: boolean }[];
 }
 
 export type ServerMessage =

@@ -50,6 +50,11 @@ export interface DashboardSnapshot {
   stuck: { afterMs: number; afterFailures: number };
   /** Server time when the snapshot was made (the browser's clock may be off). */
   now: number;
+  /**
+   * Set when the lab file has changed since the version this workshop runs: whether the
+   * instructor can move the workshop to it, and why not.
+   */
+  labChanged?: { movable: true } | { movable: false; reason: string };
 }
 
 export const STUCK_AFTER_MS = 10 * 60_000;

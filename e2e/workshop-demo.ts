@@ -16,7 +16,8 @@ const composed = await composeServer({ config, provider: new FakeProvider(), rec
 const { server, stack, labs } = composed;
 
 const labId = 'etcd';
-const steps = labs.view(labId)?.steps.length ?? 0;
+const stepIds = labs.view(labId)?.steps.map((s) => s.id) ?? [];
+const steps = stepIds.length;
 const w = stack.service.create({ labId, capacity: 40, minutes: 90 });
 const now = Date.now();
 const min = 60_000;
@@ -32,8 +33,8 @@ for (const [name, done, minutes, failed] of people) {
   if (!r?.ok) continue;
   const sid = r.session.id;
   const start = now - (done * 7 + minutes) * min;
-  for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { step: s, at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('D') });
-  for (let f = 0; f < failed; f++) await stack.store.progress.recordAttempt(sid, labId, done, false, now - f * min);
+  for (let s = 0; s < Math.min(done, steps); s++) await stack.store.progress.markDone(sid, labId, { stepId: stepIds[s] ?? '', at: start + (s + 1) * 7 * min, skipped: s === 2 && name.startsWith('D') });
+  for (let f = 0; f < failed; f++) await stack.store.progress.recordAttempt(sid, labId, stepIds[done] ?? '', false, now - f * min);
   if (failed > 0) {
     stack.service.reportSeen(sid, labId, {
       step: done,

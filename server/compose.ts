@@ -10,6 +10,7 @@ import type { LabViewSource } from './http/lab-source.ts';
 import type { LabCatalog } from './labs/lab-catalog.ts';
 import { createLabCatalog } from './labs/lab-catalog.ts';
 import { logger } from './log.ts';
+import { migrationLabs } from './labs/migration-labs.ts';
 import { openDatabase } from './store/database.ts';
 import type { WorkshopStack, WorkshopStackOptions } from './workshops/workshop-stack.ts';
 import { createWorkshopStack } from './workshops/workshop-stack.ts';
@@ -45,7 +46,8 @@ export async function composeServer(opts: ComposeOptions): Promise<ComposedServe
   const { config } = opts;
   // A data folder that cannot be used (foreign or damaged database, full or read-only disk) stops
   // here with one line saying what to do, before anything is written or any host touched.
-  openDatabase(config.dataDir).close();
+  // Migrations that re-key progress read the labs as they are now.
+  openDatabase(config.dataDir, { labs: migrationLabs(config.labsDir) }).close();
   const catalog = await createLabCatalog(config.labsDir, opts.catalogDebounceMs !== undefined ? { debounceMs: opts.catalogDebounceMs } : {});
   const labs = catalogViews(catalog);
   // Half-made hosts of a crashed run are reaped; live ones are listed again. stack.start() then
@@ -67,7 +69,7 @@ export async function composeServer(opts: ComposeOptions): Promise<ComposedServe
   let server: RunningServer;
   try {
     await stack.start();
-    server = await startServer(config, { labs, ...stack.appDeps });
+    server = await startServer(config, { labs: stack.labs, ...stack.appDeps });
   } catch (e) {
     catalog.close();
     await stack.close();
@@ -78,7 +80,7 @@ export async function composeServer(opts: ComposeOptions): Promise<ComposedServe
     server,
     stack,
     catalog,
-    labs,
+    labs: stack.labs,
     close() {
       closing ??= (async () => {
         catalog.close();

@@ -79,7 +79,7 @@ describe('checks module', () => {
     await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 0 });
     expect(last(sent, 'check-report')?.report.passed).toBe(true);
     expect(last(sent, 'progress')?.progress.current).toBe(1);
-    expect((await progress.get('sess', 'etcd')).attempts[0]?.count).toBe(2);
+    expect((await progress.get('sess', 'etcd')).attempts.s0?.count).toBe(2);
     await close();
   });
 

@@ -21,8 +21,8 @@ import type { ProgressStore } from '../progress/progress-store.ts';
 export interface ChecksModuleDeps {
   /** Told about every report sent to a page (the instructor dashboard shows the last one). */
   onReport?: (sessionId: string, labId: string, report: StepReport) => void;
-  /** The full lab (with checks and solves) by id, when it loaded cleanly. */
-  lab(labId: string): Lab | undefined;
+  /** The full lab (with checks and solves) this session works on: its workshop's version, else the file's. */
+  lab(sessionId: string, labId: string): Lab | undefined;
   /** The ready environment of (session, lab), or undefined while there is none (provisioning, failed). */
   environment(sessionId: string, labId: string): Environment | undefined;
   target(env: Environment): CheckTarget;
@@ -46,6 +46,8 @@ export interface ChecksModule extends GatewayModule {
   setupChanged(sessionId: string, labId: string, status: StepSetupStatus): void;
   /** The hosts of (session, lab) are ready (or adopted): prepares the current step. */
   environmentReady(sessionId: string, labId: string, env: Environment): Promise<void>;
+  /** The lab version of this session changed (its workshop moved): its pages get progress by the new order. */
+  refresh(sessionId: string): Promise<void>;
   /** Stops every auto re-check timer. */
   close(): void;
 }
@@ -97,7 +99,9 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   /** Sends the report and, if it passed, marks the step done (hard gate: only the current step). */
   async function settle(room: Room, lab: Lab, report: StepReport, opts: { explicit: boolean; skipped: boolean }): Promise<void> {
-    if (opts.explicit) await deps.progress.recordAttempt(room.sessionId, room.labId, report.step, report.passed, report.at);
+    const stepId = lab.steps[report.step]?.id;
+    if (stepId === undefined) return;
+    if (opts.explicit) await deps.progress.recordAttempt(room.sessionId, room.labId, stepId, report.passed, report.at);
     const sig = signature(report);
     if (opts.explicit || room.lastSent.get(report.step) !== sig) {
       room.lastSent.set(report.step, sig);
@@ -107,8 +111,8 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (!report.passed) return;
     const p = await deps.progress.get(room.sessionId, room.labId);
     if (!completesOnPass(lab, p, report.step)) return;
-    const after = await deps.progress.markDone(room.sessionId, room.labId, { step: report.step, at: report.at, skipped: opts.skipped });
-    room.log.info({ step: report.step, skipped: opts.skipped }, 'step done');
+    const after = await deps.progress.markDone(room.sessionId, room.labId, { stepId, at: report.at, skipped: opts.skipped });
+    room.log.info({ step: stepId, skipped: opts.skipped }, 'step done');
     await sendProgress(room, lab);
     // The step that opens now is prepared (its setup runs once).
     const env = deps.environment(room.sessionId, room.labId);
@@ -127,7 +131,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   }
 
   async function tick(room: Room): Promise<void> {
-    const lab = deps.lab(room.labId);
+    const lab = deps.lab(room.sessionId, room.labId);
     const env = deps.environment(room.sessionId, room.labId);
     if (!lab || !env) return;
     const p = await deps.progress.get(room.sessionId, room.labId);
@@ -182,7 +186,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   /** Common preconditions of check-run and step-skip; undefined when an error was sent. */
   async function prepare(ctx: ConnectionContext, step: number, ref: 'check-run' | 'step-skip'): Promise<{ room: Room; lab: Lab; env: Environment } | undefined> {
-    const lab = deps.lab(ctx.labId);
+    const lab = deps.lab(ctx.session.id, ctx.labId);
     const room = roomOf(ctx);
     if (!lab || !room) {
       ctx.sendError('not-ready', 'this lab cannot be checked right now', ref);
@@ -216,7 +220,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   async function stepSkip(ctx: ConnectionContext, msg: MessageOf<'step-skip'>): Promise<void> {
     if (!admit(ctx, 'step-skip')) return;
-    const lab = deps.lab(ctx.labId);
+    const lab = deps.lab(ctx.session.id, ctx.labId);
     const step = lab?.steps[msg.step];
     if (lab && step && (!lab.meta.allowSkip || step.solves.length === 0)) {
       ctx.sendError('forbidden', 'this step cannot be skipped', 'step-skip');
@@ -247,7 +251,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   async function setupRetry(ctx: ConnectionContext, msg: MessageOf<'setup-retry'>): Promise<void> {
     if (!admit(ctx, 'setup-retry')) return;
-    const lab = deps.lab(ctx.labId);
+    const lab = deps.lab(ctx.session.id, ctx.labId);
     const env = deps.environment(ctx.session.id, ctx.labId);
     const step = lab?.steps[msg.step];
     if (!lab || !env || !deps.setups) {
@@ -265,7 +269,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   /** Prepares the current step of (session, lab) and returns where its setup stands. */
   async function openCurrent(sessionId: string, labId: string, env: Environment): Promise<StepSetupStatus | undefined> {
-    const lab = deps.lab(labId);
+    const lab = deps.lab(sessionId, labId);
     if (!lab || !deps.setups) return undefined;
     const step = lab.steps[currentStep(lab, await deps.progress.get(sessionId, labId))];
     return step ? deps.setups.open(sessionId, labId, env, step) : undefined;
@@ -284,7 +288,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       const room = join(ctx);
       // A new page has seen no report yet: the next automatic check is sent even if unchanged.
       room.lastSent.clear();
-      const lab = deps.lab(ctx.labId);
+      const lab = deps.lab(ctx.session.id, ctx.labId);
       if (!lab) return;
       const p = await deps.progress.get(room.sessionId, room.labId);
       ctx.send({ type: 'progress', progress: toProgressState(lab, p) });
@@ -293,6 +297,14 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       if (setup) ctx.send({ type: 'step-setup', setup });
     },
     handlers: { 'check-run': checkRun, 'step-skip': stepSkip, 'setup-retry': setupRetry },
+    async refresh(sessionId) {
+      for (const room of rooms.values()) {
+        if (room.sessionId !== sessionId) continue;
+        const lab = deps.lab(room.sessionId, room.labId);
+        room.lastSent.clear();
+        if (lab) await sendProgress(room, lab);
+      }
+    },
     close() {
       for (const room of rooms.values()) if (room.timer) clearInterval(room.timer);
       rooms.clear();

@@ -19,6 +19,8 @@ import { MemoryProgressStore } from '../progress/progress-store.ts';
 export interface LabChecksOptions {
   /** The lab catalogue (or anything answering `get(id)` with a lint result). */
   catalog: { get(id: string): { ok: true; lab: Lab } | { ok: false } | undefined };
+  /** The lab version a session works on (a workshop's pinned one); without it, the catalogue's. */
+  labFor?: (sessionId: string, labId: string) => Lab | undefined;
   workspaces: Pick<WorkspaceManager, 'get' | 'onRelease' | 'onReady'>;
   ssh: SshPool;
   /** Defaults to in-memory progress (solo mode). */
@@ -67,8 +69,9 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     module.environmentReady(sessionId, labId, env).catch((e: unknown) => logger('checks').error({ err: e }, 'could not prepare the first step'));
   });
   const module = createChecksModule({
-    lab: (id) => {
-      const load = opts.catalog.get(id);
+    lab: (sessionId, labId) => {
+      if (opts.labFor) return opts.labFor(sessionId, labId);
+      const load = opts.catalog.get(labId);
       return load?.ok ? load.lab : undefined;
     },
     environment: (sessionId, labId) => {

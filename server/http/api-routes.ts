@@ -6,7 +6,7 @@ import type { SessionStore } from '../sessions/session-store.ts';
 import { sendApiError } from './api-error.ts';
 import { readParams, sendAnswer } from './api-input.ts';
 import type { LabViewSource } from './lab-source.ts';
-import { requireSession } from './require-session.ts';
+import { requireSession, sessionFor } from './require-session.ts';
 
 export function apiRoutes(labs: LabViewSource, sessions: SessionStore): Router {
   const router = Router();
@@ -26,7 +26,7 @@ export function apiRoutes(labs: LabViewSource, sessions: SessionStore): Router {
     const params = readParams(API.lab, req, res);
     if (!params) return;
     const { id } = params;
-    const view = labs.view(id);
+    const view = labs.viewFor ? labs.viewFor(sessionFor(req).id, id) : labs.view(id);
     if (view) {
       sendAnswer(res, API.lab, view);
       return;

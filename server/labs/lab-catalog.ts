@@ -7,10 +7,16 @@ import { join } from 'node:path';
 import type { LabSummary } from '../../common/lab.ts';
 import { LAB_ID } from '../../common/lab.ts';
 import { logger } from '../log.ts';
-import { loadLabFile } from './lint-lab.ts';
+import { labHash, readLabFile } from './lint-lab.ts';
 import type { LabLoad } from './lint-lab.ts';
 
 export const LAB_FILE = 'lab.md';
+
+export interface LabVersion {
+  source: string;
+  /** sha256 of `source` (labHash). */
+  hash: string;
+}
 
 export interface LabCatalogOptions {
   /** Watch the folder and re-parse changed labs (default true). */
@@ -25,6 +31,8 @@ export interface LabCatalog {
   list(): LabSummary[];
   /** A lab by id: `ok` with the parsed lab (and any warnings), or broken with its problems; undefined if unknown. */
   get(id: string): LabLoad | undefined;
+  /** The text of a lab file as last loaded (with its hash), whether it loads cleanly or not; undefined if unknown. */
+  version(id: string): LabVersion | undefined;
   /** Called with a lab id after that lab was added, changed or removed. Returns an unsubscribe function. */
   onChange(listener: (labId: string) => void): () => void;
   /** Re-reads the whole folder now. */
@@ -41,7 +49,7 @@ export async function createLabCatalog(dir: string, options: LabCatalogOptions =
 }
 
 class FolderCatalog implements LabCatalog {
-  private readonly labs = new Map<string, { load: LabLoad; fingerprint: string }>();
+  private readonly labs = new Map<string, { load: LabLoad; fingerprint: string; version: LabVersion | undefined }>();
   private readonly listeners = new Set<(labId: string) => void>();
   private readonly labWatchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -68,6 +76,10 @@ class FolderCatalog implements LabCatalog {
 
   get(id: string): LabLoad | undefined {
     return LAB_ID.test(id) ? this.labs.get(id)?.load : undefined;
+  }
+
+  version(id: string): LabVersion | undefined {
+    return LAB_ID.test(id) ? this.labs.get(id)?.version : undefined;
   }
 
   onChange(listener: (labId: string) => void): () => void {
@@ -170,10 +182,12 @@ class FolderCatalog implements LabCatalog {
       return this.labs.delete(id);
     }
     this.watchLab(id);
-    const load = await loadLabFile(file, id);
-    const fingerprint = JSON.stringify(load);
+    const { load, source } = await readLabFile(file, id);
+    const version = source === undefined ? undefined : { source, hash: labHash(source) };
+    // A change of text alone (a comment, a blank line) is a new version too: workshops pin by hash.
+    const fingerprint = `${version?.hash ?? ''}\u0000${JSON.stringify(load)}`;
     if (this.labs.get(id)?.fingerprint === fingerprint) return false;
-    this.labs.set(id, { load, fingerprint });
+    this.labs.set(id, { load, fingerprint, version });
     if (!load.ok) this.log.warn({ lab: id, problems: load.problems.length }, 'lab has errors');
     return true;
   }

@@ -1,5 +1,6 @@
 // Lint of a lab file: every problem with its line, never an exception, whatever the input. This is
 // what both `labwright lint` and the server's lab catalogue run before a lab is used.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Lab, LintProblem } from '../../common/lab.ts';
@@ -33,6 +34,21 @@ export function loadLab(source: string, src: LabSource): LabLoad {
 
 /** Reads and lints a lab file; the lab id is its folder name (also for a bare `lab.md` in the current folder). Read failures are problems too. */
 export async function loadLabFile(file: string, id = basename(dirname(resolve(file)))): Promise<LabLoad> {
+  return (await readLabFile(file, id)).load;
+}
+
+/** loadLabFile, plus the text it parsed (what a workshop pins as its lab version). */
+export async function readLabFile(file: string, id = basename(dirname(resolve(file)))): Promise<{ load: LabLoad; source?: string }> {
+  const load = await readLabBytes(file, id);
+  if (!Buffer.isBuffer(load)) return { load };
+  const source = load.toString('utf8');
+  return { load: loadLab(source, { id, file }), source };
+}
+
+/** A hash naming one version of a lab file's text. */
+export const labHash = (source: string): string => createHash('sha256').update(source).digest('hex');
+
+async function readLabBytes(file: string, id: string): Promise<LabLoad | Buffer> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -43,5 +59,5 @@ export async function loadLabFile(file: string, id = basename(dirname(resolve(fi
   if (bytes.length > MAX_LAB_BYTES) {
     return { ok: false, title: id, problems: [{ file, line: 1, message: `the lab file is ${bytes.length} bytes; a lab file may be at most ${MAX_LAB_BYTES} bytes`, severity: 'error' }] };
   }
-  return loadLab(bytes.toString('utf8'), { id, file });
+  return bytes;
 }

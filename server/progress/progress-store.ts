@@ -1,9 +1,10 @@
 // Per (session, lab) progress: which steps are done (and when, and whether skipped) and how many
-// times each step was checked. An interface so the workshop issue can make it durable; this
-// in-memory store is the solo-mode default.
+// times each step was checked, keyed by step id (common/lab.ts), never by position: a lab edit that
+// inserts or reorders steps leaves everyone's progress on the same steps. The in-memory store is
+// the default for tests; the server keeps it in SQLite (server/store/sqlite-progress-store.ts).
 
 export interface DoneStep {
-  step: number;
+  stepId: string;
   at: number;
   skipped: boolean;
 }
@@ -16,14 +17,16 @@ export interface StepAttempts {
 }
 
 export interface LabProgress {
+  /** In the order they were done. Ids the lab no longer has stay stored and are ignored by gating. */
   done: DoneStep[];
-  attempts: Record<number, StepAttempts>;
+  /** By step id. */
+  attempts: Record<string, StepAttempts>;
 }
 
 export interface ProgressStore {
   get(sessionId: string, labId: string): Promise<LabProgress>;
   /** Records one explicit check of a step. */
-  recordAttempt(sessionId: string, labId: string, step: number, passed: boolean, at: number): Promise<void>;
+  recordAttempt(sessionId: string, labId: string, stepId: string, passed: boolean, at: number): Promise<void>;
   /** Marks a step done; a step already done keeps its first time. Resolves once stored. */
   markDone(sessionId: string, labId: string, done: DoneStep): Promise<LabProgress>;
 }
@@ -49,19 +52,16 @@ export class MemoryProgressStore implements ProgressStore {
     return Promise.resolve(copy(this.#entry(sessionId, labId)));
   }
 
-  recordAttempt(sessionId: string, labId: string, step: number, passed: boolean, at: number): Promise<void> {
+  recordAttempt(sessionId: string, labId: string, stepId: string, passed: boolean, at: number): Promise<void> {
     const p = this.#entry(sessionId, labId);
-    const prev = p.attempts[step];
-    p.attempts[step] = { count: (prev?.count ?? 0) + 1, lastAt: at, lastPassed: passed };
+    const prev = p.attempts[stepId];
+    p.attempts[stepId] = { count: (prev?.count ?? 0) + 1, lastAt: at, lastPassed: passed };
     return Promise.resolve();
   }
 
   markDone(sessionId: string, labId: string, done: DoneStep): Promise<LabProgress> {
     const p = this.#entry(sessionId, labId);
-    if (!p.done.some((d) => d.step === done.step)) {
-      p.done.push({ ...done });
-      p.done.sort((a, b) => a.step - b.step);
-    }
+    if (!p.done.some((d) => d.stepId === done.stepId)) p.done.push({ ...done });
     return Promise.resolve(copy(p));
   }
 }

@@ -6,7 +6,7 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkd
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import type { Migration } from './migrations.ts';
+import type { Migration, MigrationLabs } from './migrations.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { StoreError, storageFailureOf } from './store-error.ts';
 
@@ -78,7 +78,11 @@ export function checkDataDir(dataDir: string): void {
 function tablesAt(version: number, migrations: readonly Migration[]): string[] {
   const mem = new Database(':memory:');
   try {
-    for (const m of migrations) if (m.version <= version) mem.exec(m.sql);
+    for (const m of migrations) {
+      if (m.version > version) continue;
+      mem.exec(m.sql);
+      if (m.after) mem.exec(m.after);
+    }
     return tableNames(mem);
   } finally {
     mem.close();
@@ -166,7 +170,7 @@ function applyPragmas(db: Db): void {
   db.pragma('busy_timeout = 5000');
 }
 
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): void {
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS, labs?: MigrationLabs): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations.at(-1)?.version ?? 0;
   if (current > latest) {
@@ -177,6 +181,8 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     // Each migration and its version bump commit together: a crash leaves the old or the new schema.
     db.transaction(() => {
       db.exec(m.sql);
+      m.data?.(db, labs);
+      if (m.after) db.exec(m.after);
       db.pragma(`user_version = ${m.version}`);
     })();
   }
@@ -186,7 +192,7 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
  * Opens (creating if needed) dataDir/labwright.sqlite, readable by this user only. Throws a
  * StoreError naming the path and what to do when the folder or file cannot be used.
  */
-export function openDatabase(dataDir: string): Db {
+export function openDatabase(dataDir: string, opts: { labs?: MigrationLabs } = {}): Db {
   checkDataDir(dataDir);
   const file = path.join(dataDir, DATABASE_FILE);
   inspectDatabaseFile(file);
@@ -200,7 +206,7 @@ export function openDatabase(dataDir: string): Db {
     // It holds session ids (cookie values) and join tokens.
     chmodSync(file, 0o600);
     applyPragmas(db);
-    migrate(db);
+    migrate(db, MIGRATIONS, opts.labs);
   } catch (e) {
     try {
       db.close();

@@ -48,10 +48,10 @@ describe('durable store under kill -9', () => {
     const store = openDurableStore(dir);
     try {
       const p = await store.progress.get(sessionId, 'crash-lab');
-      const doneSteps = new Set(p.done.map((d) => d.step));
+      const doneSteps = new Set(p.done.map((d) => d.stepId));
       for (let s = 0; s <= acked; s++) {
-        expect(doneSteps.has(s), `step ${s} was acknowledged`).toBe(true);
-        expect(p.attempts[s]?.count).toBe(1);
+        expect(doneSteps.has(`s${s}`), `step ${s} was acknowledged`).toBe(true);
+        expect(p.attempts[`s${s}`]?.count).toBe(1);
       }
       // And the session (the cookie) survived too.
       expect(await store.sessions.get(sessionId)).toMatchObject({ id: sessionId });

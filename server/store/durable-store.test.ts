@@ -31,20 +31,20 @@ describe('durable store', () => {
     const s = await store.sessions.create();
     // As when its page opens a lab: from then on the session is durable.
     store.sessions.persist(s.id);
-    await store.progress.markDone(s.id, 'etcd', { step: 1, at: 200, skipped: true });
-    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 100, skipped: false });
-    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 999, skipped: false });
-    await store.progress.recordAttempt(s.id, 'etcd', 2, false, 300);
-    await store.progress.recordAttempt(s.id, 'etcd', 2, false, 310);
-    await store.progress.recordAttempt(s.id, 'etcd', 2, true, 320);
+    await store.progress.markDone(s.id, 'etcd', { stepId: 'b', at: 200, skipped: true });
+    await store.progress.markDone(s.id, 'etcd', { stepId: 'a', at: 100, skipped: false });
+    await store.progress.markDone(s.id, 'etcd', { stepId: 'a', at: 999, skipped: false });
+    await store.progress.recordAttempt(s.id, 'etcd', 'c', false, 300);
+    await store.progress.recordAttempt(s.id, 'etcd', 'c', false, 310);
+    await store.progress.recordAttempt(s.id, 'etcd', 'c', true, 320);
     reopen();
     expect(await store.sessions.get(s.id)).toEqual({ ...s, role: 'solo', workshopId: undefined, attendeeId: undefined, displayName: undefined, resetAt: undefined });
     expect(await store.progress.get(s.id, 'etcd')).toEqual({
       done: [
-        { step: 0, at: 100, skipped: false },
-        { step: 1, at: 200, skipped: true },
+        { stepId: 'a', at: 100, skipped: false },
+        { stepId: 'b', at: 200, skipped: true },
       ],
-      attempts: { 2: { count: 3, failed: 2, lastAt: 320, lastPassed: true } },
+      attempts: { c: { count: 3, failed: 2, lastAt: 320, lastPassed: true } },
     });
     expect((await store.progress.get(s.id, 'other')).done).toEqual([]);
   });
@@ -93,7 +93,7 @@ describe('durable store', () => {
 
   it('clears a session’s progress on reset', async () => {
     const s = await store.sessions.create();
-    await store.progress.markDone(s.id, 'etcd', { step: 0, at: 1, skipped: false });
+    await store.progress.markDone(s.id, 'etcd', { stepId: 'a', at: 1, skipped: false });
     store.progress.clear(s.id);
     expect(await store.progress.get(s.id, 'etcd')).toEqual({ done: [], attempts: {} });
   });
@@ -112,9 +112,10 @@ describe('schema migrations', () => {
         { version: 2, sql: 'SELECT 2' },
         { version: 3, sql: 'SELECT 3' },
         { version: 4, sql: 'SELECT 4' },
-        { version: 5, sql: 'CREATE TABLE extra (x INTEGER)' },
+        { version: 5, sql: 'SELECT 5' },
+        { version: 6, sql: 'CREATE TABLE extra (x INTEGER)' },
       ]);
-      expect(db.pragma('user_version', { simple: true })).toBe(5);
+      expect(db.pragma('user_version', { simple: true })).toBe(6);
       expect(() => migrate(db)).toThrow(StoreError);
       db.close();
     } finally {

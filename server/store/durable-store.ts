@@ -5,6 +5,7 @@ import type { Db } from './database.ts';
 import { openDatabase } from './database.ts';
 import { SqliteEnvironmentOwners } from './environment-owners.ts';
 import { LastReports } from './last-reports.ts';
+import type { MigrationLabs } from './migrations.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
 import { SqliteSetupRecords } from './step-setup-records.ts';
@@ -23,8 +24,8 @@ export interface DurableStore {
   close(): void;
 }
 
-export function openDurableStore(dataDir: string, opts: { sessionLimits?: SessionStoreLimits } = {}): DurableStore {
-  const db: Db = openDatabase(dataDir);
+export function openDurableStore(dataDir: string, opts: { sessionLimits?: SessionStoreLimits; labs?: MigrationLabs } = {}): DurableStore {
+  const db: Db = openDatabase(dataDir, opts.labs ? { labs: opts.labs } : {});
   const sessions = new SqliteSessionStore(db, opts.sessionLimits ? { limits: opts.sessionLimits } : {});
   let closed = false;
   return {

@@ -1,9 +1,20 @@
 // The durable store's schema, as numbered migrations applied in order at open. The database's
 // user_version records the last one applied; a migration is never edited once shipped, only added.
+import type { Database as Db } from 'better-sqlite3';
+import { logger } from '../log.ts';
+
+/** What a data migration may ask about the labs as they are when it runs. */
+export interface MigrationLabs {
+  /** The lab file's text and the ids of its steps in order; undefined when it is missing or does not load cleanly. */
+  current(labId: string): { source: string; hash: string; stepIds: string[] } | undefined;
+}
 
 export interface Migration {
   version: number;
   sql: string;
+  /** Moves rows into what `sql` made, in the same transaction; then `after` runs (drops what it replaced). */
+  data?: (db: Db, labs: MigrationLabs | undefined) => void;
+  after?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -106,4 +117,70 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Progress keyed by step id (common/lab.ts), not position: editing a lab never shifts it.
+      CREATE TABLE steps_done_by_id (
+        session_id TEXT NOT NULL,
+        lab_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        PRIMARY KEY (session_id, lab_id, step_id)
+      );
+      CREATE TABLE step_attempts_by_id (
+        session_id TEXT NOT NULL,
+        lab_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        last_passed INTEGER NOT NULL,
+        PRIMARY KEY (session_id, lab_id, step_id)
+      );
+      -- The lab version a workshop runs: the file's text when it was created (or moved), and its hash.
+      -- NULL: a workshop from before this migration whose lab could not be read then; it follows the file.
+      ALTER TABLE workshops ADD COLUMN lab_source TEXT;
+      ALTER TABLE workshops ADD COLUMN lab_hash TEXT;
+    `,
+    data: stepIdsFromPositions,
+    after: `
+      DROP TABLE steps_done;
+      DROP TABLE step_attempts;
+    `,
+  },
 ];
+
+/**
+ * Schema 3 → 4: positions become step ids by the lab as it is now (the best knowledge there is), and
+ * running workshops are pinned to that same version. Rows whose lab cannot be loaded now, or whose
+ * position is past its last step, cannot be mapped: they are dropped, with a log line per lab.
+ */
+function stepIdsFromPositions(db: Db, labs: MigrationLabs | undefined): void {
+  const log = logger('store');
+  const labIds = db.prepare<[], { lab_id: string }>('SELECT lab_id FROM steps_done UNION SELECT lab_id FROM step_attempts UNION SELECT lab_id FROM workshops WHERE ended_at IS NULL').all();
+  const copyDone = db.prepare<[string, string, number]>('INSERT INTO steps_done_by_id SELECT session_id, lab_id, ?, at, skipped FROM steps_done WHERE lab_id = ? AND step = ?');
+  const copyAttempts = db.prepare<[string, string, number]>(
+    'INSERT INTO step_attempts_by_id SELECT session_id, lab_id, ?, count, failed, last_at, last_passed FROM step_attempts WHERE lab_id = ? AND step = ?',
+  );
+  const countDone = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM steps_done WHERE lab_id = ?');
+  const countAttempts = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM step_attempts WHERE lab_id = ?');
+  const pin = db.prepare<[string, string, string]>('UPDATE workshops SET lab_source = ?, lab_hash = ? WHERE lab_id = ? AND ended_at IS NULL');
+  for (const { lab_id: labId } of labIds) {
+    const lab = labs?.current(labId);
+    let kept = 0;
+    if (lab) {
+      lab.stepIds.forEach((id, i) => {
+        kept += copyDone.run(id, labId, i).changes + copyAttempts.run(id, labId, i).changes;
+      });
+      pin.run(lab.source, lab.hash, labId);
+    }
+    const total = (countDone.get(labId)?.n ?? 0) + (countAttempts.get(labId)?.n ?? 0);
+    if (kept < total) {
+      log.warn({ lab: labId, dropped: total - kept, kept }, lab ? 'progress rows past the lab’s last step were dropped while keying progress by step id' : 'progress rows of a lab that cannot be loaded now were dropped while keying progress by step id');
+    } else if (total > 0) {
+      log.info({ lab: labId, rows: kept }, 'progress keyed by step id');
+    }
+  }
+}

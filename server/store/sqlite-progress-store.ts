@@ -5,12 +5,12 @@ import type { DoneStep, LabProgress, ProgressStore, StepAttempts } from '../prog
 import type { Db } from './database.ts';
 
 interface DoneRow {
-  step: number;
+  step_id: string;
   at: number;
   skipped: number;
 }
 interface AttemptRow {
-  step: number;
+  step_id: string;
   count: number;
   failed: number;
   last_at: number;
@@ -20,7 +20,7 @@ interface AttemptRow {
 interface AttemptParams {
   sessionId: string;
   labId: string;
-  step: number;
+  stepId: string;
   failed: number;
   at: number;
   passed: number;
@@ -39,20 +39,20 @@ export class SqliteProgressStore implements ProgressStore {
   readonly #clear;
 
   constructor(db: Db) {
-    this.#done = db.prepare<[string, string], DoneRow>('SELECT step, at, skipped FROM steps_done WHERE session_id = ? AND lab_id = ? ORDER BY step');
+    this.#done = db.prepare<[string, string], DoneRow>('SELECT step_id, at, skipped FROM steps_done_by_id WHERE session_id = ? AND lab_id = ? ORDER BY at, step_id');
     this.#attempts = db.prepare<[string, string], AttemptRow>(
-      'SELECT step, count, failed, last_at, last_passed FROM step_attempts WHERE session_id = ? AND lab_id = ? ORDER BY step',
+      'SELECT step_id, count, failed, last_at, last_passed FROM step_attempts_by_id WHERE session_id = ? AND lab_id = ?',
     );
     // A step already done keeps its first time (ON CONFLICT DO NOTHING).
-    this.#markDone = db.prepare<[string, string, number, number, number]>(
-      'INSERT INTO steps_done (session_id, lab_id, step, at, skipped) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    this.#markDone = db.prepare<[string, string, string, number, number]>(
+      'INSERT INTO steps_done_by_id (session_id, lab_id, step_id, at, skipped) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.#attempt = db.prepare<[AttemptParams]>(
-      `INSERT INTO step_attempts (session_id, lab_id, step, count, failed, last_at, last_passed) VALUES (@sessionId, @labId, @step, 1, @failed, @at, @passed)
-       ON CONFLICT (session_id, lab_id, step) DO UPDATE SET count = count + 1, failed = failed + @failed, last_at = @at, last_passed = @passed`,
+      `INSERT INTO step_attempts_by_id (session_id, lab_id, step_id, count, failed, last_at, last_passed) VALUES (@sessionId, @labId, @stepId, 1, @failed, @at, @passed)
+       ON CONFLICT (session_id, lab_id, step_id) DO UPDATE SET count = count + 1, failed = failed + @failed, last_at = @at, last_passed = @passed`,
     );
-    const clearDone = db.prepare<[string]>('DELETE FROM steps_done WHERE session_id = ?');
-    const clearAttempts = db.prepare<[string]>('DELETE FROM step_attempts WHERE session_id = ?');
+    const clearDone = db.prepare<[string]>('DELETE FROM steps_done_by_id WHERE session_id = ?');
+    const clearAttempts = db.prepare<[string]>('DELETE FROM step_attempts_by_id WHERE session_id = ?');
     this.#clear = db.transaction((sessionId: string) => {
       clearDone.run(sessionId);
       clearAttempts.run(sessionId);
@@ -63,22 +63,22 @@ export class SqliteProgressStore implements ProgressStore {
     return Promise.resolve(this.getSync(sessionId, labId));
   }
 
-  getSync(sessionId: string, labId: string): LabProgress & { attempts: Record<number, StepAttemptsWithFailures> } {
-    const done = this.#done.all(sessionId, labId).map((r) => ({ step: r.step, at: r.at, skipped: r.skipped === 1 }));
-    const attempts: Record<number, StepAttemptsWithFailures> = {};
+  getSync(sessionId: string, labId: string): LabProgress & { attempts: Record<string, StepAttemptsWithFailures> } {
+    const done = this.#done.all(sessionId, labId).map((r) => ({ stepId: r.step_id, at: r.at, skipped: r.skipped === 1 }));
+    const attempts: Record<string, StepAttemptsWithFailures> = {};
     for (const r of this.#attempts.all(sessionId, labId)) {
-      attempts[r.step] = { count: r.count, failed: r.failed, lastAt: r.last_at, lastPassed: r.last_passed === 1 };
+      attempts[r.step_id] = { count: r.count, failed: r.failed, lastAt: r.last_at, lastPassed: r.last_passed === 1 };
     }
     return { done, attempts };
   }
 
-  recordAttempt(sessionId: string, labId: string, step: number, passed: boolean, at: number): Promise<void> {
-    this.#attempt.run({ sessionId, labId, step, failed: passed ? 0 : 1, at, passed: passed ? 1 : 0 });
+  recordAttempt(sessionId: string, labId: string, stepId: string, passed: boolean, at: number): Promise<void> {
+    this.#attempt.run({ sessionId, labId, stepId, failed: passed ? 0 : 1, at, passed: passed ? 1 : 0 });
     return Promise.resolve();
   }
 
   markDone(sessionId: string, labId: string, done: DoneStep): Promise<LabProgress> {
-    this.#markDone.run(sessionId, labId, done.step, done.at, done.skipped ? 1 : 0);
+    this.#markDone.run(sessionId, labId, done.stepId, done.at, done.skipped ? 1 : 0);
     return this.get(sessionId, labId);
   }
 

@@ -97,7 +97,7 @@ describe('expiry', () => {
   it('sweep deletes expired sessions with their progress, keeps a running workshop’s attendee, and an ended workshop’s for maxAgeMs', async () => {
     const solo = await sessions.create();
     sessions.persist(solo.id);
-    await progress.markDone(solo.id, 'lab', { step: 0, at: t, skipped: false });
+    await progress.markDone(solo.id, 'lab', { stepId: 'a', at: t, skipped: false });
     const running = workshops.create({ labId: 'lab', capacity: 5, expiresAt: t + 30 * DAY });
     const ended = workshops.create({ labId: 'lab', capacity: 5, expiresAt: t + 30 * DAY });
     const stay = workshops.join(running.joinToken, 'Ada', t);

@@ -100,8 +100,8 @@ export class SqliteSessionStore implements SessionStore {
          OR (s.role = 'instructor' AND (coalesce(s.last_seen_at, s.created_at) <= @instIdle OR s.created_at <= @instMax OR s.credential_fp IS NOT @fp))
          OR (s.role = 'attendee' AND (w.id IS NULL OR (w.ended_at IS NOT NULL AND w.ended_at <= @endedBefore)))`);
     const del = [
-      db.prepare<[string]>('DELETE FROM steps_done WHERE session_id = ?'),
-      db.prepare<[string]>('DELETE FROM step_attempts WHERE session_id = ?'),
+      db.prepare<[string]>('DELETE FROM steps_done_by_id WHERE session_id = ?'),
+      db.prepare<[string]>('DELETE FROM step_attempts_by_id WHERE session_id = ?'),
       db.prepare<[string]>('DELETE FROM last_reports WHERE session_id = ?'),
       db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
     ];

@@ -16,6 +16,8 @@ export interface WorkshopRecord {
   readonly expiresAt: number;
   readonly endedAt: number | undefined;
   readonly endReason: WorkshopEndReason | undefined;
+  /** Hash of the lab version it runs (see labSource); undefined: it follows the lab file. */
+  readonly labHash: string | undefined;
 }
 
 interface Row {
@@ -27,6 +29,7 @@ interface Row {
   expires_at: number;
   ended_at: number | null;
   end_reason: WorkshopEndReason | null;
+  lab_hash: string | null;
 }
 
 const toRecord = (r: Row): WorkshopRecord =>
@@ -39,6 +42,7 @@ const toRecord = (r: Row): WorkshopRecord =>
     expiresAt: r.expires_at,
     endedAt: r.ended_at ?? undefined,
     endReason: r.end_reason ?? undefined,
+    labHash: r.lab_hash ?? undefined,
   });
 
 /** 256 random bits: whoever holds the link may join, so it cannot be guessed. */
@@ -61,18 +65,24 @@ export class WorkshopRecords {
   readonly #setExpiry;
   readonly #end;
   readonly #join;
+  readonly #source;
+  readonly #pin;
 
   constructor(
     db: Db,
     sessions: SqliteSessionStore,
   ) {
-    this.#insert = db.prepare<[string, string, string, number, number, number]>(
-      'INSERT INTO workshops (id, join_token, lab_id, capacity, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    this.#insert = db.prepare<[string, string, string, number, number, number, string | null, string | null]>(
+      'INSERT INTO workshops (id, join_token, lab_id, capacity, created_at, expires_at, lab_source, lab_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.#byId = db.prepare<[string], Row>('SELECT * FROM workshops WHERE id = ?');
-    this.#byToken = db.prepare<[string], Row>('SELECT * FROM workshops WHERE join_token = ?');
-    this.#all = db.prepare<[], Row>('SELECT * FROM workshops ORDER BY created_at DESC');
-    this.#open = db.prepare<[], Row>('SELECT * FROM workshops WHERE ended_at IS NULL ORDER BY expires_at');
+    // Every column but the lab's text, which only labSource() reads.
+    const cols = 'id, join_token, lab_id, capacity, created_at, expires_at, ended_at, end_reason, lab_hash';
+    this.#byId = db.prepare<[string], Row>(`SELECT ${cols} FROM workshops WHERE id = ?`);
+    this.#byToken = db.prepare<[string], Row>(`SELECT ${cols} FROM workshops WHERE join_token = ?`);
+    this.#all = db.prepare<[], Row>(`SELECT ${cols} FROM workshops ORDER BY created_at DESC`);
+    this.#open = db.prepare<[], Row>(`SELECT ${cols} FROM workshops WHERE ended_at IS NULL ORDER BY expires_at`);
+    this.#source = db.prepare<[string], { lab_source: string | null; lab_hash: string | null }>('SELECT lab_source, lab_hash FROM workshops WHERE id = ?');
+    this.#pin = db.prepare<[string, string, string]>('UPDATE workshops SET lab_source = ?, lab_hash = ? WHERE id = ? AND ended_at IS NULL');
     this.#countAttendees = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sessions WHERE workshop_id = ? AND role = 'attendee'");
     this.#setExpiry = db.prepare<[number, string]>('UPDATE workshops SET expires_at = ? WHERE id = ? AND ended_at IS NULL');
     this.#end = db.prepare<[number, WorkshopEndReason, string]>('UPDATE workshops SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL');
@@ -87,7 +97,8 @@ export class WorkshopRecords {
     });
   }
 
-  create(spec: { labId: string; capacity: number; expiresAt: number }): WorkshopRecord {
+  /** `lab`: the version of the lab file it runs (its text and hash), kept until the instructor moves it. */
+  create(spec: { labId: string; capacity: number; expiresAt: number; lab?: { source: string; hash: string } }): WorkshopRecord {
     const row: Row = {
       id: newWorkshopId(),
       join_token: newJoinToken(),
@@ -97,8 +108,9 @@ export class WorkshopRecords {
       expires_at: spec.expiresAt,
       ended_at: null,
       end_reason: null,
+      lab_hash: spec.lab?.hash ?? null,
     };
-    this.#insert.run(row.id, row.join_token, row.lab_id, row.capacity, row.created_at, row.expires_at);
+    this.#insert.run(row.id, row.join_token, row.lab_id, row.capacity, row.created_at, row.expires_at, spec.lab?.source ?? null, row.lab_hash);
     return toRecord(row);
   }
 
@@ -136,6 +148,17 @@ export class WorkshopRecords {
   /** Moves the expiry of an open workshop; false when it has ended. */
   setExpiry(id: string, expiresAt: number): boolean {
     return this.#setExpiry.run(expiresAt, id).changes === 1;
+  }
+
+  /** The lab version the workshop runs; undefined when it follows the lab file. */
+  labSource(id: string): { source: string; hash: string } | undefined {
+    const r = this.#source.get(id);
+    return r?.lab_source != null && r.lab_hash != null ? { source: r.lab_source, hash: r.lab_hash } : undefined;
+  }
+
+  /** Moves a running workshop to another version of its lab; false when it has ended. */
+  pinLab(id: string, lab: { source: string; hash: string }): boolean {
+    return this.#pin.run(lab.source, lab.hash, id).changes === 1;
   }
 
   /** Marks the workshop ended; false when it already was. */

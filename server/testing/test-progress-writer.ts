@@ -6,7 +6,7 @@ const [dataDir, sessionId] = process.argv.slice(2);
 if (!dataDir || !sessionId) throw new Error('usage: test-progress-writer DATA_DIR SESSION_ID');
 const store = openDurableStore(dataDir);
 for (let step = 0; ; step++) {
-  await store.progress.recordAttempt(sessionId, 'crash-lab', step, true, Date.now());
-  await store.progress.markDone(sessionId, 'crash-lab', { step, at: Date.now(), skipped: false });
+  await store.progress.recordAttempt(sessionId, 'crash-lab', `s${step}`, true, Date.now());
+  await store.progress.markDone(sessionId, 'crash-lab', { stepId: `s${step}`, at: Date.now(), skipped: false });
   process.stdout.write(`ack ${step}\n`);
 }

@@ -15,8 +15,8 @@ import { createWorkspaceModule } from '../workspaces/workspace-module.ts';
 
 export interface LabWorkspacesOptions {
   provider: Provider;
-  /** The lab's metadata (hosts, services) by id; undefined for an unknown or broken lab. */
-  labMeta: (labId: string) => Pick<LabMeta, 'hosts' | 'services'> | undefined;
+  /** The lab's metadata (hosts, services) by id, as this session sees it; undefined for an unknown or broken lab. */
+  labMeta: (labId: string, sessionId: string) => Pick<LabMeta, 'hosts' | 'services'> | undefined;
   /** Defaults to a new pool; pass the checks' pool to share connections. */
   ssh?: SshPool;
   mirrorPolicy?: MirrorPolicy;
@@ -56,8 +56,8 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     ...(opts.ownership ? { ownership: opts.ownership } : {}),
     ...(opts.admit ? { admit: opts.admit } : {}),
     ...(opts.maxEnvironmentsPerSession !== undefined ? { maxPerSession: opts.maxEnvironmentsPerSession } : {}),
-    labShape: (labId) => {
-      const meta = opts.labMeta(labId);
+    labShape: (labId, sessionId) => {
+      const meta = opts.labMeta(labId, sessionId);
       return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;
     },
   });

@@ -5,8 +5,8 @@ import type { DoneStep, LabProgress, ProgressStore } from '../progress/progress-
 export function observedProgress(inner: ProgressStore, onWrite: (sessionId: string) => void): ProgressStore {
   return {
     get: (sessionId, labId) => inner.get(sessionId, labId),
-    async recordAttempt(sessionId: string, labId: string, step: number, passed: boolean, at: number): Promise<void> {
-      await inner.recordAttempt(sessionId, labId, step, passed, at);
+    async recordAttempt(sessionId: string, labId: string, stepId: string, passed: boolean, at: number): Promise<void> {
+      await inner.recordAttempt(sessionId, labId, stepId, passed, at);
       onWrite(sessionId);
     },
     async markDone(sessionId: string, labId: string, done: DoneStep): Promise<LabProgress> {

@@ -125,6 +125,11 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     if (!params) return;
     sendAnswer(res, API.endWorkshop, await service.end(params.id));
   });
+  router.post(API.moveWorkshop.path, (req, res) => {
+    const params = readParams(API.moveWorkshop, req, res);
+    if (!params) return;
+    sendAnswer(res, API.moveWorkshop, service.moveToFile(params.id));
+  });
   router.post(API.resetAttendee.path, async (req, res) => {
     const params = readParams(API.resetAttendee, req, res);
     if (!params) return;

@@ -8,7 +8,10 @@ import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
+import type { Lab } from '../../common/lab.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
+import { doneMarks } from '../progress/gating.ts';
+import type { LabVersions } from './lab-versions.ts';
 import type { Logger } from '../log.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import type { SessionRecord } from '../store/sqlite-session-store.ts';
@@ -26,6 +29,10 @@ export interface WorkshopServiceOptions {
   store: DurableStore;
   workspaces: WorkspaceManager;
   labs: LabViewSource;
+  /** Which version of its lab each workshop runs (absent: every workshop follows the lab file). */
+  versions?: LabVersions;
+  /** The workshop moved to a new version of its lab: tell this attendee's pages. */
+  onMoved?: (sessionId: string) => void;
   log: Logger;
   /** How often expired workshops are looked for. */
   sweepMs?: number;
@@ -65,8 +72,11 @@ export class WorkshopService {
     if (!Number.isInteger(spec.minutes) || spec.minutes < 1 || spec.minutes > MAX_MINUTES) {
       throw new WorkshopError('bad-request', `duration must be from 1 to ${MAX_MINUTES} minutes`);
     }
-    const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000 });
-    this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity }, 'workshop created');
+    // The workshop keeps this version of the lab until the instructor moves it (moveToFile).
+    const file = this.opts.versions?.fileVersion(spec.labId);
+    const lab = file ? { source: file.source, hash: file.hash } : undefined;
+    const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000, ...(lab ? { lab } : {}) });
+    this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity, version: w.labHash?.slice(0, 12) }, 'workshop created');
     this.opts.onWorkshopOpen?.(w.labId);
     return this.info(w);
   }
@@ -96,6 +106,27 @@ export class WorkshopService {
     this.get(id);
     if (this.opts.store.workshops.end(id, reason)) this.opts.log.info({ workshop: id, reason }, 'workshop over; freeing its environments');
     await this.#free(this.get(id));
+    this.changed(id);
+    return this.info(this.get(id));
+  }
+
+  /**
+   * Moves a running workshop to the lab file as it is now. Progress is kept by step id: new steps
+   * are not done, removed ones drop out, and gating follows the new order. Attendees' pages reload
+   * the lab. Refused when the file has errors or other hosts or services.
+   */
+  moveToFile(id: string): WorkshopInfo {
+    const w = this.get(id);
+    if (w.endedAt !== undefined || w.expiresAt <= Date.now()) throw new WorkshopError('workshop-ended', 'this workshop has ended');
+    const versions = this.opts.versions;
+    const standing = versions?.standing(w) ?? { kind: 'same' as const };
+    if (standing.kind === 'same' || !versions) throw new WorkshopError('bad-request', 'the lab file has not changed since this workshop’s version');
+    if (!standing.movable) throw new WorkshopError('bad-request', standing.reason);
+    const file = versions.fileVersion(w.labId);
+    if (!file) throw new WorkshopError('bad-request', 'the lab file cannot be loaded now');
+    this.opts.store.workshops.pinLab(id, { source: file.source, hash: file.hash });
+    this.opts.log.info({ workshop: id, from: w.labHash?.slice(0, 12), to: file.hash.slice(0, 12) }, 'workshop moved to the new lab version');
+    for (const a of this.opts.store.sessions.attendeesOf(id)) this.opts.onMoved?.(a.id);
     this.changed(id);
     return this.info(this.get(id));
   }
@@ -215,7 +246,7 @@ export class WorkshopService {
     const info: WorkshopInfo = {
       id: w.id,
       labId: w.labId,
-      labTitle: this.opts.labs.view(w.labId)?.meta.title ?? w.labId,
+      labTitle: this.#lab(w)?.meta.title ?? w.labId,
       capacity: w.capacity,
       attendeeCount: this.opts.store.workshops.attendeeCount(w.id),
       createdAt: w.createdAt,
@@ -229,17 +260,28 @@ export class WorkshopService {
 
   snapshot(workshopId: string): DashboardSnapshot {
     const w = this.get(workshopId);
-    const view = this.opts.labs.view(w.labId);
-    const steps = view?.steps.map((s) => s.title) ?? [];
-    const attendees = this.opts.store.sessions.attendeesOf(w.id).map((a) => this.#row(a, w, view?.meta.gate ?? 'hard', steps.length));
-    return { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
+    const lab = this.#lab(w);
+    const steps = lab?.steps.map((s) => s.title) ?? [];
+    const ids = lab?.steps.map((s) => s.id) ?? [];
+    const attendees = this.opts.store.sessions.attendeesOf(w.id).map((a) => this.#row(a, w, lab?.meta.gate ?? 'hard', ids));
+    const snap: DashboardSnapshot = { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
+    const standing = this.opts.versions?.standing(w);
+    if (standing?.kind === 'changed') snap.labChanged = standing.movable ? { movable: true } : { movable: false, reason: standing.reason };
+    return snap;
   }
 
-  #row(a: SessionRecord, w: WorkshopRecord, gate: Gate, stepCount: number): AttendeeRow {
+  /** The lab version a workshop runs. */
+  #lab(w: WorkshopRecord): { meta: Lab['meta']; steps: readonly { id: string; title: string }[] } | undefined {
+    return this.opts.versions?.ofWorkshop(w) ?? this.opts.labs.view(w.labId);
+  }
+
+  #row(a: SessionRecord, w: WorkshopRecord, gate: Gate, ids: readonly string[]): AttendeeRow {
     const p = this.opts.store.progress.getSync(a.id, w.labId);
-    const cells: StepCell[] = stepGates(gate, stepCount, p.done);
-    const current = currentStep(stepCount, p.done);
-    const lastDone = p.done.reduce((t, d) => Math.max(t, d.at), 0);
+    const stepCount = ids.length;
+    const marks = doneMarks({ meta: { gate }, steps: ids.map((id) => ({ id })) }, p);
+    const cells: StepCell[] = stepGates(gate, stepCount, marks);
+    const current = currentStep(stepCount, marks);
+    const lastDone = marks.reduce((t, d) => Math.max(t, d.at), 0);
     const failedTotal = Object.values(p.attempts).reduce((n, x) => n + x.failed, 0);
     const row: AttendeeRow = {
       id: a.attendeeId ?? '',
@@ -249,8 +291,8 @@ export class WorkshopService {
       env: this.opts.workspaces.get(a.id, w.labId)?.state ?? 'none',
       cells,
       current,
-      currentSince: p.done.length > 0 ? lastDone : (a.resetAt ?? a.createdAt),
-      failedOnCurrent: p.attempts[current]?.failed ?? 0,
+      currentSince: marks.length > 0 ? lastDone : (a.resetAt ?? a.createdAt),
+      failedOnCurrent: p.attempts[ids[current] ?? '']?.failed ?? 0,
       failedTotal,
     };
     const last = this.opts.store.reports.get(a.id);

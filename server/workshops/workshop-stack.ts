@@ -2,7 +2,6 @@
 // a restart, durable progress, the workshop service and routes, instructor login, the dashboard
 // socket (with read-only mirrors) and attendee presence. server/compose.ts builds it for serve, e2e, the benches and the demo.
 import { Router } from 'express';
-import type { Lab } from '../../common/lab.ts';
 import { pidAlive } from '../../provisioning/image/dir-lock.ts';
 import { POOL_OWNER, PoolSet } from '../../provisioning/pool-set.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
@@ -22,6 +21,9 @@ import { openDurableStore } from '../store/durable-store.ts';
 import { workshopMirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
 import { createLabWorkspaces } from './lab-workspaces.ts';
+import { migrationLabs } from '../labs/migration-labs.ts';
+import type { LabVersions, VersionedCatalog } from './lab-versions.ts';
+import { labVersions } from './lab-versions.ts';
 import type { LabWorkspaces } from './lab-workspaces.ts';
 import { isSessionOwnerLabel } from '../workspaces/workspace-manager.ts';
 import { createDashboardModule } from './dashboard-module.ts';
@@ -35,7 +37,7 @@ import { WorkshopService } from './workshop-service.ts';
 
 export interface WorkshopStackOptions {
   config: Readonly<Config>;
-  catalog: { get(id: string): { ok: true; lab: Lab } | { ok: false } | undefined };
+  catalog: VersionedCatalog;
   labs: LabViewSource;
   provider: Provider;
   recheckMs?: number;
@@ -53,6 +55,10 @@ export interface WorkshopStack {
   readonly checks: LabChecks;
   readonly service: WorkshopService;
   readonly credential: InstructorCredential;
+  /** Which lab version each session works on. */
+  readonly versions: LabVersions;
+  /** The lab views for startServer: by session (a workshop's pinned version), change notices by version. */
+  readonly labs: LabViewSource;
   /** For startServer, together with `labs`. */
   readonly appDeps: Omit<AppDeps, 'labs'>;
   /**
@@ -80,7 +86,8 @@ export function isOrphanEnvironment(env: Environment): boolean {
 export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const log = logger('workshops');
   const limits = opts.config.sessions;
-  const store = openDurableStore(opts.config.dataDir, { sessionLimits: limits });
+  const store = openDurableStore(opts.config.dataDir, { sessionLimits: limits, labs: migrationLabs(opts.config.labsDir) });
+  const versions = labVersions(opts.catalog, store, opts.labs);
   const credential = instructorCredential(opts.config.instructorToken);
   // Instructor sessions of another credential (changed, or generated afresh this run) end here.
   const staleInstructors = store.sessions.bindCredential(credentialFingerprint(credential.token, store.sessions.credentialKey()));
@@ -100,7 +107,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   };
   const workspaces = createLabWorkspaces({
     provider,
-    labMeta: (id) => opts.labs.view(id)?.meta,
+    labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
     mirrorPolicy,
     ownership: store.environments,
     // Asked before any hosts are made or handed out: none for a workshop that has ended or expired,
@@ -111,9 +118,26 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     maxEnvironmentsPerSession: limits.environmentsPerSession,
     maxTerminalsPerSession: limits.terminalsPerSession,
   });
-  const service = new WorkshopService({ store, workspaces: workspaces.workspaces, labs: opts.labs, log, onWorkshopOpen: warm });
+  const service = new WorkshopService({
+    store,
+    workspaces: workspaces.workspaces,
+    labs: opts.labs,
+    versions,
+    log,
+    onWorkshopOpen: warm,
+    // Its pages reload the lab and get their progress again, in the new version's order.
+    onMoved: (sessionId) => {
+      versions.moved(sessionId);
+      void checks.module.refresh(sessionId).catch((e: unknown) => log.error({ err: e }, 'progress after a move not sent'));
+    },
+  });
+  // The dashboard says when a workshop's lab file changes under it.
+  const offLabChange = opts.labs.onChange((labId) => {
+    for (const w of store.workshops.open()) if (w.labId === labId) service.changed(w.id);
+  });
   const checks = createLabChecks({
     catalog: opts.catalog,
+    labFor: (sessionId, labId) => versions.ofSession(sessionId, labId),
     workspaces: workspaces.workspaces,
     ssh: workspaces.ssh,
     progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
@@ -157,6 +181,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     checks,
     service,
     credential,
+    versions,
+    labs: versions.views,
     appDeps: {
       sessions: store.sessions,
       previews,
@@ -185,6 +211,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     },
     close() {
       closing ??= (async () => {
+        offLabChange();
         service.close();
         previews.close();
         sweeper?.stop();

@@ -116,8 +116,8 @@ describe('workshops over HTTP and WebSocket', () => {
 
     // A stored check attempt and a completed step reach the dashboard without asking.
     const adaSession = stack.store.sessions.attendeesOf(w.id)[0]!.id;
-    await stack.checks.progress.recordAttempt(adaSession, 'demo', 0, false, Date.now());
-    await stack.checks.progress.markDone(adaSession, 'demo', { step: 0, at: Date.now(), skipped: false });
+    await stack.checks.progress.recordAttempt(adaSession, 'demo', 'first', false, Date.now());
+    await stack.checks.progress.markDone(adaSession, 'demo', { stepId: 'first', at: Date.now(), skipped: false });
     const after = await until(dash, (m) => (m.type === 'dashboard' && m.snapshot.attendees[0]?.current === 1 ? m.snapshot.attendees[0] : undefined));
     expect(after).toMatchObject({ cells: ['done', 'current'], failedTotal: 1 });
 
@@ -171,7 +171,7 @@ describe('workshops over HTTP and WebSocket', () => {
     const snapshot = async (): Promise<DashboardSnapshot> => (await (await api(`workshops/${w.id}`, { cookie: instructor })).json()) as DashboardSnapshot;
     expect((await snapshot()).attendees[0]).toMatchObject({ cells: ['current', 'open'], current: 0 });
     const ada = stack.store.sessions.attendeesOf(w.id)[0]!.id;
-    await stack.checks.progress.markDone(ada, 'soft', { step: 1, at: Date.now(), skipped: false });
+    await stack.checks.progress.markDone(ada, 'soft', { stepId: 'second', at: Date.now(), skipped: false });
     expect((await snapshot()).attendees[0]).toMatchObject({ cells: ['current', 'done'], current: 0 });
   });
 
@@ -226,8 +226,8 @@ describe('workshop lifecycle without HTTP', () => {
     await expect.poll(() => provider.live.size).toBe(2);
     const adaEnv = await stack.workspaces.workspaces.whenReady(ada.session.id, 'demo');
     const bobEnv = await stack.workspaces.workspaces.whenReady(bob.session.id, 'demo');
-    await stack.store.progress.markDone(ada.session.id, 'demo', { step: 0, at: 1, skipped: false });
-    await stack.store.progress.markDone(bob.session.id, 'demo', { step: 0, at: 1, skipped: false });
+    await stack.store.progress.markDone(ada.session.id, 'demo', { stepId: 'first', at: 1, skipped: false });
+    await stack.store.progress.markDone(bob.session.id, 'demo', { stepId: 'first', at: 1, skipped: false });
     const kicked: string[] = [];
     stack.service.onKick((sessionId, code) => kicked.push(`${sessionId === ada.session.id ? 'ada' : 'other'} ${code}`));
 

@@ -37,7 +37,7 @@ export interface Workspace {
 export interface WorkspaceManagerOptions {
   provider: Provider;
   /** The hosts and services of a lab, or undefined when there is no such (valid) lab. */
-  labShape: (labId: string) => LabShape | undefined;
+  labShape: (labId: string, sessionId: string) => LabShape | undefined;
   /** Used to probe host reachability; its connections to an environment are closed on release. */
   ssh?: SshPool;
   /** How often hosts are probed while someone watches the workspace. */
@@ -170,7 +170,7 @@ export class WorkspaceManager {
     const k = key(sessionId, labId);
     const existing = this.#entries.get(k);
     if (existing && existing.state !== 'failed') return existing;
-    const shape = this.opts.labShape(labId);
+    const shape = this.opts.labShape(labId, sessionId);
     if (!shape) throw new WorkspaceError('unknown-lab', `no lab "${labId}"`);
     if (!existing) this.#makeRoom(sessionId);
     const entry = new WorkspaceEntry(sessionId, labId, shape);

@@ -190,9 +190,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const labId = msg.labId;
       const c = ctx;
       // Author live preview: tell this page when its lab file changes on disk.
-      c.onClose(opts.labs.onChange((changed) => {
-        if (changed === labId) c.send({ type: 'lab-changed', labId });
-      }));
+      // A workshop's attendees are told only when their workshop moves to another version.
+      const notify = (): void => c.send({ type: 'lab-changed', labId });
+      c.onClose(
+        opts.labs.watch
+          ? opts.labs.watch(session.id, labId, notify)
+          : opts.labs.onChange((changed) => {
+              if (changed === labId) notify();
+            }),
+      );
       for (const mod of modules) {
         if (!mod.onConnect) continue;
         Promise.resolve()

@@ -4,7 +4,7 @@
 // terminals read-only with their last check results, and a reset.
 import type { DashboardSnapshot } from '../../../common/workshop.ts';
 import { isStuck } from '../../../common/workshop.ts';
-import { ApiError, endWorkshop, extendWorkshop, fetchLab, resetAttendee, workshopSnapshot } from '../api.ts';
+import { ApiError, endWorkshop, extendWorkshop, fetchLab, moveWorkshop, resetAttendee, workshopSnapshot } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
 import { duration } from '../pages/format.ts';
@@ -37,6 +37,10 @@ export function dashboardPage(workshopId: string): Page {
   const end = h('button', { type: 'button', class: 'danger' }, 'End workshop');
   const status = h('span', { class: 'dash-conn muted' });
   const message = h('p', { class: 'form-message', role: 'status' });
+  // The lab file changed since this workshop started: it keeps its version until moved.
+  const labNoticeText = h('span', {});
+  const move = h('button', { type: 'button' }, 'Move to the new version');
+  const labNotice = h('div', { class: 'banner lab-changed', role: 'region', 'aria-label': 'Lab version', hidden: true }, labNoticeText, ' ', move);
   const summary = h('div', { class: 'dash-summary' });
   const grid = h('div', { class: 'grid', role: 'table', 'aria-label': 'Attendees by step' });
   const detail = h('aside', { class: 'detail' }, h('p', { class: 'muted' }, 'Click an attendee to watch their terminals.'));
@@ -49,6 +53,7 @@ export function dashboardPage(workshopId: string): Page {
         ))),
     h('div', { class: 'join-row' }, h('span', { class: 'muted' }, 'Join link'), joinLink, copy),
     message,
+    labNotice,
     summary,
     h('div', { class: 'dash-body' }, grid, detail),
   );
@@ -64,6 +69,19 @@ export function dashboardPage(workshopId: string): Page {
     void navigator.clipboard?.writeText(joinLink.value).catch(() => undefined);
   });
   extend.addEventListener('click', () => void extendWorkshop(workshopId, 15).catch(fail));
+  move.addEventListener('click', () => {
+    if (!confirm('Move every attendee to the new version of the lab? Their progress is kept step by step; new steps start not done.')) return;
+    move.disabled = true;
+    void moveWorkshop(workshopId)
+      .then(() => {
+        message.className = 'form-message';
+        message.textContent = 'Moved to the new version of the lab.';
+      })
+      .catch(fail)
+      .finally(() => {
+        move.disabled = false;
+      });
+  });
   end.addEventListener('click', () => {
     if (!confirm('End the workshop? Every attendee’s lab hosts are destroyed.')) return;
     void endWorkshop(workshopId).catch(fail);
@@ -81,6 +99,10 @@ export function dashboardPage(workshopId: string): Page {
     joinLink.value = new URL(w.joinPath, document.baseURI).toString();
     extend.disabled = over;
     end.disabled = over;
+    const changed = over ? undefined : s.labChanged;
+    labNotice.hidden = changed === undefined;
+    move.hidden = changed?.movable !== true;
+    labNoticeText.textContent = changed === undefined ? '' : changed.movable ? 'Lab changed since this workshop started. Attendees keep the version they started with.' : `Lab changed since this workshop started, but it cannot move: ${changed.reason}.`;
   }
 
   function renderSummary(s: DashboardSnapshot, t: number): void {

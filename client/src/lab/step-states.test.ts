@@ -13,7 +13,7 @@ function lab(steps: number, gate: 'hard' | 'soft'): LabView {
   };
 }
 
-const done = (...steps: number[]): { step: number; at: number; skipped: boolean }[] => steps.map((step) => ({ step, at: 0, skipped: false }));
+const done = (...steps: number[]): { step: number; stepId: string; at: number; skipped: boolean }[] => steps.map((step) => ({ step, stepId: `step-${step + 1}`, at: 0, skipped: false }));
 
 describe('stepStates', () => {
   it('opens the first step of a fresh lab and locks the rest (hard gate)', () => {
