@@ -1,6 +1,7 @@
 // The lab model: what a lab.md file becomes once parsed (server side), and the attendee's
 // view of it (no checks, no solutions) that the browser receives.
 import type { CheckSpec } from './checks.ts';
+import type { ClusterViewSpec } from './cluster-view.ts';
 import type { Gate } from './gating.ts';
 
 export const MAX_HOSTS = 16;
@@ -36,6 +37,8 @@ export interface LabMeta {
   gate: Gate;
   /** Whether attendees may skip a step (runs its solve blocks). */
   allowSkip: boolean;
+  /** What the page's Cluster tab draws (front matter `cluster:`); defaults follow `services`. */
+  cluster?: ClusterViewSpec;
 }
 
 /** Rendered content of a step, in order. HTML is produced server-side by markdown-it with raw HTML disabled. */

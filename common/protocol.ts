@@ -2,6 +2,7 @@
 // union per direction, validated at runtime on receipt. Nothing about the wire format lives elsewhere.
 import { z } from 'zod';
 import type { StepReport } from './checks.ts';
+import type { ClusterSnapshot } from './cluster-view.ts';
 import type { Result } from './result.ts';
 import type { DashboardSnapshot } from './workshop.ts';
 import { err, ok } from './result.ts';
@@ -56,6 +57,8 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('setup-retry'), step: z.number().int().min(0) }),
   /** Instructor dashboard: push this workshop's snapshot now and on every change. */
   z.strictObject({ type: z.literal('dashboard-watch'), workshopId: z.string().min(1).max(40) }),
+  /** Lab page: push `cluster-view` snapshots of this page's environment while `watch` is true (the Cluster tab is open). */
+  z.strictObject({ type: z.literal('cluster-watch'), watch: z.boolean() }),
 ] as const;
 
 const clientMessage = z.discriminatedUnion('type', clientSchemas);
@@ -125,6 +128,7 @@ export type ServerMessage =
   | { type: 'step-setup'; setup: StepSetupStatus }
   | { type: 'lab-changed'; labId: string }
   | { type: 'dashboard'; snapshot: DashboardSnapshot }
+  | { type: 'cluster-view'; snapshot: ClusterSnapshot }
   | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
 
 export type ServerMessageType = ServerMessage['type'];
@@ -191,6 +195,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'step-setup': true,
   'lab-changed': true,
   dashboard: true,
+  'cluster-view': true,
   error: true,
 };
 

@@ -42,9 +42,9 @@ test('keeps hints collapsed until asked', async ({ page }) => {
   await expect(hint.locator('summary')).toHaveText('Show hint');
 });
 
-test('shows one terminal tab per host and switches between them', async ({ page }) => {
+test('shows one terminal tab per host, then the Cluster tab, and switches between them', async ({ page }) => {
   const tabs = page.getByRole('tab');
-  await expect(tabs).toHaveText([/^host0/, /^host1/, /^host2/]);
+  await expect(tabs).toHaveText([/^host0/, /^host1/, /^host2/, 'Cluster']);
   await expect(page.locator('.term-mount[data-host="host0"]')).toBeVisible();
   await tabs.nth(2).click();
   await expect(page.locator('.term-mount[data-host="host2"]')).toBeVisible();

@@ -39,3 +39,25 @@ test('screenshot of the etcd lab page', async ({ page }) => {
   await page.mouse.move(0, 0);
   await saveDocsScreenshot(page, 'screenshot-lab.png');
 });
+
+test('screenshot of the Cluster tab', async ({ page }) => {
+  test.skip(!docsScreenshotsWanted(), 'set LABWRIGHT_SCREENSHOT=1 to regenerate docs/screenshot-cluster.png');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  await page.goto('./#/labs/etcd');
+  for (const host of ['host0', 'host1', 'host2']) {
+    await expect(tab(page, host)).toHaveAttribute('data-state', 'connected', { timeout: 150_000 });
+  }
+  const screen = page.locator('.term-mount[data-host="host0"] .xterm-rows');
+  await tab(page, 'host0').click();
+  await page.locator('.term-mount[data-host="host0"] .xterm').click();
+  await page.keyboard.type('L=$(etcdctl lease grant 90 | cut -d" " -f2); etcdctl put --lease=$L /foo-service/container1 10.10.10.1:8080; etcdctl put /message Hello; echo done');
+  await page.keyboard.press('Enter');
+  await expect(screen).toContainText(/^done/m, { timeout: 20_000 });
+  await page.getByRole('tab', { name: 'Cluster' }).click();
+  const panel = page.getByRole('tabpanel', { name: 'Cluster' });
+  await expect(panel.getByRole('group', { name: 'etcd' })).toContainText('3/3 members up', { timeout: 60_000 });
+  await expect(panel.getByRole('row').filter({ hasText: '/foo-service/container1' })).toBeVisible({ timeout: 15_000 });
+  await page.mouse.move(0, 0);
+  await saveDocsScreenshot(page, 'screenshot-cluster.png');
+});

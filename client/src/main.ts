@@ -1,6 +1,7 @@
 // Browser entry point: mounts the page for the current hash route and swaps it on navigation.
 import './styles.css';
 import { checksFeature } from './checks/checks-feature.ts';
+import { clusterFeature } from './cluster/cluster-feature.ts';
 import { h } from './dom.ts';
 import { registerLabPageFeature } from './lab-page-features.ts';
 import type { Page } from './page.ts';
@@ -20,6 +21,7 @@ registerLabPageFeature(terminalFeature);
 registerLabPageFeature(checksFeature);
 registerLabPageFeature(previewsFeature);
 registerLabPageFeature(setupFeature);
+registerLabPageFeature(clusterFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;

@@ -3,6 +3,7 @@
 // per environment that is closed when the environment is released. `serve` and e2e use it.
 import type { Lab } from '../../common/lab.ts';
 import type { Environment } from '../../provisioning/provider.ts';
+import type { CheckTarget } from './check-target.ts';
 import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { WorkspaceManager } from '../workspaces/workspace-manager.ts';
@@ -41,6 +42,8 @@ export interface LabChecks {
   readonly module: ChecksModule;
   readonly progress: ProgressStore;
   readonly setups: StepSetups;
+  /** The check connection of an environment (warm shells, its etcd client): the Cluster tab reads through it too. */
+  target(env: Environment): CheckTarget;
   close(): void;
 }
 
@@ -89,6 +92,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     module,
     progress,
     setups,
+    target,
     close() {
       module.close();
       unsubscribe();

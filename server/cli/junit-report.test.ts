@@ -3,7 +3,7 @@ import type { LabTestResult, StepTestResult } from '../checks/lab-tester.ts';
 import { junitXml, xmlText } from './junit-report.ts';
 
 const timings = { beforeMs: 100, solveMs: 200, afterMs: 300 };
-const step = (i: number, title: string, verdict: StepTestResult['verdict'], extra: Partial<StepTestResult> = {}): StepTestResult => ({ step: i, title, line: 10 + i * 10, verdict, solves: [], timings, ...extra });
+const step = (i: number, title: string, verdict: StepTestResult['verdict'], extra: Partial<StepTestResult> = {}): StepTestResult => ({ step: i, title, line: 10 + i * 10, verdict, solves: [], setups: [], timings, ...extra });
 
 describe('junit report', () => {
   it('escapes markup, quotes and control characters (a terminal escape) so the XML stays well-formed', () => {

@@ -4,10 +4,11 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import type { Pair } from 'yaml';
 import { MAX_HOSTS } from '../../common/lab.ts';
 import type { LabMeta, LabServices } from '../../common/lab.ts';
+import { readClusterView } from './cluster-front-matter.ts';
 import type { ProblemList } from './problem-list.ts';
 import { YamlSource } from './yaml-source.ts';
 
-export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip'] as const;
+export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip', 'cluster'] as const;
 const SERVICES = ['etcd', 'docker'] as const;
 /** A host name is a DNS label; `all`, `any` and `server` have a meaning in checks and cannot be host names. */
 const HOST_NAME = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -109,6 +110,11 @@ function readFields(yaml: YamlSource, meta: LabMeta, problems: ProblemList): boo
           problems.error(at, '`skip` must be true or false');
         }
         break;
+      case 'cluster': {
+        const cluster = readClusterView(yaml, pair.value, at, problems);
+        if (cluster) meta.cluster = cluster;
+        break;
+      }
       case null:
       default:
         problems.error(line, `unknown front matter field \`${key ?? '?'}\`; expected one of ${FRONT_MATTER_FIELDS.join(', ')}`);

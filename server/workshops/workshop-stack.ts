@@ -14,6 +14,7 @@ import type { LabViewSource } from '../http/lab-source.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
 import { createLabChecks } from '../checks/lab-checks.ts';
+import { createClusterModule } from '../cluster/cluster-module.ts';
 import { startSessionSweeper } from '../sessions/session-sweeper.ts';
 import type { LabChecks } from '../checks/lab-checks.ts';
 import type { DurableStore } from '../store/durable-store.ts';
@@ -147,6 +148,14 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,
   });
+  const cluster = createClusterModule({
+    meta: (id) => opts.labs.view(id)?.meta,
+    environment: (sessionId, labId) => {
+      const ws = workspaces.workspaces.get(sessionId, labId);
+      return ws?.state === 'ready' ? ws.env : undefined;
+    },
+    target: (env) => checks.target(env),
+  });
   const presence = createPresenceModule(service);
   // The dashboard's terminals: mirrors only, over the same SSH connections as the attendees'.
   const mirrors = createTerminalModule({
@@ -186,7 +195,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     appDeps: {
       sessions: store.sessions,
       previews,
-      gatewayModules: [...workspaces.modules, checks.module, presence],
+      gatewayModules: [...workspaces.modules, checks.module, cluster, presence],
       workshops: {
         routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
         dashboardModules: [createDashboardModule(service, store), mirrors],
@@ -217,6 +226,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         sweeper?.stop();
         await presence.close();
         checks.close();
+        cluster.close();
         // A restart mid-workshop (upgrade, SIGTERM) keeps attendees' hosts and shells for the next
         // process; the workshop's end or expiry frees them. Solo hosts have no such owner: freed now.
         await workspaces.close({ keep: (sessionId) => service.holdsHosts(sessionId) });

@@ -48,6 +48,7 @@ const DEFAULTS: HandlerTable = {
   'step-skip': notReady('checks'),
   'setup-retry': notReady('checks'),
   'dashboard-watch': notReady('workshops'),
+  'cluster-watch': notReady('cluster views'),
 };
 
 /** Merges the modules' handlers over the `not-ready` defaults; two modules claiming one type is a startup error. */
