@@ -67,6 +67,26 @@ export interface SolveBlock {
  */
 export type SetupBlock = SolveBlock;
 
+/**
+ * A named fault (```fault NAME HOST): commands the server runs as root on HOST when an instructor
+ * fires it, undone by its ```repair NAME HOST block (used only by `labwright test`). It belongs to
+ * the step it is declared in: that step's checks passing again is what shows it repaired.
+ */
+export interface Fault {
+  /** [a-z0-9-], unique in the lab. */
+  name: string;
+  /** What the dashboard and the attendee's notice say: the block's first `# comment` line, else the name. */
+  title: string;
+  /** 0-based index of the step it belongs to. */
+  step: number;
+  host: string;
+  code: string;
+  line: number;
+  repair: SolveBlock;
+}
+
+export const FAULT_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
 export interface Step {
   /** 0-based position. */
   index: number;
@@ -90,6 +110,8 @@ export interface Lab {
   meta: LabMeta;
   intro: ContentPart[];
   steps: Step[];
+  /** Named faults an instructor can fire, in file order. */
+  faults: Fault[];
 }
 
 export interface LintProblem {

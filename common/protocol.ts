@@ -5,6 +5,8 @@ import type { StepReport } from './checks.ts';
 import type { ClusterSnapshot } from './cluster-view.ts';
 import type { Result } from './result.ts';
 import type { DashboardSnapshot } from './workshop.ts';
+import type { FaultNotice, FireOutcome } from './faults.ts';
+import { faultNoticeSchema, fireOutcomeSchema } from './faults.ts';
 import { err, ok } from './result.ts';
 
 /** Bumped on any incompatible change; a client with another version is told to reload. */
@@ -59,6 +61,8 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('dashboard-watch'), workshopId: z.string().min(1).max(40) }),
   /** Lab page: push `cluster-view` snapshots of this page's environment while `watch` is true (the Cluster tab is open). */
   z.strictObject({ type: z.literal('cluster-watch'), watch: z.boolean() }),
+  /** Instructor dashboard: fire one of the lab's faults on one attendee's hosts, or (no attendee) on everyone's. */
+  z.strictObject({ type: z.literal('fault-fire'), workshopId: z.string().min(1).max(40), fault: z.string().min(1).max(40), attendee: z.string().min(1).max(100).optional() }),
 ] as const;
 
 const clientMessage = z.discriminatedUnion('type', clientSchemas);
@@ -79,6 +83,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'unknown-step'
   | 'step-locked'
+  /** A fault the lab does not declare, or one that cannot be fired now (see the message). */
+  | 'unknown-fault'
   /** A per-session cap (terminals open, check runs a minute) refused this; the message says which and what to do. */
   | 'too-many'
   /** The server could not save this (its disk is full or read-only): nothing was recorded; try again later. */
@@ -129,6 +135,10 @@ export type ServerMessage =
   | { type: 'lab-changed'; labId: string }
   | { type: 'dashboard'; snapshot: DashboardSnapshot }
   | { type: 'cluster-view'; snapshot: ClusterSnapshot }
+  /** The dashboard's answer to a fault-fire: what happened for each attendee it was meant for. */
+  | { type: 'fault-fired'; fault: string; outcomes: FireOutcome[] }
+  /** The attendee's page: the faults fired on their hosts and whether each is repaired (sent on connect and on change). */
+  | { type: 'fault-notices'; notices: FaultNotice[] }
   | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
 
 export type ServerMessageType = ServerMessage['type'];
@@ -180,8 +190,16 @@ export function parseServerMessage(raw: string): Result<ServerMessage, string> {
     if (!setup.success) return err(`invalid step-setup message: ${setup.error.issues[0]?.message ?? 'bad shape'}`);
     return ok({ type: 'step-setup', setup: setup.data });
   }
+  const schema = SERVER_SCHEMAS[type as ServerMessageType];
+  if (schema && !schema.safeParse(json).success) return err(`server message ${type} is malformed`);
   return ok(json as ServerMessage);
 }
+
+/** Server messages whose payload is checked in full (what the attendee reads must be what the protocol says). */
+const SERVER_SCHEMAS: Partial<Record<ServerMessageType, z.ZodType>> = {
+  'fault-fired': z.strictObject({ type: z.literal('fault-fired'), fault: z.string().max(40), outcomes: z.array(fireOutcomeSchema).max(10_000) }),
+  'fault-notices': z.strictObject({ type: z.literal('fault-notices'), notices: z.array(faultNoticeSchema).max(100) }),
+};
 
 // A record, not a list, so that adding a ServerMessage type without listing it is a type error.
 const SERVER_TYPES: Record<ServerMessageType, true> = {
@@ -196,6 +214,8 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'lab-changed': true,
   dashboard: true,
   'cluster-view': true,
+  'fault-fired': true,
+  'fault-notices': true,
   error: true,
 };
 

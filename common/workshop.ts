@@ -3,6 +3,7 @@
 import type { StepReport } from './checks.ts';
 import type { StepGate } from './gating.ts';
 import type { EnvState, StepSetupStatus } from './protocol.ts';
+import type { AttendeeFault, FaultInfo } from './faults.ts';
 
 /** A cell of the attendees × steps grid: the step's standing by the lab's gate (common/gating.ts). */
 export type StepCell = StepGate;
@@ -41,12 +42,16 @@ export interface AttendeeRow {
   lastReport?: StepReport;
   /** The current step's setup while it runs or after it failed (absent once it ran, or without setup). */
   setup?: StepSetupStatus;
+  /** Faults fired on this attendee's hosts, latest first per name (absent: none). */
+  faults?: AttendeeFault[];
 }
 
 export interface DashboardSnapshot {
   workshop: WorkshopInfo;
   steps: string[];
   attendees: AttendeeRow[];
+  /** The faults the lab declares, which the instructor can fire (absent: none). */
+  faults?: FaultInfo[];
   stuck: { afterMs: number; afterFailures: number };
   /** Server time when the snapshot was made (the browser's clock may be off). */
   now: number;

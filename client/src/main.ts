@@ -11,6 +11,7 @@ import { listHref, parseRoute } from './router.ts';
 import { setupFeature } from './setup/setup-feature.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
 import { previewsFeature } from './previews/previews-feature.ts';
+import { faultNoticeFeature } from './faults/fault-notice-feature.ts';
 import { dashboardPage } from './dashboard/dashboard-page.ts';
 import { instructorPage } from './dashboard/instructor-page.ts';
 import { parseWorkshopRoute } from './dashboard/workshop-routes.ts';
@@ -22,6 +23,7 @@ registerLabPageFeature(checksFeature);
 registerLabPageFeature(previewsFeature);
 registerLabPageFeature(setupFeature);
 registerLabPageFeature(clusterFeature);
+registerLabPageFeature(faultNoticeFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;

@@ -20,6 +20,7 @@ function lab(gate: 'hard' | 'soft' = 'hard', allowSkip = false): Lab {
     meta: { title: 't', summary: '', hosts: ['host0'], services: { etcd: 'cluster', docker: false }, durationMinutes: null, gate, allowSkip },
     intro: [],
     steps: [step(0, [etcdKey('/example', 'Azure')]), step(1, [etcdKey('/k1', 'v')]), step(2, [etcdKey('/k2', 'v')])],
+    faults: [],
   };
 }
 

@@ -52,7 +52,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
   const warm = new WarmShells();
   const progress = opts.progress ?? new MemoryProgressStore();
   const records = opts.setupRecords ?? new MemorySetupRecords();
-  const target = (env: Environment) => environmentTarget(env, opts.ssh, etcd, warm);
+  const target = (env: Environment): CheckTarget => environmentTarget(env, opts.ssh, etcd, warm);
   const setups = new StepSetups({
     records,
     target,

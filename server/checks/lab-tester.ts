@@ -12,6 +12,8 @@ import type { CheckTarget } from './check-target.ts';
 import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
 import { AttendeeWalk } from './attendee-walk.ts';
 import { errorText } from './outcome.ts';
+import type { FaultTestResult } from './fault-tester.ts';
+import { testFaults } from './fault-tester.ts';
 import type { SolveOutcome } from './solve-runner.ts';
 import { execSolves } from './solve-runner.ts';
 import { runStepSetup } from './step-setup.ts';
@@ -33,6 +35,8 @@ export interface StepTestResult {
   /** The last check after the solve (it must pass). */
   after?: StepReport;
   timings: { beforeMs: number; solveMs: number; afterMs: number };
+  /** The step's faults, fired and repaired once it passed (see fault-tester.ts). */
+  faults?: FaultTestResult[];
 }
 
 export interface LabTestResult {
@@ -187,6 +191,15 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
         continue;
       }
       const r = await testStep(target, step, settleMs, replay, lab.file);
+      const faults = lab.faults.filter((f) => f.step === step.index);
+      if (r.verdict === 'pass' && faults.length > 0) {
+        r.faults = await testFaults(target, step, faults, lab.file, settleMs);
+        const bad = r.faults.find((f) => !f.ok);
+        if (bad) {
+          r.verdict = 'fail';
+          r.problem = bad.problem ?? `fault "${bad.name}" failed`;
+        }
+      }
       result.steps.push(r);
       emit({ type: 'step', result: r });
       failed = r.verdict !== 'pass';

@@ -22,6 +22,8 @@ const USAGE = `${SYNOPSIS}
 Provisions fresh hosts for the lab (as its front matter asks), then for every step
 in order: checks must NOT pass yet, the step's solve blocks run on their hosts
 (bash -e, non-interactive), and the checks must pass (retried for a few seconds).
+Then each of the step's faults (\`\`\`fault NAME HOST) is fired: the checks must fail,
+its repair block runs, and they must pass again (one "fault NAME" line each).
 Prints a per-step report and tears the hosts down.
 
   <lab-id>       a lab under the labs folder (LABWRIGHT_LABS_DIR; e.g. etcd)
@@ -75,8 +77,14 @@ function printStep(r: StepTestResult, work: string): void {
   }
   const t = r.timings;
   const timing = `checks before ${secs(t.beforeMs)}, ${work} ${secs(t.solveMs)}, checks after ${secs(t.afterMs)}`;
-  console.log(`  ${r.verdict === 'pass' ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
-  if (r.verdict === 'pass') return;
+  const faultFailed = r.faults?.some((f) => !f.ok) === true;
+  console.log(`  ${r.verdict === 'pass' || faultFailed ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
+  for (const f of r.faults ?? []) {
+    const ft = f.timings;
+    const how = f.ok ? `fired → checks fail (${secs(ft.fireMs + ft.detectMs)}), repaired → checks pass (${secs(ft.repairMs + ft.passMs)})` : (f.problem ?? 'failed');
+    console.log(`  ${f.ok ? '✓' : '✗'} fault ${f.name} (step ${n}): ${how}`);
+  }
+  if (r.verdict === 'pass' || faultFailed) return;
   console.log(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
   // Per-check detail: the report that decided the verdict.
   const report = r.after ?? r.before;

@@ -27,7 +27,7 @@ import { ownerLabel } from '../workspaces/workspace-manager.ts';
 /** A lab whose steps have no checks: a Check press runs at once, without hosts to reach. */
 const checklessLab = (id: string): Lab => {
   const v = sampleLabView(id);
-  return { id, file: `${id}/lab.md`, meta: v.meta, intro: [], steps: v.steps.map((s) => ({ index: s.index, id: s.id, title: s.title, line: 1, parts: [], checks: [], solves: [], setups: [] })) };
+  return { id, file: `${id}/lab.md`, meta: v.meta, intro: [], steps: v.steps.map((s) => ({ index: s.index, id: s.id, title: s.title, line: 1, parts: [], checks: [], solves: [], setups: [] })), faults: [] };
 };
 
 const TOKEN_A = 'instructor-token-A-0123456789';

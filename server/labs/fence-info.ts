@@ -1,7 +1,7 @@
 // What a fenced block's info string means in a lab: one of our interactive blocks (run, check, hint,
-// solve, preview, setup), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
+// solve, preview, setup, fault, repair), ordinary code, or a near miss of ours (```chek) that would otherwise silently render as code.
 
-export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve', 'preview', 'setup'] as const;
+export const BLOCK_KINDS = ['run', 'check', 'hint', 'solve', 'preview', 'setup', 'fault', 'repair'] as const;
 export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 export type FenceInfo =
@@ -16,7 +16,8 @@ export function classifyFence(info: string): FenceInfo {
   const lower = word.toLowerCase();
   for (const kind of BLOCK_KINDS) {
     // Short words get a tighter budget so that real languages (`rust`, `ini`) stay code.
-    const budget = kind.length <= 4 ? 1 : 2;
+    // `fault` and `repair` too: `default` and `repl` are code.
+    const budget = kind.length <= 4 || kind === 'fault' || kind === 'repair' ? 1 : 2;
     if (lower === kind || (lower.length > 1 && editDistance(lower, kind) <= budget)) {
       return { kind: 'near-miss', word, meant: kind };
     }

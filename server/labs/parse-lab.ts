@@ -3,6 +3,7 @@
 import type { Token } from 'markdown-it';
 import type { ContentPart, Lab, LintProblem, SetupBlock, SolveBlock, Step } from '../../common/lab.ts';
 import { MAX_PREVIEW_LABEL, MAX_PREVIEW_PORT, MIN_PREVIEW_PORT } from '../../common/lab.ts';
+import { FaultCollector } from './fault-blocks.ts';
 import { parseCheckBlock } from './check-block.ts';
 import { classifyFence } from './fence-info.ts';
 import { parseFrontMatter } from './front-matter.ts';
@@ -52,6 +53,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
   const sections: Section[] = [intro];
   let current = intro;
   let pending: Token[] = [];
+  const faults = new FaultCollector(scope, problems);
 
   const flush = (): void => {
     if (pending.length === 0) return;
@@ -93,7 +95,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
       continue;
     }
     if (info.kind === 'near-miss') {
-      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint, solve HOST, setup HOST and preview HOST:PORT`);
+      problems.error(line, `unknown block kind \`${info.word}\`: did you mean \`${info.meant}\`? Lab blocks are run HOST, check, hint, solve HOST, setup HOST, preview HOST:PORT, fault NAME HOST and repair NAME HOST`);
       // A misspelt check is still meant as a check: do not also report the step as having none.
       if (info.meant === 'check') current.checkBlocks += 1;
       pending.push(token);
@@ -157,6 +159,10 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
           problems.error(line, 'a `check` block before the first step: checks belong to a step (a `## Title` section)');
         }
         break;
+      case 'fault':
+      case 'repair':
+        faults.add(info.kind, info.args, code, line, current.step);
+        break;
     }
   }
   flush();
@@ -166,7 +172,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
   if (steps.length === 0) {
     problems.error(bodyStart + 1, 'the lab has no steps: each step starts with a `## Step title` line');
   }
-  return { lab: { id, file, meta, intro: intro.parts, steps }, problems: problems.items };
+  return { lab: { id, file, meta, intro: intro.parts, steps, faults: faults.finish() }, problems: problems.items };
 }
 
 /** Rules about steps as a whole: titles, ids, emptiness, solves that cannot be verified. */

@@ -7,6 +7,7 @@ import type { Gate } from '../../common/gating.ts';
 import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
+import type { AttendeeFault, FaultInfo } from '../../common/faults.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
 import type { Lab } from '../../common/lab.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
@@ -38,6 +39,8 @@ export interface WorkshopServiceOptions {
   sweepMs?: number;
   /** A workshop of this lab was created (e.g. start filling its warm pool). */
   onWorkshopOpen?: (labId: string) => void;
+  /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
+  faults?: { lab(labId: string): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
 }
 
 export class WorkshopError extends Error {
@@ -147,6 +150,7 @@ export class WorkshopService {
     const freed = this.opts.workspaces.release(a.id);
     this.opts.store.progress.clear(a.id);
     this.opts.store.reports.clear(a.id);
+    this.opts.faults?.forget(a.id);
     this.opts.store.sessions.markReset(a.id, Date.now());
     this.#startEnvironment(a, w);
     this.changed(w.id);
@@ -267,6 +271,8 @@ export class WorkshopService {
     const snap: DashboardSnapshot = { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
     const standing = this.opts.versions?.standing(w);
     if (standing?.kind === 'changed') snap.labChanged = standing.movable ? { movable: true } : { movable: false, reason: standing.reason };
+    const faults = this.opts.faults?.lab(w.labId) ?? [];
+    if (faults.length > 0) snap.faults = faults;
     return snap;
   }
 
@@ -305,6 +311,8 @@ export class WorkshopService {
       if (setup.host !== undefined) row.setup.host = setup.host;
       if (setup.reason !== undefined) row.setup.reason = setup.reason;
     }
+    const faults = this.opts.faults?.of(a.id) ?? [];
+    if (faults.length > 0) row.faults = faults;
     return row;
   }
 

@@ -10,6 +10,7 @@ import { authRoutes } from '../auth/auth-routes.ts';
 import type { InstructorCredential } from '../auth/instructor-credential.ts';
 import { credentialFingerprint, instructorCredential } from '../auth/instructor-credential.ts';
 import type { Config } from '../config.ts';
+import type { Lab } from '../../common/lab.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
@@ -34,6 +35,8 @@ import { authorizeHello, mirrorDirectory } from './workshop-access.ts';
 import { workshopRoutes } from './workshop-routes.ts';
 import { createPreviewService } from '../previews/preview-service.ts';
 import type { PreviewServiceOptions } from '../previews/preview-service.ts';
+import { createFaultFireModule, createFaultNoticeModule } from '../faults/fault-modules.ts';
+import { FaultService } from '../faults/fault-service.ts';
 import { WorkshopService } from './workshop-service.ts';
 
 export interface WorkshopStackOptions {
@@ -119,6 +122,12 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     maxEnvironmentsPerSession: limits.environmentsPerSession,
     maxTerminalsPerSession: limits.terminalsPerSession,
   });
+  // Bound late: the fault service needs the checks' targets, which need the workshop service.
+  const faultsView = {
+    lab: (labId: string) => faults.faultsOf(labId),
+    of: (sessionId: string) => faults.attendeeFaults(sessionId),
+    forget: (sessionId: string) => faults.forget(sessionId),
+  };
   const service = new WorkshopService({
     store,
     workspaces: workspaces.workspaces,
@@ -126,6 +135,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     versions,
     log,
     onWorkshopOpen: warm,
+    faults: faultsView,
     // Its pages reload the lab and get their progress again, in the new version's order.
     onMoved: (sessionId) => {
       versions.moved(sessionId);
@@ -155,6 +165,22 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       return ws?.state === 'ready' ? ws.env : undefined;
     },
     target: (env) => checks.target(env),
+  });
+  const fullLab = (id: string): Lab | undefined => {
+    const load = opts.catalog.get(id);
+    return load?.ok ? load.lab : undefined;
+  };
+  const faults = new FaultService({
+    store,
+    lab: fullLab,
+    environment: (sessionId, labId) => {
+      const ws = workspaces.workspaces.get(sessionId, labId);
+      return ws?.state === 'ready' ? ws.env : undefined;
+    },
+    target: (env) => checks.target(env),
+    log: logger('faults'),
+    onChange: (sessionId) => service.progressChanged(sessionId),
+    ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
   });
   const presence = createPresenceModule(service);
   // The dashboard's terminals: mirrors only, over the same SSH connections as the attendees'.
@@ -195,10 +221,10 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     appDeps: {
       sessions: store.sessions,
       previews,
-      gatewayModules: [...workspaces.modules, checks.module, cluster, presence],
+      gatewayModules: [...workspaces.modules, checks.module, cluster, presence, createFaultNoticeModule(faults)],
       workshops: {
         routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
-        dashboardModules: [createDashboardModule(service, store), mirrors],
+        dashboardModules: [createDashboardModule(service, store), mirrors, createFaultFireModule(faults, store)],
         authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
     },
@@ -223,6 +249,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         offLabChange();
         service.close();
         previews.close();
+        faults.close();
         sweeper?.stop();
         await presence.close();
         checks.close();

@@ -49,6 +49,7 @@ const DEFAULTS: HandlerTable = {
   'setup-retry': notReady('checks'),
   'dashboard-watch': notReady('workshops'),
   'cluster-watch': notReady('cluster views'),
+  'fault-fire': notReady('faults'),
 };
 
 /** Merges the modules' handlers over the `not-ready` defaults; two modules claiming one type is a startup error. */

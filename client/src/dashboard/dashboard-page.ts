@@ -2,7 +2,7 @@
 // over the dashboard socket; the page draws attendees × steps as colour cells, stuck attendees
 // first and flagged, and ticks "time on step" locally. Clicking a row opens the attendee's
 // terminals read-only with their last check results, and a reset.
-import type { DashboardSnapshot } from '../../../common/workshop.ts';
+import type { AttendeeRow, DashboardSnapshot } from '../../../common/workshop.ts';
 import { isStuck } from '../../../common/workshop.ts';
 import { ApiError, endWorkshop, extendWorkshop, fetchLab, moveWorkshop, resetAttendee, workshopSnapshot } from '../api.ts';
 import { h } from '../dom.ts';
@@ -10,6 +10,8 @@ import type { Page } from '../page.ts';
 import { duration } from '../pages/format.ts';
 import { LabSocket, socketUrl } from '../ws-client.ts';
 import { orderAttendees } from './attendee-order.ts';
+import { faultLabel, faultStateText, fireSummary } from '../faults/fault-text.ts';
+import '../faults/faults.css';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import type { OfferedPreview } from '../previews/preview-open.ts';
@@ -42,6 +44,10 @@ export function dashboardPage(workshopId: string): Page {
   const move = h('button', { type: 'button' }, 'Move to the new version');
   const labNotice = h('div', { class: 'banner lab-changed', role: 'region', 'aria-label': 'Lab version', hidden: true }, labNoticeText, ' ', move);
   const summary = h('div', { class: 'dash-summary' });
+  // Faults on demand: shown only for a lab that declares faults.
+  const faultSelect = h('select', { 'aria-label': 'Fault to fire' });
+  const fireAll = h('button', { type: 'button', class: 'danger' }, 'Fire for everyone');
+  const faultBar = h('div', { class: 'dash-faults', hidden: true }, h('b', {}, 'Faults'), faultSelect, fireAll);
   const grid = h('div', { class: 'grid', role: 'table', 'aria-label': 'Attendees by step' });
   const detail = h('aside', { class: 'detail' }, h('p', { class: 'muted' }, 'Click an attendee to watch their terminals.'));
   root.append(
@@ -55,6 +61,7 @@ export function dashboardPage(workshopId: string): Page {
     message,
     labNotice,
     summary,
+    faultBar,
     h('div', { class: 'dash-body' }, grid, detail),
   );
 
@@ -63,6 +70,23 @@ export function dashboardPage(workshopId: string): Page {
     message.className = 'form-message error-text';
     message.textContent = e instanceof ApiError ? e.message : 'Could not reach the server.';
   };
+
+  const say = (text: string, ok: boolean): void => {
+    message.className = `form-message ${ok ? 'ok-text' : 'error-text'}`;
+    message.textContent = text;
+  };
+  function fire(fault: string, attendee?: string): void {
+    if (!socket?.send({ type: 'fault-fire', workshopId, fault, ...(attendee !== undefined ? { attendee } : {}) })) {
+      say('Not connected to the server; try again in a moment.', false);
+      return;
+    }
+    say(`Firing "${snap?.faults?.find((f) => f.name === fault)?.title ?? fault}"…`, true);
+  }
+  fireAll.addEventListener('click', () => {
+    const f = snap?.faults?.find((x) => x.name === faultSelect.value);
+    if (!f || !confirm(`Fire "${f.title}" on ${f.host} for every attendee who has finished step ${f.step + 1}?`)) return;
+    fire(f.name);
+  });
 
   copy.addEventListener('click', () => {
     joinLink.select();
@@ -103,6 +127,12 @@ export function dashboardPage(workshopId: string): Page {
     labNotice.hidden = changed === undefined;
     move.hidden = changed?.movable !== true;
     labNoticeText.textContent = changed === undefined ? '' : changed.movable ? 'Lab changed since this workshop started. Attendees keep the version they started with.' : `Lab changed since this workshop started, but it cannot move: ${changed.reason}.`;
+    const faults = s.faults ?? [];
+    faultBar.hidden = faults.length === 0;
+    if (faultSelect.options.length !== faults.length) {
+      faultSelect.replaceChildren(...faults.map((f) => h('option', { value: f.name }, faultLabel(f))));
+    }
+    fireAll.disabled = over;
   }
 
   function renderSummary(s: DashboardSnapshot, t: number): void {
@@ -150,7 +180,7 @@ export function dashboardPage(workshopId: string): Page {
           'data-attendee': r.id,
           'data-name': r.name,
         },
-        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null),
+        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null, faultBadge(r.faults)),
         h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => h('span', { class: `cell ${c}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${CELL_TEXT[c]}` }))),
         h('span', { class: 'g-time', 'data-since': String(r.currentSince) }, finished ? 'done' : duration(t - r.currentSince)),
         h('span', { class: `g-fail${r.failedOnCurrent >= s.stuck.afterFailures ? ' many' : ''}`, title: `${r.failedOnCurrent} failed on this step, ${r.failedTotal} in all` }, String(r.failedOnCurrent || '')),
@@ -162,6 +192,36 @@ export function dashboardPage(workshopId: string): Page {
       return row;
     });
     grid.replaceChildren(head, ...(rows.length ? rows : [h('p', { class: 'muted empty' }, 'Nobody has joined yet. Share the join link.')]));
+  }
+
+  function faultBadge(faults: AttendeeRow['faults']): HTMLElement | null {
+    if (!faults?.length) return null;
+    const broken = faults.some((f) => f.state === 'broken' || f.state === 'firing');
+    if (!broken && !faults.some((f) => f.state === 'repaired')) return null;
+    return h('span', { class: `fault-badge ${broken ? 'broken' : 'repaired'}` }, broken ? 'still broken' : 'repaired');
+  }
+
+  /** The attendee's faults: each lab fault with where it stands for them and a Fire button. */
+  function faultsPanel(s: DashboardSnapshot, r: AttendeeRow): HTMLElement | null {
+    const faults = s.faults ?? [];
+    if (faults.length === 0) return null;
+    const over = s.workshop.endedAt !== undefined;
+    return h(
+      'div',
+      { class: 'detail-faults' },
+      h('h3', {}, 'Faults'),
+      h(
+        'ul',
+        {},
+        ...faults.map((f) => {
+          const fired = r.faults?.find((x) => x.name === f.name);
+          const button = h('button', { type: 'button', class: 'danger', 'aria-label': `Fire "${f.title}" for ${r.name}` }, 'Fire');
+          button.disabled = over || fired?.state === 'broken' || fired?.state === 'firing';
+          button.addEventListener('click', () => fire(f.name, r.id));
+          return h('li', { 'data-fault': f.name, 'data-state': fired?.state ?? 'none' }, h('span', {}, faultLabel(f)), h('span', { class: 'muted' }, fired ? faultStateText(fired) : 'not fired'), button);
+        }),
+      ),
+    );
   }
 
   function renderDetail(s: DashboardSnapshot): void {
@@ -200,6 +260,7 @@ export function dashboardPage(workshopId: string): Page {
           ? h('p', { class: 'muted setup-detail' }, `Preparing step ${r.setup.step + 1}…`)
           : null,
       results,
+      faultsPanel(s, r),
       reset,
     );
     if (mirrorFor !== r.id || !mirror) {
@@ -257,6 +318,13 @@ export function dashboardPage(workshopId: string): Page {
       socket = new LabSocket({ labId: first.workshop.labId, url: socketUrl(undefined, 'dashboard-ws') });
       const sock = socket;
       sock.on('welcome', () => sock.send({ type: 'dashboard-watch', workshopId }));
+      sock.on('fault-fired', (m) => {
+        const title = snap?.faults?.find((f) => f.name === m.fault)?.title ?? m.fault;
+        say(fireSummary(title, m.outcomes), m.outcomes.some((o) => o.ok));
+      });
+      sock.on('error', (m) => {
+        if (m.ref === 'fault-fire') say(`Could not fire the fault: ${m.message}`, false);
+      });
       sock.on('dashboard', (m) => {
         snap = m.snapshot;
         clockSkew = m.snapshot.now - Date.now();
