@@ -92,6 +92,11 @@ const CORPUS = [
   'error\r\n',
   'HOST0:5000',
   'ü10.2.0.1',
+  "/workshop/members holds this cluster's member list\n",
+  '4711 etcdctl watch /message\n',
+  '4711 etcdctl watch --rev 12 --prefix /foo-service/\n',
+  '4711 etcdctl watch --rev 12 --prefix /foo-service/ -- sh -c etcdctl put /last-change "$ETCD_WATCH_KEY was set"\n',
+  '/last-change was written for the change at revision 42\n',
 ];
 
 async function shippedRegexes(): Promise<{ where: string; source: string; multiline: boolean }[]> {
