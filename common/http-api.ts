@@ -19,6 +19,8 @@ export type ApiErrorCode =
   | 'lab-broken'
   | 'workshop-full'
   | 'workshop-ended'
+  /** The request is well formed but the state it acts on refuses it now (e.g. a workshop move with nothing to move to). */
+  | 'conflict'
   | 'too-many-attempts'
   | 'misdirected'
   | 'unavailable'

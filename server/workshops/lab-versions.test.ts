@@ -91,6 +91,6 @@ describe('a workshop pinned to its lab version', () => {
     expect(moved.steps).toEqual(['Zero', 'Alpha', 'Bravo', 'Delta', 'Charlie']);
     expect(moved.attendees[0]?.cells).toEqual(['current', 'done', 'done', 'locked', 'locked']);
     // Nothing more to move to.
-    expect((await api(`workshops/${w.id}/move`, { method: 'POST', cookie: instructor })).status).toBe(400);
+    expect((await api(`workshops/${w.id}/move`, { method: 'POST', cookie: instructor })).status).toBe(409);
   });
 });

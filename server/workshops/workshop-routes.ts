@@ -24,7 +24,7 @@ const workshopErrors: ErrorRequestHandler = (e: unknown, _req, res, next) => {
     next(e);
     return;
   }
-  const status = e.code === 'not-found' ? 404 : e.code === 'workshop-ended' ? 410 : 400;
+  const status = e.code === 'not-found' ? 404 : e.code === 'workshop-ended' ? 410 : e.code === 'conflict' ? 409 : 400;
   sendApiError(res, status, e.code, e.message);
 };
 

@@ -46,7 +46,7 @@ export interface WorkshopServiceOptions {
 export class WorkshopError extends Error {
   override name = 'WorkshopError';
   constructor(
-    readonly code: 'bad-request' | 'not-found' | 'workshop-ended',
+    readonly code: 'bad-request' | 'not-found' | 'workshop-ended' | 'conflict',
     message: string,
   ) {
     super(message);
@@ -123,10 +123,10 @@ export class WorkshopService {
     if (w.endedAt !== undefined || w.expiresAt <= Date.now()) throw new WorkshopError('workshop-ended', 'this workshop has ended');
     const versions = this.opts.versions;
     const standing = versions?.standing(w) ?? { kind: 'same' as const };
-    if (standing.kind === 'same' || !versions) throw new WorkshopError('bad-request', 'the lab file has not changed since this workshop’s version');
-    if (!standing.movable) throw new WorkshopError('bad-request', standing.reason);
+    if (standing.kind === 'same' || !versions) throw new WorkshopError('conflict', 'the lab file has not changed since this workshop’s version');
+    if (!standing.movable) throw new WorkshopError('conflict', standing.reason);
     const file = versions.fileVersion(w.labId);
-    if (!file) throw new WorkshopError('bad-request', 'the lab file cannot be loaded now');
+    if (!file) throw new WorkshopError('conflict', 'the lab file cannot be loaded now');
     this.opts.store.workshops.pinLab(id, { source: file.source, hash: file.hash });
     this.opts.log.info({ workshop: id, from: w.labHash?.slice(0, 12), to: file.hash.slice(0, 12) }, 'workshop moved to the new lab version');
     for (const a of this.opts.store.sessions.attendeesOf(id)) this.opts.onMoved?.(a.id);
