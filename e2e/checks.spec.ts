@@ -33,18 +33,23 @@ test('step 2 is locked until step 1 passes', async () => {
   await expect(step(1).locator('.check-button')).toBeHidden();
 });
 
-test('a wrong value shows expected vs actual', async () => {
-  await typeInto('host0', 'etcdctl put /workshop/members 2');
-  const fail = step(0).locator('.check-item[data-status="fail"]');
-  await expect(fail).toContainText('etcd key /workshop/members is "2", expected "3"', { timeout: 20_000 });
+// Step 1's check compares the key with this cluster's own member list: a typed count does not pass.
+const MEMBERS_CHECK = "/workshop/members holds this cluster's member list";
+
+test('a wrong value shows the failing check on its host', async () => {
+  await typeInto('host0', 'etcdctl put /workshop/members 3');
+  // A described check: its title, then one line per host with expected vs actual.
+  const fail = step(0).locator('.check-item.check-described[data-status="fail"]');
+  await expect(fail).toContainText(MEMBERS_CHECK, { timeout: 30_000 });
+  await expect(step(0).locator('.check-item:not(.check-described)[data-status="fail"]')).toContainText('host0');
   await expect(step(1)).toHaveAttribute('data-state', 'locked');
 });
 
 test('the right value unlocks step 2 without pressing anything', async () => {
-  await typeInto('host0', 'etcdctl put /workshop/members 3');
-  await expect(step(0)).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
+  await typeInto('host0', 'etcdctl put /workshop/members "$(etcdctl member list)"');
+  await expect(step(0)).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await expect(step(1)).toHaveAttribute('data-state', 'open');
-  await expect(step(0).locator('.check-item[data-status="pass"]')).toContainText('etcd key /workshop/members is "3"');
+  await expect(step(0).locator('.check-item.check-described[data-status="pass"]')).toContainText(MEMBERS_CHECK);
   await expect(step(2)).toHaveAttribute('data-state', 'locked');
 });
 
