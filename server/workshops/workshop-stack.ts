@@ -158,12 +158,14 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,
   });
+  /** The ready environment of (session, lab): what the Cluster tab and faults act on. */
+  const readyEnvironment = (sessionId: string, labId: string): Environment | undefined => {
+    const ws = workspaces.workspaces.get(sessionId, labId);
+    return ws?.state === 'ready' ? ws.env : undefined;
+  };
   const cluster = createClusterModule({
     meta: (id) => opts.labs.view(id)?.meta,
-    environment: (sessionId, labId) => {
-      const ws = workspaces.workspaces.get(sessionId, labId);
-      return ws?.state === 'ready' ? ws.env : undefined;
-    },
+    environment: readyEnvironment,
     target: (env) => checks.target(env),
   });
   const fullLab = (id: string): Lab | undefined => {
@@ -173,10 +175,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const faults = new FaultService({
     store,
     lab: fullLab,
-    environment: (sessionId, labId) => {
-      const ws = workspaces.workspaces.get(sessionId, labId);
-      return ws?.state === 'ready' ? ws.env : undefined;
-    },
+    environment: readyEnvironment,
     target: (env) => checks.target(env),
     log: logger('faults'),
     onChange: (sessionId) => service.progressChanged(sessionId),
