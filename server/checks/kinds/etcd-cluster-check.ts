@@ -32,7 +32,7 @@ const PROBE_PREFIX = '/labwright/probe/';
 const SILENT_PROBE =
   'state=$(systemctl show -p ActiveState --value etcd.service); echo "state=$state"; ' +
   'inv=$(systemctl show -p InvocationID --value etcd.service); ' +
-  '[ -n "$inv" ] && journalctl --no-pager -o cat _SYSTEMD_UNIT=etcd.service _SYSTEMD_INVOCATION_ID="$inv" ' +
+  '[ -n "$inv" ] && journalctl --no-pager -o short-unix _SYSTEMD_UNIT=etcd.service _SYSTEMD_INVOCATION_ID="$inv" ' +
   "| grep -E 'raft\\.node: |received (terminated|interrupt) signal' | tail -n 400; true";
 
 async function silentState(target: CheckTarget, host: string, ctx: EvalContext): Promise<Silent> {
@@ -104,6 +104,7 @@ export async function evalEtcdCluster(target: CheckTarget, spec: ClusterSpec, ct
   for (const m of members) {
     const at = 'silent' in m && typeof m.silent !== 'string' ? m.silent.atStop : null;
     if (at && at.leader === at.self) stoppedLeaders.push(at);
+    else if (at?.ledUntil) stoppedLeaders.push({ ...at, leader: at.self, term: at.ledUntil.term });
   }
   const stoppedTerm = Math.max(0, ...stoppedLeaders.map((s) => s.term));
   const upIds = new Set(up.map((m) => m.status.id));
@@ -186,8 +187,15 @@ export async function evalEtcdCluster(target: CheckTarget, spec: ClusterSpec, ct
       results.push(toResult(d, { host, status: 'pass', actual: `stopped (etcd.service ${state})`, durationMs: elapsed() }));
       continue;
     }
-    const led = atStop !== null && atStop.leader === atStop.self;
-    const when = atStop === null ? 'its log of its last run shows no leader' : led ? `it was the leader (term ${atStop.term}) when it stopped` : `it was ${atStop.leader === null ? 'without a leader' : `following ${nameOf(atStop.leader)}`} (term ${atStop.term}) when it stopped`;
+    const led = atStop !== null && (atStop.leader === atStop.self || atStop.ledUntil !== undefined);
+    const when =
+      atStop === null
+        ? 'its log of its last run shows no leader'
+        : atStop.leader === atStop.self
+          ? `it was the leader (term ${atStop.term}) when it stopped`
+          : atStop.ledUntil
+            ? `it was the leader (term ${atStop.ledUntil.term}) until an election ${(atStop.ledUntil.msBeforeStop / 1000).toFixed(1)} s before it stopped`
+            : `it was ${atStop.leader === null ? 'without a leader' : `following ${nameOf(atStop.leader)}`} (term ${atStop.term}) when it stopped`;
     results.push(toResult(d, { host, status: led ? 'pass' : 'fail', actual: `stopped (etcd.service ${state}); ${when}`, durationMs: elapsed() }));
   }
   return results;

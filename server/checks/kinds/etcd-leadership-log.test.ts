@@ -30,4 +30,25 @@ describe('leadershipAtStop', () => {
   it('a log without leadership lines says nothing', () => {
     expect(leadershipAtStop('received terminated signal, shutting down...\n')).toBeNull();
   });
+
+  it('stamped lines (journalctl -o short-unix): a leader that lost an election just before its stop still counts, saying when', () => {
+    const raced = `1795963010.100000 host0 etcd[52]: raft2026/11/30 14:36:30 INFO: raft.node: aa elected leader aa at term 2
+1795963040.200000 host0 etcd[52]: raft2026/11/30 14:37:00 INFO: raft.node: aa lost leader aa at term 3
+1795963040.210000 host0 etcd[52]: raft2026/11/30 14:37:00 INFO: raft.node: aa elected leader bb at term 3
+1795963040.650000 host0 etcd[52]: received terminated signal, shutting down...`;
+    expect(leadershipAtStop(raced)).toEqual({ self: 'aa', leader: 'bb', term: 3, signalled: true, ledUntil: { term: 2, msBeforeStop: 450 } });
+  });
+
+  it('a leadership lost longer ago than the grace, or never held, gives no ledUntil', () => {
+    const longAgo = `1795963010.100000 h etcd[52]: raft.node: aa elected leader aa at term 2
+1795963020.000000 h etcd[52]: raft.node: aa lost leader aa at term 3
+1795963020.010000 h etcd[52]: raft.node: aa elected leader bb at term 3
+1795963040.000000 h etcd[52]: received terminated signal, shutting down...`;
+    expect(leadershipAtStop(longAgo)?.ledUntil).toBeUndefined();
+    const never = `1795963010.100000 h etcd[52]: raft.node: aa elected leader bb at term 2
+1795963010.300000 h etcd[52]: raft.node: aa lost leader bb at term 3
+1795963010.400000 h etcd[52]: raft.node: aa elected leader cc at term 3
+1795963010.500000 h etcd[52]: received terminated signal, shutting down...`;
+    expect(leadershipAtStop(never)?.ledUntil).toBeUndefined();
+  });
 });
