@@ -6,6 +6,7 @@ import { LAB_ID } from './lab.ts';
 import type { Result } from './result.ts';
 import { err, ok } from './result.ts';
 import type { DashboardSnapshot, WorkshopInfo } from './workshop.ts';
+import type { ProgressExport } from './workshop-export.ts';
 
 // ---- errors ----
 
@@ -212,6 +213,8 @@ export const API = {
   endWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/end', { id: opaqueId }),
   /** Moves a running workshop to the lab file as it is now (progress kept by step id). */
   moveWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/move', { id: opaqueId }),
+  /** The workshop's progress, one row per attendee and step; `?format=csv` answers text/csv instead of JSON. */
+  exportWorkshop: route<ProgressExport>()('GET', '/workshops/:id/export', { id: opaqueId }),
   resetAttendee: route<void>()('POST', '/workshops/:id/attendees/:attendee/reset', { id: opaqueId, attendee: opaqueId }),
   previews: route<PreviewsAnswer>()('GET', '/labs/:id/previews', { id: labId }),
   attendeePreviews: route<PreviewsAnswer>()('GET', '/labs/:id/attendees/:attendee/previews', { id: labId, attendee: opaqueId }),

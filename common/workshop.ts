@@ -39,6 +39,8 @@ export interface AttendeeRow {
   /** Failed explicit checks of the current step. */
   failedOnCurrent: number;
   failedTotal: number;
+  /** Per step, the time spent on it before it was done (common/room-heat.ts); null while not done. */
+  spentMs?: (number | null)[];
   lastReport?: StepReport;
   /** The current step's setup while it runs or after it failed (absent once it ran, or without setup). */
   setup?: StepSetupStatus;

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,5 +68,38 @@ test('the dashboard shows who is where and who is stuck, stuck first', async ({ 
   await expect(page.locator('.detail-head h2')).toHaveText('Emil Novák');
   await expect(page.locator('.last-report')).toContainText('expected "Azure"');
   await saveDocsScreenshot(page, 'screenshot-dashboard.png');
+  await page.close();
+});
+
+test('the room at a glance: attendees per step, the checks failing most there, and the progress export', async ({ browser }) => {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`${info.url}#/instructor`);
+  await page.getByLabel('Instructor credential').fill('demo-instructor-credential');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('link', { name: 'Examining and working with etcd' }).click();
+  const glance = page.getByRole('region', { name: 'Room at a glance' });
+  await expect(glance.getByRole('heading', { name: 'Room at a glance' })).toBeVisible();
+  const cards = glance.getByRole('list', { name: 'Steps at a glance' }).getByRole('listitem');
+  await expect(cards).toHaveCount(8);
+  // Seeded: Amara, Fatima and Lena have done five steps (on step 6); Mateo is on step 1, failing key /example.
+  await expect(cards.nth(5)).toContainText('3 here');
+  await expect(cards.nth(0)).toContainText('1 here');
+  await expect(cards.nth(0)).toContainText('Fails most: key /example (1)');
+  await expect(cards.nth(1)).toContainText(/median \d+m/);
+  await expect(cards.nth(7)).toContainText('nobody finished yet');
+
+  const csvDownload = page.waitForEvent('download');
+  await glance.getByRole('link', { name: 'CSV' }).click();
+  const csv = await csvDownload;
+  expect(csv.suggestedFilename()).toMatch(/^etcd-\d{4}-\d\d-\d\d-progress\.csv$/);
+  const lines = (await readFile((await csv.path()) ?? '', 'utf8')).trim().split('\r\n');
+  expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts');
+  expect(lines).toHaveLength(1 + 14 * 8);
+  expect(lines.filter((l) => l.startsWith('Mateo Rossi,') && /,current,,,5,5$/.test(l))).toHaveLength(1);
+
+  const jsonDownload = page.waitForEvent('download');
+  await glance.getByRole('link', { name: 'JSON' }).click();
+  const json = JSON.parse(await readFile((await (await jsonDownload).path()) ?? '', 'utf8')) as { rows: { attendee: string; state: string }[] };
+  expect(json.rows.filter((r) => r.attendee === 'Chen Wei' && r.state === 'done')).toHaveLength(7);
   await page.close();
 });

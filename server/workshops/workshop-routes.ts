@@ -4,6 +4,7 @@
 import { Router } from 'express';
 import type { ErrorRequestHandler, Request } from 'express';
 import { API } from '../../common/http-api.ts';
+import { progressCsv } from '../../common/workshop-export.ts';
 import { requireInstructor } from '../auth/require-instructor.ts';
 import { sendApiError } from '../http/api-error.ts';
 import { jsonBody, readBody, readParams, sendAnswer } from '../http/api-input.ts';
@@ -129,6 +130,21 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     const params = readParams(API.moveWorkshop, req, res);
     if (!params) return;
     sendAnswer(res, API.moveWorkshop, service.moveToFile(params.id));
+  });
+  router.get(API.exportWorkshop.path, (req, res) => {
+    const params = readParams(API.exportWorkshop, req, res);
+    if (!params) return;
+    const data = service.progressExport(params.id);
+    const csv = req.query['format'] === 'csv';
+    // A download named after the lab and the day, not shown inline.
+    const name = `${data.workshop.labId}-${data.workshop.exportedAt.slice(0, 10)}-progress.${csv ? 'csv' : 'json'}`;
+    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    if (csv) {
+      res.type('text/csv; charset=utf-8').send(progressCsv(data));
+      return;
+    }
+    sendAnswer(res, API.exportWorkshop, data);
   });
   router.post(API.resetAttendee.path, async (req, res) => {
     const params = readParams(API.resetAttendee, req, res);

@@ -10,6 +10,8 @@ import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../
 import type { AttendeeFault, FaultInfo } from '../../common/faults.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
 import type { Lab } from '../../common/lab.ts';
+import { stepDurations } from '../../common/room-heat.ts';
+import type { ProgressExport, ProgressExportRow } from '../../common/workshop-export.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
 import { doneMarks } from '../progress/gating.ts';
 import type { LabVersions } from './lab-versions.ts';
@@ -276,6 +278,37 @@ export class WorkshopService {
     return snap;
   }
 
+  /** The workshop's progress for export: one row per attendee and step (common/workshop-export.ts). */
+  progressExport(workshopId: string, now = Date.now()): ProgressExport {
+    const w = this.get(workshopId);
+    const lab = this.#lab(w);
+    const steps = lab?.steps ?? [];
+    const ids = steps.map((st) => st.id);
+    const rows: ProgressExportRow[] = [];
+    for (const a of this.opts.store.sessions.attendeesOf(w.id)) {
+      const row = this.#row(a, w, lab?.meta.gate ?? 'hard', ids);
+      const p = this.opts.store.progress.getSync(a.id, w.labId);
+      const doneAt = new Map(p.done.map((d) => [d.stepId, d.at]));
+      steps.forEach((st, i) => {
+        const at = doneAt.get(st.id);
+        const spent = row.spentMs?.[i] ?? null;
+        rows.push({
+          attendee: row.name,
+          attendeeId: row.id,
+          step: i + 1,
+          stepId: st.id,
+          stepTitle: st.title,
+          state: row.cells[i] ?? 'locked',
+          doneAt: at === undefined ? null : new Date(at).toISOString(),
+          seconds: spent === null ? null : Math.round(spent / 1000),
+          attempts: p.attempts[st.id]?.count ?? 0,
+          failedAttempts: p.attempts[st.id]?.failed ?? 0,
+        });
+      });
+    }
+    return { workshop: { id: w.id, labId: w.labId, labTitle: this.info(w).labTitle, exportedAt: new Date(now).toISOString() }, rows };
+  }
+
   /** The lab version a workshop runs. */
   #lab(w: WorkshopRecord): { meta: Lab['meta']; steps: readonly { id: string; title: string }[] } | undefined {
     return this.opts.versions?.ofWorkshop(w) ?? this.opts.labs.view(w.labId);
@@ -300,6 +333,7 @@ export class WorkshopService {
       currentSince: marks.length > 0 ? lastDone : (a.resetAt ?? a.createdAt),
       failedOnCurrent: p.attempts[ids[current] ?? '']?.failed ?? 0,
       failedTotal,
+      spentMs: stepDurations(stepCount, marks, a.resetAt ?? a.createdAt),
     };
     const last = this.opts.store.reports.get(a.id);
     if (last) row.lastReport = last;

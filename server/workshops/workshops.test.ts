@@ -175,6 +175,37 @@ describe('workshops over HTTP and WebSocket', () => {
     expect((await snapshot()).attendees[0]).toMatchObject({ cells: ['current', 'done'], current: 0 });
   });
 
+  it('exports the workshop progress as JSON and CSV to its instructor only: one row per attendee and step, with when, how long and how often', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    const join = await api(`join/${w.joinPath.split('/').pop()!}`, { method: 'POST', body: { name: '=Ada, "the" first' } });
+    const attendee = cookieOf(join);
+    const ada = stack.store.sessions.attendeesOf(w.id)[0]!;
+    await stack.checks.progress.recordAttempt(ada.id, 'demo', 'first', false, ada.createdAt + 30_000);
+    await stack.checks.progress.recordAttempt(ada.id, 'demo', 'first', true, ada.createdAt + 90_000);
+    await stack.checks.progress.markDone(ada.id, 'demo', { stepId: 'first', at: ada.createdAt + 90_000, skipped: false });
+
+    const json = await api(`workshops/${w.id}/export`, { cookie: instructor });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('content-disposition')).toMatch(/^attachment; filename="demo-\d{4}-\d\d-\d\d-progress\.json"$/);
+    const data = (await json.json()) as { workshop: { id: string }; rows: Record<string, unknown>[] };
+    expect(data.workshop.id).toBe(w.id);
+    expect(data.rows[0]).toMatchObject({ attendee: '=Ada, "the" first', step: 1, stepId: 'first', state: 'done', seconds: 90, attempts: 2, failedAttempts: 1, doneAt: new Date(ada.createdAt + 90_000).toISOString() });
+    expect(data.rows[1]).toMatchObject({ step: 2, state: 'current', doneAt: null, seconds: null, attempts: 0 });
+
+    const csv = await api(`workshops/${w.id}/export?format=csv`, { cookie: instructor });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts');
+    // The name is quoted and cannot run as a spreadsheet formula.
+    expect(lines[1]).toMatch(/^"'=Ada, ""the"" first",[^,]+,1,first,First,done,[^,]+,90,2,1$/);
+    expect(lines).toHaveLength(1 + data.rows.length);
+
+    expect((await api(`workshops/${w.id}/export?format=csv`, { cookie: attendee })).status).toBe(403);
+    expect((await api(`workshops/${w.id}/export`)).status).toBe(401);
+    expect((await api('workshops/wNOPEnope/export', { cookie: instructor })).status).toBe(404);
+  });
+
   it('extends a running workshop from its expiry, and refuses bad input', async () => {
     const instructor = await login();
     const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;

@@ -14,6 +14,7 @@ import { faultLabel, faultStateText, fireSummary } from '../faults/fault-text.ts
 import '../faults/faults.css';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
+import { roomGlance } from './room-glance.ts';
 import type { OfferedPreview } from '../previews/preview-open.ts';
 import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
 import '../previews/previews.css';
@@ -44,6 +45,7 @@ export function dashboardPage(workshopId: string): Page {
   const move = h('button', { type: 'button' }, 'Move to the new version');
   const labNotice = h('div', { class: 'banner lab-changed', role: 'region', 'aria-label': 'Lab version', hidden: true }, labNoticeText, ' ', move);
   const summary = h('div', { class: 'dash-summary' });
+  const glance = roomGlance(workshopId);
   // Faults on demand: shown only for a lab that declares faults.
   const faultSelect = h('select', { 'aria-label': 'Fault to fire' });
   const fireAll = h('button', { type: 'button', class: 'danger' }, 'Fire for everyone');
@@ -61,6 +63,7 @@ export function dashboardPage(workshopId: string): Page {
     message,
     labNotice,
     summary,
+    glance.el,
     faultBar,
     h('div', { class: 'dash-body' }, grid, detail),
   );
@@ -288,6 +291,7 @@ export function dashboardPage(workshopId: string): Page {
     const t = now();
     renderHead(s);
     renderSummary(s, t);
+    glance.render(s);
     renderGrid(s, t);
     renderDetail(s);
   }
