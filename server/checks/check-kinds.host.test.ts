@@ -164,3 +164,56 @@ describe('overlay', () => {
     expect(statuses(await runCheck(dead, check('overlay', { ...spec, timeout: 2000 })))).toContain('error');
   });
 });
+
+describe('etcd-cluster', () => {
+  // Last in the file: it stops and restarts etcd members, and leaves all three running again.
+  const cluster = (raw: unknown): CheckSpec => check('etcd-cluster', { timeout: 20_000, ...(raw as object) });
+  const byHost = (r: CheckResult[]) => Object.fromEntries(r.map((x) => [x.host ?? 'cluster', x.status]));
+  async function leaderHost(): Promise<string> {
+    const out = await sh('host0', 'etcdctl endpoint status --cluster -w json');
+    const rows = JSON.parse(out) as { Endpoint: string; Status: { leader: number; header: { member_id: number } } }[];
+    const led = rows.find((r) => r.Status.leader === r.Status.header.member_id);
+    const host = env.hosts.find((h) => led?.Endpoint.includes(h.address));
+    if (!host) throw new Error(`no leader in ${out}`);
+    return host.name;
+  }
+  const allPass = (r: CheckResult[]): boolean => r.every((x) => x.status === 'pass');
+  const until = async (spec: CheckSpec, done: (r: CheckResult[]) => boolean = allPass): Promise<CheckResult[]> => {
+    for (let i = 0; ; i++) {
+      const r = await runCheck(t, spec);
+      if (done(r) || i === 20) return r;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  };
+
+  it('a stopped follower fails `stopped: leader`; a stopped leader passes with a higher term; one member left has no leader; restored, a probe write reaches every member', async () => {
+    try {
+      expect(statuses(await runCheck(t, cluster({ running: 3, leader: 'elected' })))).toEqual(['pass', 'pass', 'pass', 'pass']);
+      const noneStopped = await runCheck(t, cluster({ stopped: 'leader' }));
+      expect(noneStopped[0]).toMatchObject({ status: 'fail', actual: 'every member running' });
+
+      const leader = await leaderHost();
+      const follower = ['host0', 'host1', 'host2'].find((h) => h !== leader) ?? '';
+      await sh(follower, 'systemctl stop etcd');
+      const wrongOne = await until(cluster({ running: 2, leader: 'elected', stopped: 'leader' }), (r) => r[0]?.status === 'pass' && !r.some((x) => x.status === 'error'));
+      expect(byHost(wrongOne)[follower]).toBe('fail');
+      expect(wrongOne.find((x) => x.host === follower)?.actual).toMatch(/following host\d \(term \d+\) when it stopped/);
+
+      await sh(follower, 'systemctl start etcd');
+      await sh(leader, 'systemctl stop etcd');
+      const right = await until(cluster({ running: 2, leader: 'elected', stopped: 'leader' }));
+      expect(statuses(right)).toEqual(['pass', 'pass', 'pass', 'pass']);
+      expect(right.find((x) => x.host === leader)?.actual).toMatch(/it was the leader \(term \d+\) when it stopped/);
+
+      await sh(follower, 'systemctl stop etcd');
+      const alone = await until(cluster({ running: 1, leader: 'none' }));
+      expect(statuses(alone)).toEqual(['pass', 'pass', 'pass', 'pass']);
+      // Without a quorum the probe write cannot be committed: `replicated` fails, it does not hang.
+      expect(statuses(await runCheck(t, cluster({ replicated: true }))).includes('fail')).toBe(true);
+    } finally {
+      await Promise.all(['host0', 'host1', 'host2'].map((h) => sh(h, 'systemctl start etcd')));
+    }
+    expect(statuses(await until(cluster({ running: 3, leader: 'elected', replicated: true })))).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(await sh('host0', 'etcdctl get --prefix /labwright/probe/ --keys-only')).toBe('');
+  });
+});
