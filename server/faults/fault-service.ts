@@ -2,6 +2,7 @@
 // server runs its commands as root over its own SSH connection, like a solve block), then the
 // fault's step checks are re-run on that attendee's hosts until they pass again: repaired.
 // What was fired lives in memory: a restarted server forgets it (the hosts stay as they are).
+// A workshop's faults are those of the lab version it is pinned to, not of the file as it is now.
 import type { AttendeeFault, FaultInfo, FaultNotice, FireOutcome } from '../../common/faults.ts';
 import type { Fault, Lab } from '../../common/lab.ts';
 import type { Environment } from '../../provisioning/provider.ts';
@@ -11,6 +12,7 @@ import { execSolves } from '../checks/solve-runner.ts';
 import type { Logger } from '../log.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import type { SessionRecord } from '../store/sqlite-session-store.ts';
+import type { WorkshopRecord } from '../store/workshop-records.ts';
 
 export class FaultError extends Error {
   override name = 'FaultError';
@@ -24,8 +26,10 @@ export class FaultError extends Error {
 
 export interface FaultServiceDeps {
   store: DurableStore;
-  /** The full lab (with its faults) by id, when it loaded cleanly. */
-  lab(labId: string): Lab | undefined;
+  /** The full lab (with its faults) a workshop runs: the version it is pinned to. */
+  workshopLab(w: WorkshopRecord): Lab | undefined;
+  /** The full lab an attendee works on now (their workshop's version), whose step checks show a repair. */
+  sessionLab(sessionId: string, labId: string): Lab | undefined;
   /** The attendee's ready environment, or undefined (provisioning, failed, none). */
   environment(sessionId: string, labId: string): Environment | undefined;
   target(env: Environment): CheckTarget;
@@ -39,6 +43,8 @@ export interface FaultServiceDeps {
 interface Fired extends AttendeeFault {
   labId: string;
   fault: Fault;
+  /** The id of the fault's step: a workshop moved to a new version re-checks that step wherever it now is. */
+  stepId: string;
 }
 
 export class FaultService {
@@ -61,9 +67,9 @@ export class FaultService {
     this.#timer.unref();
   }
 
-  /** The faults a lab offers, for the dashboard. */
-  faultsOf(labId: string): FaultInfo[] {
-    return (this.deps.lab(labId)?.faults ?? []).map((f) => ({ name: f.name, title: f.title, host: f.host, step: f.step }));
+  /** The faults a workshop's lab version offers, for the dashboard. */
+  faultsOf(w: WorkshopRecord): FaultInfo[] {
+    return (this.deps.workshopLab(w)?.faults ?? []).map((f) => ({ name: f.name, title: f.title, host: f.host, step: f.step }));
   }
 
   /** Where each fault fired on a session stands, for the dashboard row. */
@@ -108,7 +114,7 @@ export class FaultService {
     const w = this.deps.store.workshops.get(workshopId);
     if (!w) throw new FaultError('invalid-message', 'no such workshop');
     if (w.endedAt !== undefined || w.expiresAt <= Date.now()) throw new FaultError('forbidden', 'this workshop has ended');
-    const lab = this.deps.lab(w.labId);
+    const lab = this.deps.workshopLab(w);
     const fault = lab?.faults.find((f) => f.name === faultName);
     if (!lab || !fault) {
       const known = lab?.faults.map((f) => f.name) ?? [];
@@ -131,13 +137,14 @@ export class FaultService {
     const refuse = (message: string): FireOutcome => ({ ...who, ok: false, message });
     const env = this.deps.environment(a.id, lab.id);
     if (!env) return refuse('their hosts are not ready');
-    const done = this.deps.store.progress.getSync(a.id, lab.id).done.some((d) => d.stepId === lab.steps[fault.step]?.id);
-    if (!done) return refuse(`they have not finished step ${fault.step + 1} yet, whose checks would show the repair`);
+    const stepId = lab.steps[fault.step]?.id;
+    const done = stepId !== undefined && this.deps.store.progress.getSync(a.id, lab.id).done.some((d) => d.stepId === stepId);
+    if (!done || stepId === undefined) return refuse(`they have not finished step ${fault.step + 1} yet, whose checks would show the repair`);
     let mine = this.#fired.get(a.id);
     if (!mine) this.#fired.set(a.id, (mine = new Map<string, Fired>()));
     const prev = mine.get(fault.name);
     if (prev?.state === 'firing' || prev?.state === 'broken') return refuse('it is already fired and not repaired yet');
-    const rec: Fired = { name: fault.name, labId: lab.id, fault, firedAt: Date.now(), state: 'firing' };
+    const rec: Fired = { name: fault.name, labId: lab.id, fault, stepId, firedAt: Date.now(), state: 'firing' };
     mine.set(fault.name, rec);
     this.#changed(a.id);
     const [ran] = await execSolves(this.deps.target(env), [{ host: fault.host, code: fault.code, line: fault.line }]);
@@ -161,7 +168,7 @@ export class FaultService {
       for (const f of faults.values()) {
         if (f.state !== 'broken') continue;
         const env = this.deps.environment(sessionId, f.labId);
-        const step = this.deps.lab(f.labId)?.steps[f.fault.step];
+        const step = this.deps.sessionLab(sessionId, f.labId)?.steps.find((s) => s.id === f.stepId);
         if (!env || !step) continue;
         jobs.push(
           runStepChecks(this.deps.target(env), step).then((report) => {

@@ -42,7 +42,7 @@ export interface WorkshopServiceOptions {
   /** A workshop of this lab was created (e.g. start filling its warm pool). */
   onWorkshopOpen?: (labId: string) => void;
   /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
-  faults?: { lab(labId: string): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
+  faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
 }
 
 export class WorkshopError extends Error {
@@ -273,7 +273,7 @@ export class WorkshopService {
     const snap: DashboardSnapshot = { workshop: this.info(w), steps, attendees, stuck: { afterMs: STUCK_AFTER_MS, afterFailures: STUCK_AFTER_FAILURES }, now: Date.now() };
     const standing = this.opts.versions?.standing(w);
     if (standing?.kind === 'changed') snap.labChanged = standing.movable ? { movable: true } : { movable: false, reason: standing.reason };
-    const faults = this.opts.faults?.lab(w.labId) ?? [];
+    const faults = this.opts.faults?.lab(w) ?? [];
     if (faults.length > 0) snap.faults = faults;
     return snap;
   }

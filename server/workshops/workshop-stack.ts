@@ -10,7 +10,6 @@ import { authRoutes } from '../auth/auth-routes.ts';
 import type { InstructorCredential } from '../auth/instructor-credential.ts';
 import { credentialFingerprint, instructorCredential } from '../auth/instructor-credential.ts';
 import type { Config } from '../config.ts';
-import type { Lab } from '../../common/lab.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
@@ -20,6 +19,7 @@ import { startSessionSweeper } from '../sessions/session-sweeper.ts';
 import type { LabChecks } from '../checks/lab-checks.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import { openDurableStore } from '../store/durable-store.ts';
+import type { WorkshopRecord } from '../store/workshop-records.ts';
 import { workshopMirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
 import { createLabWorkspaces } from './lab-workspaces.ts';
@@ -124,7 +124,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   });
   // Bound late: the fault service needs the checks' targets, which need the workshop service.
   const faultsView = {
-    lab: (labId: string) => faults.faultsOf(labId),
+    lab: (w: WorkshopRecord) => faults.faultsOf(w),
     of: (sessionId: string) => faults.attendeeFaults(sessionId),
     forget: (sessionId: string) => faults.forget(sessionId),
   };
@@ -168,13 +168,10 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     environment: readyEnvironment,
     target: (env) => checks.target(env),
   });
-  const fullLab = (id: string): Lab | undefined => {
-    const load = opts.catalog.get(id);
-    return load?.ok ? load.lab : undefined;
-  };
   const faults = new FaultService({
     store,
-    lab: fullLab,
+    workshopLab: (w) => versions.ofWorkshop(w),
+    sessionLab: (sessionId, labId) => versions.ofSession(sessionId, labId),
     environment: readyEnvironment,
     target: (env) => checks.target(env),
     log: logger('faults'),
