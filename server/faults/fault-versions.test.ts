@@ -72,7 +72,9 @@ describe('faults of a pinned workshop', () => {
     const session = srv.stack.store.sessions.byAttendeeId(attendee)!;
     await srv.stack.store.progress.markDone(session.id, 'demo', { stepId: 'one', at: Date.now(), skipped: false });
     const outcomes = await fire();
-    expect(outcomes).toMatchObject([{ attendee, ok: false, message: expect.stringMatching(/^the fault's commands failed on host0/) }]);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ attendee, ok: false });
+    expect(typeof outcomes === 'string' ? outcomes : outcomes[0]?.message).toMatch(/^the fault's commands failed on host0/);
     expect((await snapshot()).attendees[0]?.faults).toMatchObject([{ name: 'down', state: 'failed' }]);
   });
 });
