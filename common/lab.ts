@@ -112,6 +112,11 @@ export interface Lab {
   steps: Step[];
   /** Named faults an instructor can fire, in file order. */
   faults: Fault[];
+  /**
+   * Front matter `reset:`: a shell script run as root on every host when hosts that are kept rather than
+   * thrown away (an inventory's) are given back, before the next attendee gets them. Never sent to browsers.
+   */
+  reset?: string;
 }
 
 export interface LintProblem {

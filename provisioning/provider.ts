@@ -8,14 +8,35 @@ export interface EnvironmentSpec {
   services: LabServices;
   /** Free-form owner label (session id, "cli", "pool"), kept with the environment for `env ls`. */
   owner?: string;
+  /**
+   * Shell script a provider that keeps its hosts (inventory) runs as root on every host when the
+   * environment is given back: the lab's front matter `reset:`. Providers that throw hosts away ignore it.
+   */
+  reset?: string;
 }
 
-export interface HostInfo {
-  name: string;
-  /** IPv4 address reachable from the server. */
+/** An SSH login other than the environment's key (inventory hosts). Server side only: never sent to a browser. */
+export interface SshCredentials {
+  /** PEM private key of this host (else the environment's). */
+  privateKey?: string;
+  /** Path of an ssh-agent socket to authenticate with (besides the key, if any). */
+  agent?: string;
+}
+
+/** A host reached through another (OpenSSH's ProxyJump): the server logs in there and opens a tunnel to the host's sshd. */
+export interface JumpHost extends SshCredentials {
   address: string;
   port: number;
   user: string;
+}
+
+export interface HostInfo extends SshCredentials {
+  name: string;
+  /** Address reachable from the server (or from the jump host): IPv4 for local hosts, any address or name for inventory ones. */
+  address: string;
+  port: number;
+  user: string;
+  jump?: JumpHost;
 }
 
 export interface Environment {
@@ -24,9 +45,9 @@ export interface Environment {
   provider: string;
   spec: EnvironmentSpec;
   hosts: HostInfo[];
-  /** PEM private key for every host of this environment. Stays on the server; never sent to a browser. */
+  /** PEM private key for every host of this environment (a host's own privateKey wins; '' when hosts use an agent). Stays on the server; never sent to a browser. */
   privateKey: string;
-  /** Path of the private key file on the server (for `ssh -i`). */
+  /** Path of the private key file on the server (for `ssh -i`; '' when there is none). */
   privateKeyPath: string;
   createdAt: number;
   /**
@@ -61,7 +82,18 @@ export interface Provider {
 
 export class ProvisionError extends Error {
   constructor(
-    readonly code: 'bad-spec' | 'missing-dependency' | 'not-root' | 'limits-unavailable' | 'isolation-unavailable' | 'aborted' | 'boot-failed' | 'timeout' | 'internal',
+    readonly code:
+      | 'bad-spec'
+      | 'missing-dependency'
+      | 'not-root'
+      | 'limits-unavailable'
+      | 'isolation-unavailable'
+      | 'aborted'
+      | 'boot-failed'
+      | 'timeout'
+      | 'internal'
+      /** Inventory: every environment that fits is held by someone or down. */
+      | 'none-free',
     message: string,
   ) {
     super(message);

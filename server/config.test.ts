@@ -11,6 +11,21 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: provider', () => {
+  it('is local by default; inventory needs its file and no warm pool', () => {
+    expect(loadConfig({})).toMatchObject({ provider: 'local', inventoryFile: undefined });
+    expect(loadConfig({ LABWRIGHT_PROVIDER: 'inventory', LABWRIGHT_INVENTORY: 'inv.yaml', SSH_AUTH_SOCK: '/run/a.sock' })).toMatchObject({
+      provider: 'inventory',
+      inventoryFile: `${process.cwd()}/inv.yaml`,
+      sshAuthSock: '/run/a.sock',
+    });
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'inventory' })).toThrow(/LABWRIGHT_PROVIDER=inventory needs LABWRIGHT_INVENTORY/);
+    expect(() => loadConfig({ LABWRIGHT_INVENTORY: 'inv.yaml' })).toThrow(/LABWRIGHT_PROVIDER is not inventory/);
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'inventory', LABWRIGHT_INVENTORY: 'x', LABWRIGHT_POOL_SIZE: '2' })).toThrow(/LABWRIGHT_POOL_SIZE must be 0/);
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'lxd' })).toThrow(/LABWRIGHT_PROVIDER must be local or inventory, got "lxd"/);
+  });
+});
+
 describe('loadConfig: public URL, trusted proxies, solo mode', () => {
   it('normalises public URLs to origin + base path, from the environment or flags', () => {
     expect(loadConfig({}).publicUrls).toEqual([]);

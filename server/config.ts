@@ -86,7 +86,18 @@ export interface Config {
    * server uses `<token>.preview.localhost`; any other server has no previews.
    */
   previewDomain: string | undefined;
+  /**
+   * Where lab hosts come from (LABWRIGHT_PROVIDER). local (default): systemd-nspawn machines on this
+   * machine, made per attendee. inventory: hosts that already exist, listed in `inventoryFile`.
+   */
+  provider: ProviderName;
+  /** The inventory file (LABWRIGHT_INVENTORY), absolute; set exactly when provider is inventory. */
+  inventoryFile: string | undefined;
+  /** The ssh-agent socket (SSH_AUTH_SOCK) that inventory hosts with `agent: true` log in with. */
+  sshAuthSock: string | undefined;
 }
+
+export type ProviderName = 'local' | 'inventory';
 
 export type SoloSetting = 'auto' | 'on' | 'off';
 
@@ -152,6 +163,12 @@ function hostIsolation(raw: string | undefined): HostIsolation {
   if (raw === undefined || raw === '' || raw === 'userns') return 'userns';
   if (raw === 'privileged') return 'privileged';
   throw new ConfigError(`LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "${raw}"`);
+}
+
+function providerName(raw: string | undefined): ProviderName {
+  if (raw === undefined || raw === '' || raw === 'local') return 'local';
+  if (raw === 'inventory') return 'inventory';
+  throw new ConfigError(`LABWRIGHT_PROVIDER must be local or inventory, got "${raw}"`);
 }
 
 /** A DNS name under which preview names are made: lowercase labels, at least two, no port or scheme. */
@@ -229,8 +246,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),
     solo: parseSoloSetting(env.LABWRIGHT_SOLO),
     previewDomain: parsePreviewDomain(env.LABWRIGHT_PREVIEW_DOMAIN),
+    provider: providerName(env.LABWRIGHT_PROVIDER),
+    inventoryFile: env.LABWRIGHT_INVENTORY ? path.resolve(env.LABWRIGHT_INVENTORY) : undefined,
+    sshAuthSock: env.SSH_AUTH_SOCK || undefined,
     ...overrides,
   };
+  if (cfg.provider === 'inventory' && cfg.inventoryFile === undefined) {
+    throw new ConfigError('LABWRIGHT_PROVIDER=inventory needs LABWRIGHT_INVENTORY: the file listing your environments (see provisioning/inventory/example-inventory.yaml)');
+  }
+  if (cfg.provider !== 'inventory' && cfg.inventoryFile !== undefined) throw new ConfigError('LABWRIGHT_INVENTORY is set but LABWRIGHT_PROVIDER is not inventory: set LABWRIGHT_PROVIDER=inventory, or unset LABWRIGHT_INVENTORY');
+  // Hosts of an inventory exist already: there is nothing to make ahead, and a pooled environment would be held by nobody.
+  if (cfg.provider === 'inventory' && cfg.poolSize > 0) throw new ConfigError('LABWRIGHT_POOL_SIZE must be 0 with LABWRIGHT_PROVIDER=inventory: its hosts exist already, so there is nothing to keep warm');
   if (overrides.basePath !== undefined) cfg.basePath = normaliseBase(overrides.basePath);
   // After the overrides: flags pass raw strings, and a public URL is checked against the final base path.
   cfg.publicUrls = cfg.publicUrls.map((u) => parsePublicUrl(u, cfg.basePath));

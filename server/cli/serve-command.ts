@@ -9,11 +9,9 @@ import { loadConfig, parseSoloSetting } from '../config.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { LAB_FILE } from '../labs/lab-catalog.ts';
 import { storageFailureOf } from '../store/store-error.ts';
-import { cachedImage } from '../../provisioning/image/build-image.ts';
-import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
-import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import { logger, setLogLevel } from '../log.ts';
 import type { Command } from './command.ts';
+import { chooseProvider } from './provider-choice.ts';
 import { UsageError } from './command.ts';
 
 const USAGE = `labwright serve [--port N] [--labs DIR] [--base-path P] [--bind ADDR]
@@ -83,15 +81,6 @@ function parseFlags(args: string[]): Partial<Config> {
   return out;
 }
 
-/** How lab hosts run, probed now (the kernel and the image's filesystem), so a refusal is no surprise later. */
-async function isolationBanner(provider: LocalProvider, config: Config): Promise<string> {
-  if (provider.isolation === 'privileged') return 'Lab hosts: privileged containers (root in a host is root on this machine; LABWRIGHT_HOST_ISOLATION=userns to change)';
-  const problem = await provider.isolationProblem((await cachedImage(config.cacheDir))?.rootfs).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
-  return problem
-    ? `Lab hosts: UNAVAILABLE, unprivileged hosts cannot run here (${problem}); set LABWRIGHT_HOST_ISOLATION=privileged to run them as privileged containers`
-    : 'Lab hosts: unprivileged (each host in its own user namespace and id range; LABWRIGHT_HOST_ISOLATION=userns)';
-}
-
 export const serveCommand: Command = {
   summary: 'start the Labwright server (lab list, lab pages, WebSocket gateway)',
   usage: USAGE,
@@ -103,7 +92,7 @@ export const serveCommand: Command = {
     if (existsSync(path.join(config.labsDir, LAB_FILE))) {
       throw new UsageError(`${config.labsDir} is one lab (it holds ${LAB_FILE}); --labs takes the folder that holds lab folders: --labs ${path.dirname(config.labsDir)}`);
     }
-    const provider = createLocalProvider(config, { log: logger('local-provider') });
+    const { provider, banner } = chooseProvider(config);
     let composed: ComposedServer;
     try {
       composed = await composeServer({
@@ -133,7 +122,7 @@ export const serveCommand: Command = {
         ? `Solo mode: on (anyone who can open this page gets hosts, no login; ${solo.reason})`
         : `Solo mode: off (attendees join with a workshop link; ${solo.reason}; LABWRIGHT_SOLO=on to change)`,
     );
-    console.log(await isolationBanner(provider, config));
+    console.log(await banner());
     // Printed once, only when generated: a configured token is the operator's to keep.
     if (stack.credential.generated) console.log(`Instructor credential (this run only; set LABWRIGHT_INSTRUCTOR_TOKEN to fix it): ${stack.credential.token}`);
     // A write the disk refused in background work (a timer freeing hosts, say) is logged and the

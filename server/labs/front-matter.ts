@@ -8,7 +8,7 @@ import { readClusterView } from './cluster-front-matter.ts';
 import type { ProblemList } from './problem-list.ts';
 import { YamlSource } from './yaml-source.ts';
 
-export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip', 'cluster'] as const;
+export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip', 'cluster', 'reset'] as const;
 const SERVICES = ['etcd', 'docker'] as const;
 /** A host name is a DNS label; `all`, `any` and `server` have a meaning in checks and cannot be host names. */
 const HOST_NAME = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -20,6 +20,8 @@ export interface FrontMatter {
   bodyStart: number;
   /** False when `hosts` was invalid: host references are then not checked, to avoid an error per block. */
   hostsKnown: boolean;
+  /** `reset:`: the script run on every host when hosts that are kept (an inventory's) are given back. Never sent to browsers. */
+  reset?: string;
 }
 
 export function defaultMeta(): LabMeta {
@@ -48,15 +50,16 @@ export function parseFrontMatter(lines: readonly string[], problems: ProblemList
   const yaml = new YamlSource(lines.slice(1, end).join('\n'), 2);
   // Unreadable YAML is one error; complaining about a missing title as well would only be an echo of it.
   if (!yaml.reportErrors(problems, 'front matter')) return { meta, bodyStart: end + 1, hostsKnown: false };
-  const hostsKnown = readFields(yaml, meta, problems);
+  const server: { reset?: string } = {};
+  const hostsKnown = readFields(yaml, meta, problems, server);
   if (meta.title === '' && !problems.items.some((p) => p.message.startsWith('`title`'))) {
     problems.error(1, 'missing title: the front matter needs `title: <what the lab is about>`');
   }
-  return { meta, bodyStart: end + 1, hostsKnown };
+  return { meta, bodyStart: end + 1, hostsKnown, ...server };
 }
 
-/** Fills `meta` from the YAML; returns whether the host list is trustworthy. */
-function readFields(yaml: YamlSource, meta: LabMeta, problems: ProblemList): boolean {
+/** Fills `meta` (and `server`, the fields browsers never see) from the YAML; returns whether the host list is trustworthy. */
+function readFields(yaml: YamlSource, meta: LabMeta, problems: ProblemList, server: { reset?: string }): boolean {
   const root = yaml.doc.contents;
   if (root === null) return true; // Empty front matter: only the missing title is reported.
   if (!isMap(root)) {
@@ -115,6 +118,10 @@ function readFields(yaml: YamlSource, meta: LabMeta, problems: ProblemList): boo
         if (cluster) meta.cluster = cluster;
         break;
       }
+      case 'reset':
+        if (typeof value !== 'string' || value.trim() === '') problems.error(at, '`reset` must be a shell script (use `reset: |` and the commands on the lines below)');
+        else server.reset = value;
+        break;
       case null:
       default:
         problems.error(line, `unknown front matter field \`${key ?? '?'}\`; expected one of ${FRONT_MATTER_FIELDS.join(', ')}`);

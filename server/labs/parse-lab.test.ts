@@ -41,6 +41,16 @@ describe('parseLab', () => {
     expect(html).toContain('&lt;script&gt;');
   });
 
+  it('reads front matter `reset:` onto the lab, never into what browsers get; a reset that is not a script is an error on its line', () => {
+    const { lab: l, problems } = lab('## S\n\ntext\n', 'title: T\nreset: |\n  systemctl stop nginx\n  etcdctl del --prefix /app');
+    expect(problems).toEqual([]);
+    expect(l.reset).toBe('systemctl stop nginx\netcdctl del --prefix /app\n');
+    expect(JSON.stringify(toLabView(l))).not.toContain('etcdctl');
+    expect(lab('## S\n\ntext\n', 'title: T\nreset: [1]').problems).toEqual([
+      expect.objectContaining({ line: 3, severity: 'error', message: expect.stringContaining('`reset` must be a shell script') as string }),
+    ]);
+  });
+
   it('drops links with unsafe schemes and opens web links in a new tab', () => {
     const { lab: l } = lab('[a](javascript:alert(1)) [b](data:text/html,x) [c](https://etcd.io/) [d](./next)\n\n## S\n\ntext\n');
     const [intro] = l.intro;

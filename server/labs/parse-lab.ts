@@ -42,7 +42,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
     problems.error(1, 'the file contains NUL bytes: expected a UTF-8 markdown text file');
   }
   const lines = text.split('\n');
-  const { meta, bodyStart, hostsKnown } = parseFrontMatter(lines, problems);
+  const { meta, bodyStart, hostsKnown, reset } = parseFrontMatter(lines, problems);
   const scope = { hosts: meta.hosts, known: hostsKnown };
   const env = {};
   const tokens = md.parse(lines.slice(bodyStart).join('\n'), env);
@@ -172,7 +172,7 @@ export function parseLab(source: string, { id, file }: LabSource): ParsedLab {
   if (steps.length === 0) {
     problems.error(bodyStart + 1, 'the lab has no steps: each step starts with a `## Step title` line');
   }
-  return { lab: { id, file, meta, intro: intro.parts, steps, faults: faults.finish() }, problems: problems.items };
+  return { lab: { id, file, meta, intro: intro.parts, steps, faults: faults.finish(), ...(reset !== undefined ? { reset } : {}) }, problems: problems.items };
 }
 
 /** Rules about steps as a whole: titles, ids, emptiness, solves that cannot be verified. */

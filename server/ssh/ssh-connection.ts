@@ -3,13 +3,19 @@
 import { Client } from 'ssh2';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import type { ExecResult } from '../../provisioning/exec-result.ts';
-import type { HostInfo } from '../../provisioning/provider.ts';
+import type { Environment, HostInfo } from '../../provisioning/provider.ts';
+import { jumpStream, loginConfig } from '../../provisioning/ssh-login.ts';
 
 export type { ExecResult };
 
 /** A host as the provider describes it (its name is for messages only), with the environment's key. */
 export interface SshTarget extends HostInfo {
   privateKey: string;
+}
+
+/** The target of one host of an environment: its own key, agent and jump host when it has them (inventory hosts). */
+export function sshTargetOf(env: Pick<Environment, 'privateKey'>, info: HostInfo): SshTarget {
+  return { ...info, privateKey: info.privateKey ?? env.privateKey };
 }
 
 export type SshErrorCode = 'unreachable' | 'timeout' | 'auth' | 'closed' | 'aborted';
@@ -156,8 +162,16 @@ export class SshConnection {
   connect(): Promise<Client> {
     if (this.closed) return Promise.reject(new SshError('closed', `${this.target.name}: connection closed`));
     if (this.client) return this.client;
-    const attempt = new Promise<Client>((resolve, reject) => {
+    const t = this.target;
+    // Through a jump host: its tunnel to the host's sshd is the socket (closed with the connection).
+    const hop = t.jump
+      ? jumpStream(t.jump, t.address, t.port, CONNECT_TIMEOUT_MS).catch((e: unknown) => {
+          throw new SshError('unreachable', `${t.name} (${t.address}) is unreachable: ${e instanceof Error ? e.message : String(e)}`);
+        })
+      : Promise.resolve(undefined);
+    const attempt = hop.then((tunnel) => new Promise<Client>((resolve, reject) => {
       const c = new Client();
+      c.on('close', () => tunnel?.close());
       let ready = false;
       c.on('ready', () => {
         ready = true;
@@ -179,15 +193,13 @@ export class SshConnection {
         if (!ready) reject(new SshError('unreachable', `${this.target.name} (${this.target.address}) closed the connection`));
       });
       c.connect({
-        host: this.target.address,
-        port: this.target.port,
-        username: this.target.user,
-        privateKey: this.target.privateKey,
+        ...loginConfig(t),
+        ...(tunnel ? { sock: tunnel.sock } : {}),
         readyTimeout: CONNECT_TIMEOUT_MS,
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
       });
-    });
+    }));
     // Remember which client this promise stands for, so that `forget` drops only that one.
     const tagged = attempt.then((c) => {
       this.current = c;

@@ -1,6 +1,6 @@
 // Keeps one SshConnection per lab host of each environment, so checks and terminals reuse them.
 import type { Environment } from '../../provisioning/provider.ts';
-import { SshConnection } from './ssh-connection.ts';
+import { SshConnection, sshTargetOf } from './ssh-connection.ts';
 
 export class SshPool {
   private readonly byEnv = new Map<string, Map<string, SshConnection>>();
@@ -16,7 +16,7 @@ export class SshPool {
     if (!conn) {
       const info = env.hosts.find((h) => h.name === host);
       if (!info) return undefined;
-      conn = new SshConnection({ name: info.name, address: info.address, port: info.port, user: info.user, privateKey: env.privateKey });
+      conn = new SshConnection(sshTargetOf(env, info));
       hosts.set(host, conn);
     }
     return conn;

@@ -2,7 +2,7 @@
 // each carries a bounded number of shells, and more terminals on one host get more connections.
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import type { Environment } from '../../provisioning/provider.ts';
-import { SshConnection, SshError } from '../ssh/ssh-connection.ts';
+import { SshConnection, SshError, sshTargetOf } from '../ssh/ssh-connection.ts';
 
 /**
  * sshd's MaxSessions is 10 per connection by default; a connection past it fails every new
@@ -35,7 +35,7 @@ export class ShellHub {
     let slot = slots.find((s) => s.shells < SHELLS_PER_CONNECTION);
     if (!slot) {
       slot = {
-        conn: new SshConnection({ name: info.name, address: info.address, port: info.port, user: info.user, privateKey: env.privateKey }),
+        conn: new SshConnection(sshTargetOf(env, info)),
         shells: 0,
         idleTimer: null,
       };

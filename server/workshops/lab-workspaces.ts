@@ -17,6 +17,8 @@ export interface LabWorkspacesOptions {
   provider: Provider;
   /** The lab's metadata (hosts, services) by id, as this session sees it; undefined for an unknown or broken lab. */
   labMeta: (labId: string, sessionId: string) => Pick<LabMeta, 'hosts' | 'services'> | undefined;
+  /** The lab's `reset:` script as this session sees it (kept hosts run it when given back). */
+  labReset?: (labId: string, sessionId: string) => string | undefined;
   /** Defaults to a new pool; pass the checks' pool to share connections. */
   ssh?: SshPool;
   mirrorPolicy?: MirrorPolicy;
@@ -58,7 +60,8 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     ...(opts.maxEnvironmentsPerSession !== undefined ? { maxPerSession: opts.maxEnvironmentsPerSession } : {}),
     labShape: (labId, sessionId) => {
       const meta = opts.labMeta(labId, sessionId);
-      return meta ? { hosts: [...meta.hosts], services: { ...meta.services } } : undefined;
+      const reset = opts.labReset?.(labId, sessionId);
+      return meta ? { hosts: [...meta.hosts], services: { ...meta.services }, ...(reset !== undefined ? { reset } : {}) } : undefined;
     },
   });
   const terminals = createTerminalModule({

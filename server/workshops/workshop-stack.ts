@@ -112,6 +112,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
+    labReset: (id, sessionId) => versions.ofSession(sessionId, id)?.reset,
     mirrorPolicy,
     ownership: store.environments,
     // Asked before any hosts are made or handed out: none for a workshop that has ended or expired,

@@ -19,6 +19,8 @@ export type EnvStatusMessage = Extract<ServerMessage, { type: 'env-status' }>;
 export interface LabShape {
   hosts: string[];
   services: LabServices;
+  /** The lab's `reset:` script (see EnvironmentSpec.reset). */
+  reset?: string;
 }
 
 export interface Workspace {
@@ -301,7 +303,7 @@ export class WorkspaceManager {
       // for whoever frees the session.
       this.#stillWanted(e);
       env = adopted ?? await this.opts.provider.create(
-        { hosts: e.shape.hosts, services: e.shape.services, owner: ownerLabel(e.sessionId, e.labId) },
+        { hosts: e.shape.hosts, services: e.shape.services, owner: ownerLabel(e.sessionId, e.labId), ...(e.shape.reset !== undefined ? { reset: e.shape.reset } : {}) },
         {
           signal: e.abort.signal,
           onProgress: (p) => {
