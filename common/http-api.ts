@@ -7,6 +7,7 @@ import type { Result } from './result.ts';
 import { err, ok } from './result.ts';
 import type { DashboardSnapshot, WorkshopInfo } from './workshop.ts';
 import type { ProgressExport } from './workshop-export.ts';
+import type { CatchUpOutcome } from './catch-up.ts';
 
 // ---- errors ----
 
@@ -110,6 +111,16 @@ export const extendWorkshop = z.object({ minutes: minutes('extend by') }, jsonOb
 export type ExtendWorkshop = z.input<typeof extendWorkshop>;
 
 export const joinWorkshop = z.object({ name: displayName }, jsonObject);
+
+/** Catch-up: bring attendees to `step` (1-based: the steps before it get done by replaying their solutions). */
+export const catchUpBody = z.strictObject(
+  {
+    step: z.number({ error: 'step must be a whole number from 2 to 100' }).int('step must be a whole number from 2 to 100').min(2, 'step must be a whole number from 2 to 100').max(100, 'step must be a whole number from 2 to 100'),
+    attendee: opaqueId.optional(),
+  },
+  jsonObject,
+);
+export type CatchUpBody = z.input<typeof catchUpBody>;
 export type JoinWorkshop = z.input<typeof joinWorkshop>;
 
 /** Open a preview the lab offers (the caller's own hosts, or an attendee's for the instructor). */
@@ -213,6 +224,8 @@ export const API = {
   endWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/end', { id: opaqueId }),
   /** Moves a running workshop to the lab file as it is now (progress kept by step id). */
   moveWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/move', { id: opaqueId }),
+  /** Brings one attendee (or, without `attendee`, everyone) to step `step` by replaying the solutions of the steps before it. */
+  catchUp: route<CatchUpOutcome[]>()('POST', '/workshops/:id/catch-up', { id: opaqueId }, catchUpBody),
   /** The workshop's progress, one row per attendee and step; `?format=csv` answers text/csv instead of JSON. */
   exportWorkshop: route<ProgressExport>()('GET', '/workshops/:id/export', { id: opaqueId }),
   resetAttendee: route<void>()('POST', '/workshops/:id/attendees/:attendee/reset', { id: opaqueId, attendee: opaqueId }),

@@ -114,7 +114,7 @@ export interface ProgressState {
   /** Index of the first step not yet done. */
   current: number;
   /** `step` is the position in the lab version this page shows; `stepId` what progress is kept by. */
-  done: { step: number; stepId: string; at: number; skipped: boolean }[];
+  done: { step: number; stepId: string; at: number; skipped: boolean; /** Done by the instructor's catch-up, not the attendee. */ replayed?: true }[];
 }
 
 export type ServerMessage =

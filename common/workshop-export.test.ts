@@ -12,8 +12,8 @@ describe('progress export CSV', () => {
   it('one header line, then one line per attendee and step', () => {
     const csv = progressCsv({
       workshop: { id: 'w', labId: 'etcd', labTitle: 'etcd', exportedAt: '2026-11-30T00:00:00.000Z' },
-      rows: [{ attendee: 'Ada', attendeeId: 'a1', step: 1, stepId: 'health', stepTitle: 'Check, health', state: 'done', doneAt: '2026-11-30T00:01:00.000Z', seconds: 60, attempts: 2, failedAttempts: 1 }],
+      rows: [{ attendee: 'Ada', attendeeId: 'a1', step: 1, stepId: 'health', stepTitle: 'Check, health', state: 'done', doneAt: '2026-11-30T00:01:00.000Z', seconds: 60, attempts: 2, failedAttempts: 1, replayed: true }],
     });
-    expect(csv).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts\r\nAda,a1,1,health,"Check, health",done,2026-11-30T00:01:00.000Z,60,2,1\r\n');
+    expect(csv).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts,replayed\r\nAda,a1,1,health,"Check, health",done,2026-11-30T00:01:00.000Z,60,2,1,true\r\n');
   });
 });

@@ -18,6 +18,8 @@ export interface ProgressExportRow {
   /** Explicit checks (Check button, skip), and how many of them failed. */
   attempts: number;
   failedAttempts: number;
+  /** Done by the instructor's catch-up (its solution replayed), not by the attendee. */
+  replayed: boolean;
 }
 
 export interface ProgressExport {
@@ -25,13 +27,13 @@ export interface ProgressExport {
   rows: ProgressExportRow[];
 }
 
-const COLUMNS: readonly (keyof ProgressExportRow)[] = ['attendee', 'attendeeId', 'step', 'stepId', 'stepTitle', 'state', 'doneAt', 'seconds', 'attempts', 'failedAttempts'];
+const COLUMNS: readonly (keyof ProgressExportRow)[] = ['attendee', 'attendeeId', 'step', 'stepId', 'stepTitle', 'state', 'doneAt', 'seconds', 'attempts', 'failedAttempts', 'replayed'];
 
 /**
  * One CSV field (RFC 4180 quoting). Text a spreadsheet would run as a formula (=, +, -, @, tab, CR
  * first) gets a leading apostrophe: attendee names are typed by attendees.
  */
-export function csvField(v: string | number | null): string {
+export function csvField(v: string | number | boolean | null): string {
   if (v === null) return '';
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;

@@ -4,6 +4,7 @@ import type { StepReport } from './checks.ts';
 import type { StepGate } from './gating.ts';
 import type { EnvState, StepSetupStatus } from './protocol.ts';
 import type { AttendeeFault, FaultInfo } from './faults.ts';
+import type { CatchUpStatus } from './catch-up.ts';
 
 /** A cell of the attendees × steps grid: the step's standing by the lab's gate (common/gating.ts). */
 export type StepCell = StepGate;
@@ -44,6 +45,10 @@ export interface AttendeeRow {
   lastReport?: StepReport;
   /** The current step's setup while it runs or after it failed (absent once it ran, or without setup). */
   setup?: StepSetupStatus;
+  /** Steps (0-based) done by the instructor's catch-up, not by the attendee (absent: none). */
+  replayed?: number[];
+  /** The last catch-up of this attendee (absent: none since they joined or were reset). */
+  catchUp?: CatchUpStatus;
   /** Faults fired on this attendee's hosts, latest first per name (absent: none). */
   faults?: AttendeeFault[];
 }

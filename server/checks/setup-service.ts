@@ -67,6 +67,17 @@ export class StepSetups {
     return this.#start(sessionId, labId, env, step);
   }
 
+  /**
+   * Opens the step (as `open`) and waits for its setup to end: the catch-up replays a step's
+   * solution only on hosts prepared as the attendee's would have been.
+   */
+  async prepare(sessionId: string, labId: string, env: Environment, step: Step): Promise<StepSetupStatus | undefined> {
+    const s = this.open(sessionId, labId, env, step);
+    if (s?.state !== 'running') return s;
+    await this.#running.get(this.#key(env, step));
+    return this.status(env, step);
+  }
+
   /** Resolves once every setup running now has ended (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);

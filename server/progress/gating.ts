@@ -13,12 +13,12 @@ export interface GatedLab {
 }
 
 /** Done marks by position in this lab (its current order), in step order; unknown ids are left out. */
-export function doneMarks(lab: GatedLab, progress: Pick<LabProgress, 'done'>): (DoneMark & { stepId: string; at: number })[] {
+export function doneMarks(lab: GatedLab, progress: Pick<LabProgress, 'done'>): (DoneMark & { stepId: string; at: number; replayed?: true })[] {
   const position = new Map(lab.steps.map((s, i) => [s.id, i]));
   return progress.done
     .flatMap((d) => {
       const step = position.get(d.stepId);
-      return step === undefined ? [] : [{ step, stepId: d.stepId, at: d.at, skipped: d.skipped }];
+      return step === undefined ? [] : [{ step, stepId: d.stepId, at: d.at, skipped: d.skipped, ...(d.replayed === true ? { replayed: true as const } : {}) }];
     })
     .sort((a, b) => a.step - b.step);
 }

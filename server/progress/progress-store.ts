@@ -7,6 +7,8 @@ export interface DoneStep {
   stepId: string;
   at: number;
   skipped: boolean;
+  /** Done by the instructor's catch-up (its solution replayed), not by the attendee. */
+  replayed?: boolean;
 }
 
 export interface StepAttempts {

@@ -150,6 +150,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE step_attempts;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- 1 when the instructor's catch-up replayed the step's solution (server/catchup/), not the attendee.
+      ALTER TABLE steps_done_by_id ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /**

@@ -8,6 +8,7 @@ interface DoneRow {
   step_id: string;
   at: number;
   skipped: number;
+  replayed: number;
 }
 interface AttemptRow {
   step_id: string;
@@ -39,13 +40,13 @@ export class SqliteProgressStore implements ProgressStore {
   readonly #clear;
 
   constructor(db: Db) {
-    this.#done = db.prepare<[string, string], DoneRow>('SELECT step_id, at, skipped FROM steps_done_by_id WHERE session_id = ? AND lab_id = ? ORDER BY at, step_id');
+    this.#done = db.prepare<[string, string], DoneRow>('SELECT step_id, at, skipped, replayed FROM steps_done_by_id WHERE session_id = ? AND lab_id = ? ORDER BY at, step_id');
     this.#attempts = db.prepare<[string, string], AttemptRow>(
       'SELECT step_id, count, failed, last_at, last_passed FROM step_attempts_by_id WHERE session_id = ? AND lab_id = ?',
     );
     // A step already done keeps its first time (ON CONFLICT DO NOTHING).
-    this.#markDone = db.prepare<[string, string, string, number, number]>(
-      'INSERT INTO steps_done_by_id (session_id, lab_id, step_id, at, skipped) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    this.#markDone = db.prepare<[string, string, string, number, number, number]>(
+      'INSERT INTO steps_done_by_id (session_id, lab_id, step_id, at, skipped, replayed) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.#attempt = db.prepare<[AttemptParams]>(
       `INSERT INTO step_attempts_by_id (session_id, lab_id, step_id, count, failed, last_at, last_passed) VALUES (@sessionId, @labId, @stepId, 1, @failed, @at, @passed)
@@ -64,7 +65,7 @@ export class SqliteProgressStore implements ProgressStore {
   }
 
   getSync(sessionId: string, labId: string): LabProgress & { attempts: Record<string, StepAttemptsWithFailures> } {
-    const done = this.#done.all(sessionId, labId).map((r) => ({ stepId: r.step_id, at: r.at, skipped: r.skipped === 1 }));
+    const done = this.#done.all(sessionId, labId).map((r) => ({ stepId: r.step_id, at: r.at, skipped: r.skipped === 1, ...(r.replayed === 1 ? { replayed: true } : {}) }));
     const attempts: Record<string, StepAttemptsWithFailures> = {};
     for (const r of this.#attempts.all(sessionId, labId)) {
       attempts[r.step_id] = { count: r.count, failed: r.failed, lastAt: r.last_at, lastPassed: r.last_passed === 1 };
@@ -78,7 +79,7 @@ export class SqliteProgressStore implements ProgressStore {
   }
 
   markDone(sessionId: string, labId: string, done: DoneStep): Promise<LabProgress> {
-    this.#markDone.run(sessionId, labId, done.stepId, done.at, done.skipped ? 1 : 0);
+    this.#markDone.run(sessionId, labId, done.stepId, done.at, done.skipped ? 1 : 0, done.replayed ? 1 : 0);
     return this.get(sessionId, labId);
   }
 

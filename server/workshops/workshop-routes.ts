@@ -13,6 +13,8 @@ import { RateWindow, addressKey, waitText } from '../sessions/rate-window.ts';
 import { readSessionCookie, sessionCookieHeader } from '../sessions/session-cookie.ts';
 import type { DurableStore } from '../store/durable-store.ts';
 import { WorkshopError } from './workshop-service.ts';
+import { CatchUpError } from '../catchup/catch-up-service.ts';
+import type { CatchUpService } from '../catchup/catch-up-service.ts';
 import type { WorkshopService } from './workshop-service.ts';
 
 /**
@@ -29,7 +31,7 @@ const workshopErrors: ErrorRequestHandler = (e: unknown, _req, res, next) => {
   sendApiError(res, status, e.code, e.message);
 };
 
-export function workshopRoutes(opts: { store: DurableStore; service: WorkshopService; basePath: string; log: Logger; joinsPerAddressPerMinute?: number }): Router {
+export function workshopRoutes(opts: { store: DurableStore; service: WorkshopService; catchUp: CatchUpService; basePath: string; log: Logger; joinsPerAddressPerMinute?: number }): Router {
   const { store, service, log } = opts;
   const router = Router();
   // Join attempts (right link or not) per client address: a room behind one NAT joins well
@@ -130,6 +132,17 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     const params = readParams(API.moveWorkshop, req, res);
     if (!params) return;
     sendAnswer(res, API.moveWorkshop, service.moveToFile(params.id));
+  });
+  router.post(API.catchUp.path, (req, res) => {
+    const params = readParams(API.catchUp, req, res);
+    const body = params && readBody(API.catchUp, req, res);
+    if (!params || !body) return;
+    try {
+      sendAnswer(res, API.catchUp, opts.catchUp.start(params.id, body.step, body.attendee), 202);
+    } catch (e) {
+      if (!(e instanceof CatchUpError)) throw e;
+      throw new WorkshopError(e.code, e.message);
+    }
   });
   router.get(API.exportWorkshop.path, (req, res) => {
     const params = readParams(API.exportWorkshop, req, res);

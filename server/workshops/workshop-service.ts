@@ -8,6 +8,7 @@ import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
 import type { AttendeeFault, FaultInfo } from '../../common/faults.ts';
+import type { CatchUpStatus } from '../../common/catch-up.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
 import type { Lab } from '../../common/lab.ts';
 import { stepDurations } from '../../common/room-heat.ts';
@@ -43,6 +44,8 @@ export interface WorkshopServiceOptions {
   onWorkshopOpen?: (labId: string) => void;
   /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
+  /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
+  catchUp?: { of(sessionId: string): CatchUpStatus | undefined; forget(sessionId: string): void };
 }
 
 export class WorkshopError extends Error {
@@ -153,6 +156,7 @@ export class WorkshopService {
     this.opts.store.progress.clear(a.id);
     this.opts.store.reports.clear(a.id);
     this.opts.faults?.forget(a.id);
+    this.opts.catchUp?.forget(a.id);
     this.opts.store.sessions.markReset(a.id, Date.now());
     this.#startEnvironment(a, w);
     this.changed(w.id);
@@ -303,6 +307,7 @@ export class WorkshopService {
           seconds: spent === null ? null : Math.round(spent / 1000),
           attempts: p.attempts[st.id]?.count ?? 0,
           failedAttempts: p.attempts[st.id]?.failed ?? 0,
+          replayed: row.replayed?.includes(i) ?? false,
         });
       });
     }
@@ -347,6 +352,10 @@ export class WorkshopService {
     }
     const faults = this.opts.faults?.of(a.id) ?? [];
     if (faults.length > 0) row.faults = faults;
+    const replayed = marks.filter((m) => m.replayed === true).map((m) => m.step);
+    if (replayed.length > 0) row.replayed = replayed;
+    const catchUp = this.opts.catchUp?.of(a.id);
+    if (catchUp) row.catchUp = catchUp;
     return row;
   }
 

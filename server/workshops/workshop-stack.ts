@@ -37,6 +37,7 @@ import { createPreviewService } from '../previews/preview-service.ts';
 import type { PreviewServiceOptions } from '../previews/preview-service.ts';
 import { createFaultFireModule, createFaultNoticeModule } from '../faults/fault-modules.ts';
 import { FaultService } from '../faults/fault-service.ts';
+import { CatchUpService } from '../catchup/catch-up-service.ts';
 import { WorkshopService } from './workshop-service.ts';
 
 export interface WorkshopStackOptions {
@@ -129,6 +130,10 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     of: (sessionId: string) => faults.attendeeFaults(sessionId),
     forget: (sessionId: string) => faults.forget(sessionId),
   };
+  const catchUpView = {
+    of: (sessionId: string) => catchUp.statusOf(sessionId),
+    forget: (sessionId: string) => catchUp.forget(sessionId),
+  };
   const service = new WorkshopService({
     store,
     workspaces: workspaces.workspaces,
@@ -137,6 +142,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     log,
     onWorkshopOpen: warm,
     faults: faultsView,
+    catchUp: catchUpView,
     // Its pages reload the lab and get their progress again, in the new version's order.
     onMoved: (sessionId) => {
       versions.moved(sessionId);
@@ -179,6 +185,18 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     onChange: (sessionId) => service.progressChanged(sessionId),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
   });
+  // Catch-up: the instructor replays the solutions of the steps before N on an attendee's hosts.
+  const catchUp = new CatchUpService({
+    store,
+    lab: (sessionId, labId) => versions.ofSession(sessionId, labId),
+    environment: readyEnvironment,
+    target: (env) => checks.target(env),
+    setups: checks.setups,
+    progress: checks.progress,
+    refreshPages: (sessionId) => checks.module.refresh(sessionId),
+    onChange: (sessionId) => service.progressChanged(sessionId),
+    log: logger('catch-up'),
+  });
   const presence = createPresenceModule(service);
   // The dashboard's terminals: mirrors only, over the same SSH connections as the attendees'.
   const mirrors = createTerminalModule({
@@ -220,7 +238,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       previews,
       gatewayModules: [...workspaces.modules, checks.module, cluster, presence, createFaultNoticeModule(faults)],
       workshops: {
-        routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
+        routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, catchUp, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
         dashboardModules: [createDashboardModule(service, store), mirrors, createFaultFireModule(faults, store)],
         authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
@@ -247,6 +265,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         service.close();
         previews.close();
         faults.close();
+        await catchUp.close();
         sweeper?.stop();
         await presence.close();
         checks.close();

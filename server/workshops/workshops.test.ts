@@ -196,14 +196,33 @@ describe('workshops over HTTP and WebSocket', () => {
     const csv = await api(`workshops/${w.id}/export?format=csv`, { cookie: instructor });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts');
+    expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts,replayed');
     // The name is quoted and cannot run as a spreadsheet formula.
-    expect(lines[1]).toMatch(/^"'=Ada, ""the"" first",[^,]+,1,first,First,done,[^,]+,90,2,1$/);
+    expect(lines[1]).toMatch(/^"'=Ada, ""the"" first",[^,]+,1,first,First,done,[^,]+,90,2,1,false$/);
     expect(lines).toHaveLength(1 + data.rows.length);
 
     expect((await api(`workshops/${w.id}/export?format=csv`, { cookie: attendee })).status).toBe(403);
     expect((await api(`workshops/${w.id}/export`)).status).toBe(401);
     expect((await api('workshops/wNOPEnope/export', { cookie: instructor })).status).toBe(404);
+  });
+
+  it('catch-up over HTTP: instructor only, a step number checked, each attendee started or refused with why', async () => {
+    const instructor = await login();
+    const w = (await (await api('workshops', { method: 'POST', cookie: instructor, body: { labId: 'demo', capacity: 5, minutes: 60 } })).json()) as WorkshopInfo;
+    const attendee = cookieOf(await api(`join/${w.joinPath.split('/').pop()!}`, { method: 'POST', body: { name: 'Ada' } }));
+    const ada = stack.store.sessions.attendeesOf(w.id)[0]!;
+    expect((await api(`workshops/${w.id}/catch-up`, { method: 'POST', cookie: attendee, body: { step: 2 } })).status).toBe(403);
+    const bad = await api(`workshops/${w.id}/catch-up`, { method: 'POST', cookie: instructor, body: { step: 1 } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^step: step must be a whole number from 2/);
+    expect((await api(`workshops/${w.id}/catch-up`, { method: 'POST', cookie: instructor, body: { step: 2, attendee: 'aNobody' } })).status).toBe(404);
+    // The fake provider's hosts never become ready for checks here: refused, saying why, nothing done.
+    const res = await api(`workshops/${w.id}/catch-up`, { method: 'POST', cookie: instructor, body: { step: 2 } });
+    expect(res.status).toBe(202);
+    const outcomes = (await res.json()) as { name: string; ok: boolean; message: string }[];
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.name).toBe('Ada');
+    expect(stack.store.progress.getSync(ada.id, 'demo').done).toEqual([]);
   });
 
   it('extends a running workshop from its expiry, and refuses bad input', async () => {

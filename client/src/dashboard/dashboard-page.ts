@@ -15,6 +15,7 @@ import '../faults/faults.css';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import { roomGlance } from './room-glance.ts';
+import { attendeeCatchUp } from './catch-up-controls.ts';
 import type { OfferedPreview } from '../previews/preview-open.ts';
 import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
 import '../previews/previews.css';
@@ -40,12 +41,16 @@ export function dashboardPage(workshopId: string): Page {
   const end = h('button', { type: 'button', class: 'danger' }, 'End workshop');
   const status = h('span', { class: 'dash-conn muted' });
   const message = h('p', { class: 'form-message', role: 'status' });
+  const say = (text: string, ok: boolean): void => {
+    message.className = `form-message ${ok ? 'ok-text' : 'error-text'}`;
+    message.textContent = text;
+  };
+  const glance = roomGlance(workshopId, say);
   // The lab file changed since this workshop started: it keeps its version until moved.
   const labNoticeText = h('span', {});
   const move = h('button', { type: 'button' }, 'Move to the new version');
   const labNotice = h('div', { class: 'banner lab-changed', role: 'region', 'aria-label': 'Lab version', hidden: true }, labNoticeText, ' ', move);
   const summary = h('div', { class: 'dash-summary' });
-  const glance = roomGlance(workshopId);
   // Faults on demand: shown only for a lab that declares faults.
   const faultSelect = h('select', { 'aria-label': 'Fault to fire' });
   const fireAll = h('button', { type: 'button', class: 'danger' }, 'Fire for everyone');
@@ -74,10 +79,6 @@ export function dashboardPage(workshopId: string): Page {
     message.textContent = e instanceof ApiError ? e.message : 'Could not reach the server.';
   };
 
-  const say = (text: string, ok: boolean): void => {
-    message.className = `form-message ${ok ? 'ok-text' : 'error-text'}`;
-    message.textContent = text;
-  };
   function fire(fault: string, attendee?: string): void {
     if (!socket?.send({ type: 'fault-fire', workshopId, fault, ...(attendee !== undefined ? { attendee } : {}) })) {
       say('Not connected to the server; try again in a moment.', false);
@@ -184,7 +185,10 @@ export function dashboardPage(workshopId: string): Page {
           'data-name': r.name,
         },
         h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null, faultBadge(r.faults)),
-        h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => h('span', { class: `cell ${c}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${CELL_TEXT[c]}` }))),
+        h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => {
+          const replayed = r.replayed?.includes(i) === true;
+          return h('span', { class: `cell ${c}${replayed ? ' replayed' : ''}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${replayed ? 'replayed by catch-up' : CELL_TEXT[c]}` });
+        })),
         h('span', { class: 'g-time', 'data-since': String(r.currentSince) }, finished ? 'done' : duration(t - r.currentSince)),
         h('span', { class: `g-fail${r.failedOnCurrent >= s.stuck.afterFailures ? ' many' : ''}`, title: `${r.failedOnCurrent} failed on this step, ${r.failedTotal} in all` }, String(r.failedOnCurrent || '')),
       );
@@ -264,6 +268,7 @@ export function dashboardPage(workshopId: string): Page {
           : null,
       results,
       faultsPanel(s, r),
+      attendeeCatchUp(workshopId, s, r, say),
       reset,
     );
     if (mirrorFor !== r.id || !mirror) {

@@ -4,13 +4,15 @@ import type { DashboardSnapshot } from '../../../common/workshop.ts';
 import { roomHeat } from '../../../common/room-heat.ts';
 import { h } from '../dom.ts';
 import { duration } from '../pages/format.ts';
+import { roomCatchUp } from './catch-up-controls.ts';
 
 export interface RoomGlance {
   el: HTMLElement;
   render(s: DashboardSnapshot): void;
 }
 
-export function roomGlance(workshopId: string): RoomGlance {
+export function roomGlance(workshopId: string, say: (text: string, ok: boolean) => void): RoomGlance {
+  const catchUpAll = roomCatchUp(workshopId, say);
   const exportHref = (format: 'csv' | 'json'): string => new URL(`api/workshops/${encodeURIComponent(workshopId)}/export${format === 'csv' ? '?format=csv' : ''}`, document.baseURI).toString();
   const strip = h('ol', { class: 'heat-strip', 'aria-label': 'Steps at a glance' });
   const el = h(
@@ -21,12 +23,14 @@ export function roomGlance(workshopId: string): RoomGlance {
       { class: 'glance-head' },
       h('h2', {}, 'Room at a glance'),
       h('span', { class: 'glance-exports' }, 'Export progress: ', h('a', { href: exportHref('csv'), download: '' }, 'CSV'), ' · ', h('a', { href: exportHref('json'), download: '' }, 'JSON')),
+      catchUpAll.el,
     ),
     strip,
   );
   return {
     el,
     render(s) {
+      catchUpAll.render(s);
       const heat = roomHeat(s);
       const most = Math.max(1, ...heat.map((x) => x.here));
       strip.replaceChildren(

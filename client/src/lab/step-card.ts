@@ -13,7 +13,8 @@ export interface StepCard {
   /** Where check results for this step are shown (filled from `check-report`). */
   readonly results: HTMLElement;
   readonly state: StepState;
-  setState(state: StepState): void;
+  /** `replayed`: done by the instructor's catch-up (the status says so), not by the attendee. */
+  setState(state: StepState, replayed?: boolean): void;
 }
 
 export function createStepCard(step: StepView): StepCard {
@@ -44,14 +45,14 @@ export function createStepCard(step: StepView): StepCard {
     get state() {
       return state;
     },
-    setState(next) {
+    setState(next, replayed = false) {
       state = next;
       root.dataset.state = next;
       body.hidden = next === 'locked';
       lockNote.hidden = next !== 'locked';
       checkButton.disabled = next === 'locked';
       const status = root.querySelector('.step-status');
-      if (status) status.textContent = next === 'done' ? 'Done' : next === 'locked' ? 'Locked' : '';
+      if (status) status.textContent = next === 'done' ? (replayed ? 'Done — replayed by your instructor' : 'Done') : next === 'locked' ? 'Locked' : '';
     },
   };
   card.setState('open');

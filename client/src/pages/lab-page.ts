@@ -139,7 +139,8 @@ class LabPage {
   #applyProgress(): void {
     if (!this.#view) return;
     const states = stepStates(this.#view, this.#progress);
-    this.#cards.forEach((c, i) => c.setState(states[i] ?? 'locked'));
+    const replayed = new Set(this.#progress.done.filter((d) => d.replayed === true).map((d) => d.step));
+    this.#cards.forEach((c, i) => c.setState(states[i] ?? 'locked', replayed.has(i)));
   }
 
   /** Live preview: re-fetch and re-render the steps, keeping the scroll position and the terminals. */
