@@ -86,3 +86,25 @@ describe('inventory file', () => {
     expect(problems('hosts: []\n')[0]).toMatch(new RegExp(`^${file}:1:`));
   });
 });
+
+describe('the shipped example inventory', () => {
+  it('parses: three environments of host0..host2, one behind a jump host with the agent', () => {
+    const example = path.join(import.meta.dirname, 'example-inventory.yaml');
+    const text = fs.readFileSync(example, 'utf8');
+    // Its key file is the operator's to make: point it at one that exists here.
+    const inv = parseInventory(text.replace('keys/labwright_ed25519', key), example, '/run/agent.sock');
+    expect(inv.environments.map((e) => [e.name, e.hosts.map((h) => h.name)])).toEqual([
+      ['team-1', ['host0', 'host1', 'host2']],
+      ['team-2', ['host0', 'host1', 'host2']],
+      ['team-3', ['host0', 'host1', 'host2']],
+    ]);
+    expect(inv.environments[2]!.hosts[0]).toEqual({
+      name: 'host0',
+      address: '192.168.30.10',
+      port: 22,
+      user: 'root',
+      agent: '/run/agent.sock',
+      jump: { address: 'bastion.example.org', port: 22, user: 'labwright', agent: '/run/agent.sock' },
+    });
+  });
+});
