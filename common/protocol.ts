@@ -7,6 +7,8 @@ import type { Result } from './result.ts';
 import type { DashboardSnapshot } from './workshop.ts';
 import type { FaultNotice, FireOutcome } from './faults.ts';
 import { faultNoticeSchema, fireOutcomeSchema } from './faults.ts';
+import type { HelpState } from './help.ts';
+import { MAX_HAND_TEXT, MAX_HELP_MESSAGE, helpStateSchema, helpText } from './help.ts';
 import { err, ok } from './result.ts';
 
 /** Bumped on any incompatible change; a client with another version is told to reload. */
@@ -63,6 +65,25 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('cluster-watch'), watch: z.boolean() }),
   /** Instructor dashboard: fire one of the lab's faults on one attendee's hosts, or (no attendee) on everyone's. */
   z.strictObject({ type: z.literal('fault-fire'), workshopId: z.string().min(1).max(40), fault: z.string().min(1).max(40), attendee: z.string().min(1).max(100).optional() }),
+  // The help loop (common/help.ts). On the lab page's socket, always about the caller's own session:
+  /** Raise (or re-word) the caller's hand. */
+  z.strictObject({ type: z.literal('hand-raise'), text: helpText(MAX_HAND_TEXT, { optional: true }).optional() }),
+  z.strictObject({ type: z.literal('hand-lower') }),
+  /** The attendee's answer to the instructor's "take the keyboard" request. */
+  z.strictObject({ type: z.literal('keyboard-reply'), allow: z.boolean() }),
+  /** The attendee takes the keyboard back (or withdraws a request they have not answered). */
+  z.strictObject({ type: z.literal('keyboard-take-back') }),
+  // On the dashboard's socket (instructors only), about one attendee of one workshop of its lab:
+  /** A message to one attendee; it lowers their hand. */
+  z.strictObject({ type: z.literal('help-answer'), workshopId: z.string().min(1).max(40), attendee: z.string().min(1).max(100), text: helpText(MAX_HELP_MESSAGE) }),
+  /** Lowers an attendee's hand without a message. */
+  z.strictObject({ type: z.literal('hand-resolve'), workshopId: z.string().min(1).max(40), attendee: z.string().min(1).max(100) }),
+  /** A message to every attendee of the workshop. */
+  z.strictObject({ type: z.literal('help-broadcast'), workshopId: z.string().min(1).max(40), text: helpText(MAX_HELP_MESSAGE) }),
+  /** Asks the attendee to let this instructor type through the mirror. */
+  z.strictObject({ type: z.literal('keyboard-request'), workshopId: z.string().min(1).max(40), attendee: z.string().min(1).max(100) }),
+  /** The instructor gives the keyboard back (or cancels the request). */
+  z.strictObject({ type: z.literal('keyboard-release'), workshopId: z.string().min(1).max(40), attendee: z.string().min(1).max(100) }),
 ] as const;
 
 const clientMessage = z.discriminatedUnion('type', clientSchemas);
@@ -139,6 +160,8 @@ export type ServerMessage =
   | { type: 'fault-fired'; fault: string; outcomes: FireOutcome[] }
   /** The attendee's page: the faults fired on their hosts and whether each is repaired (sent on connect and on change). */
   | { type: 'fault-notices'; notices: FaultNotice[] }
+  /** The attendee's page: their hand, the instructor's messages and the keyboard (sent on connect and on change). */
+  | { type: 'help-state'; help: HelpState }
   | { type: 'error'; code: ErrorCode; message: string; ref?: ClientMessageType };
 
 export type ServerMessageType = ServerMessage['type'];
@@ -199,6 +222,7 @@ export function parseServerMessage(raw: string): Result<ServerMessage, string> {
 const SERVER_SCHEMAS: Partial<Record<ServerMessageType, z.ZodType>> = {
   'fault-fired': z.strictObject({ type: z.literal('fault-fired'), fault: z.string().max(40), outcomes: z.array(fireOutcomeSchema).max(10_000) }),
   'fault-notices': z.strictObject({ type: z.literal('fault-notices'), notices: z.array(faultNoticeSchema).max(100) }),
+  'help-state': z.strictObject({ type: z.literal('help-state'), help: helpStateSchema }),
 };
 
 // A record, not a list, so that adding a ServerMessage type without listing it is a type error.
@@ -216,6 +240,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'cluster-view': true,
   'fault-fired': true,
   'fault-notices': true,
+  'help-state': true,
   error: true,
 };
 

@@ -5,6 +5,7 @@ import type { StepGate } from './gating.ts';
 import type { EnvState, StepSetupStatus } from './protocol.ts';
 import type { AttendeeFault, FaultInfo } from './faults.ts';
 import type { CatchUpStatus } from './catch-up.ts';
+import type { KeyboardState, RaisedHand } from './help.ts';
 
 /** A cell of the attendees × steps grid: the step's standing by the lab's gate (common/gating.ts). */
 export type StepCell = StepGate;
@@ -51,6 +52,10 @@ export interface AttendeeRow {
   catchUp?: CatchUpStatus;
   /** Faults fired on this attendee's hosts, latest first per name (absent: none). */
   faults?: AttendeeFault[];
+  /** The attendee's raised hand (absent: not raised). */
+  hand?: RaisedHand;
+  /** Where "take the keyboard" stands for this attendee (absent: none). */
+  keyboard?: Exclude<KeyboardState, 'none'>;
 }
 
 export interface DashboardSnapshot {

@@ -4,6 +4,7 @@
 import type { Db } from './database.ts';
 import { openDatabase } from './database.ts';
 import { SqliteEnvironmentOwners } from './environment-owners.ts';
+import { HelpRecords } from './help-records.ts';
 import { LastReports } from './last-reports.ts';
 import type { MigrationLabs } from './migrations.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
@@ -20,6 +21,8 @@ export interface DurableStore {
   readonly reports: LastReports;
   /** Which steps' setup ran on which environment (see checks/setup-records.ts). */
   readonly setups: SqliteSetupRecords;
+  /** Raised hands and the instructor's messages (server/help/). */
+  readonly help: HelpRecords;
   /** Closes the database; idempotent. */
   close(): void;
 }
@@ -35,6 +38,7 @@ export function openDurableStore(dataDir: string, opts: { sessionLimits?: Sessio
     environments: new SqliteEnvironmentOwners(db),
     reports: new LastReports(db),
     setups: new SqliteSetupRecords(db),
+    help: new HelpRecords(db),
     close() {
       if (closed) return;
       closed = true;

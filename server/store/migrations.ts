@@ -157,6 +157,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE steps_done_by_id ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- The help loop: an attendee's raised hand (one per session; lowering deletes it) and the
+      -- instructor's messages (session_id NULL: a broadcast to the workshop), so a restart keeps both.
+      CREATE TABLE help_hands (
+        session_id TEXT PRIMARY KEY,
+        workshop_id TEXT NOT NULL,
+        raised_at INTEGER NOT NULL,
+        text TEXT
+      );
+      CREATE TABLE help_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        workshop_id TEXT NOT NULL,
+        session_id TEXT,
+        at INTEGER NOT NULL,
+        text TEXT NOT NULL
+      );
+      CREATE INDEX help_messages_by_workshop ON help_messages(workshop_id, at);
+    `,
+  },
 ];
 
 /**

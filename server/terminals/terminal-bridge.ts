@@ -62,6 +62,8 @@ export interface BridgeOptions {
   /** The connection's socket bound: while it is closed, this shell is paused whatever the acks say. */
   gate?: SocketGate;
   schedule?: Schedule;
+  /** A read-only mirror whose attendee handed over the keyboard: input is let through while this says so. */
+  mayType?: () => boolean;
 }
 
 export class TerminalBridge {
@@ -75,6 +77,8 @@ export class TerminalBridge {
   #attempt = 0;
   #cancelTimer: (() => void) | null = null;
   #pendingInput = '';
+  /** reopen() was called while a shell was being opened. */
+  #reopenWanted = false;
   /** Whether #stream is paused now: by flow control, by the socket gate, or both. */
   #streamPaused = false;
   readonly #unsubscribeGate: () => void;
@@ -107,7 +111,7 @@ export class TerminalBridge {
   }
 
   input(data: string): void {
-    if (this.#closed || this.readOnly) return;
+    if (this.#closed || (this.readOnly && this.opts.mayType?.() !== true)) return;
     if (this.#stream && this.#state === 'connected') {
       this.#stream.write(data);
       return;
@@ -124,6 +128,24 @@ export class TerminalBridge {
 
   ack(size: number): void {
     this.#flow.acked(size);
+  }
+
+  /**
+   * Closes the shell and opens it again at once (the opener decides anew, e.g. a mirror with or
+   * without the keyboard); input typed meanwhile waits for the new shell. While a shell is being
+   * opened, it is reopened as soon as it is up.
+   */
+  reopen(): void {
+    if (this.#closed) return;
+    const s = this.#stream;
+    if (!s) {
+      if (this.#cancelTimer === null) this.#reopenWanted = true;
+      return;
+    }
+    this.#stream = null;
+    s.close();
+    this.#setState('reconnecting');
+    void this.#connect();
   }
 
   close(): void {
@@ -157,6 +179,10 @@ export class TerminalBridge {
       return;
     }
     this.#attach(stream);
+    if (this.#reopenWanted) {
+      this.#reopenWanted = false;
+      this.reopen();
+    }
   }
 
   #attach(stream: ShellStream): void {

@@ -34,6 +34,12 @@ export interface TerminalModuleOptions {
    * server holds); past that term-open is answered `too-many`. Default 64.
    */
   maxTerminalsPerSession?: number;
+  /**
+   * Take the keyboard (server/help/): whether `requester`'s mirrors may type into `owner`'s
+   * terminals now, and a feed of owners whose keyboard changed hands (their mirrors reopen with
+   * or without tmux's read-only flag). Absent: mirrors are read-only, always.
+   */
+  mirrorKeyboard?: { mayType(requester: string, owner: string): boolean; onChange(listener: (owner: string) => void): () => void };
 }
 
 export interface TerminalModule extends GatewayModule {
@@ -61,6 +67,10 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     return n;
   };
   const unsubscribe = opts.workspaces.onRelease((env) => hub.closeEnvironment(env.id));
+  const keyboard = opts.mirrorKeyboard;
+  const offKeyboard = keyboard?.onChange((owner) => {
+    for (const m of live) m.reopenMirrorsOf(owner);
+  });
 
   function muxFor(ctx: ConnectionContext): TerminalMux | undefined {
     let mux = muxes.get(ctx);
@@ -87,7 +97,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
         }
         const env = await workspace.whenReady();
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
-        const command = mirror ? mirrorCommand() : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
+        const command = mirror ? mirrorCommand(keyboard?.mayType(sessionId, mirror.sessionId) === true) : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
         const shell = await hub.open(env, host, pty, command);
         // Released while the shell connected (a reset, the workshop's end): never a shell on hosts
         // being destroyed; the bridge tries again and gets the new ones, or the refusal.
@@ -109,6 +119,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
       ...(opts.highWater !== undefined ? { highWater: opts.highWater } : {}),
       ...(opts.lowWater !== undefined ? { lowWater: opts.lowWater } : {}),
       bufferedAmount: () => ctx.bufferedAmount,
+      ...(keyboard ? { mayTypeMirror: (grant: { sessionId: string }) => keyboard.mayType(sessionId, grant.sessionId) } : {}),
     });
     muxes.set(ctx, mux);
     const m = mux;
@@ -162,6 +173,7 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
     bridges: () => [...live].flatMap((m) => [...m.channels.values()]),
     close() {
       unsubscribe();
+      offKeyboard?.();
       hub.closeAll();
     },
   };

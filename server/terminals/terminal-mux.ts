@@ -35,10 +35,17 @@ export interface MuxOptions {
   bufferedAmount?: () => number;
   socketHighWater?: number;
   socketLowWater?: number;
+  /**
+   * Whether this connection may type into a mirror of that grant now (the attendee handed over
+   * the keyboard, see server/help/). Absent: mirrors are read-only, always.
+   */
+  mayTypeMirror?: (grant: MirrorGrant) => boolean;
 }
 
 export class TerminalMux {
   readonly #bridges = new Map<number, TerminalBridge>();
+  /** The grant of each mirror channel. */
+  readonly #grants = new Map<number, MirrorGrant>();
   readonly #gate: SocketGate | undefined;
   readonly #send: (msg: ServerMessage) => void;
 
@@ -75,7 +82,7 @@ export class TerminalMux {
         this.#open(msg);
         return;
       case 'term-input': {
-        const b = this.#writable(msg.channel, msg.type);
+        const b = this.#writable(msg.channel, msg.type, this.#typingAllowed(msg.channel));
         b?.input(msg.data);
         return;
       }
@@ -96,15 +103,22 @@ export class TerminalMux {
         }
         b.close();
         this.#bridges.delete(msg.channel);
+        this.#grants.delete(msg.channel);
         this.opts.send({ type: 'term-state', channel: msg.channel, state: 'closed' });
         return;
       }
     }
   }
 
+  /** Reopens the shells of this connection's mirrors of one session (their keyboard changed hands). */
+  reopenMirrorsOf(sessionId: string): void {
+    for (const [channel, grant] of this.#grants) if (grant.sessionId === sessionId) this.#bridges.get(channel)?.reopen();
+  }
+
   closeAll(): void {
     for (const b of this.#bridges.values()) b.close();
     this.#bridges.clear();
+    this.#grants.clear();
     this.#gate?.dispose();
   }
 
@@ -133,10 +147,13 @@ export class TerminalMux {
       mirror = decision.value;
     }
     const readOnly = mirror !== null;
+    const grant = mirror;
+    const mayType = this.opts.mayTypeMirror;
     const bridge = new TerminalBridge({
       channel,
       host,
       readOnly,
+      ...(grant && mayType ? { mayType: () => mayType(grant) } : {}),
       size: { cols: msg.cols, rows: msg.rows },
       open: this.opts.openerFor(host, mirror, channel),
       send: this.#send,
@@ -147,20 +164,27 @@ export class TerminalMux {
       ...(this.opts.lowWater !== undefined ? { lowWater: this.opts.lowWater } : {}),
     });
     this.#bridges.set(channel, bridge);
+    if (grant) this.#grants.set(channel, grant);
     this.opts.send({ type: 'term-opened', channel, host, readOnly });
     bridge.start();
   }
 
+  /** A mirror channel whose attendee has handed this connection the keyboard. */
+  #typingAllowed(channel: number): boolean {
+    const grant = this.#grants.get(channel);
+    return grant !== undefined && this.opts.mayTypeMirror?.(grant) === true;
+  }
+
   /** The bridge of a channel that may be typed into, or undefined after an error reply. */
-  #writable(channel: number, ref: 'term-input' | 'term-resize'): TerminalBridge | undefined {
+  #writable(channel: number, ref: 'term-input' | 'term-resize', keyboardGiven = false): TerminalBridge | undefined {
     const b = this.#bridges.get(channel);
     if (!b) {
       this.opts.sendError('unknown-channel', `no terminal channel ${channel} is open`, ref);
       return undefined;
     }
-    if (b.readOnly) {
+    if (b.readOnly && !keyboardGiven) {
       this.opts.log.warn({ channel, type: ref }, 'input on a read-only mirror refused');
-      this.opts.sendError('read-only', `terminal channel ${channel} is a read-only mirror`, ref);
+      this.opts.sendError('read-only', `terminal channel ${channel} is a read-only mirror${this.opts.mayTypeMirror && ref === 'term-input' ? ': the attendee has not handed you the keyboard' : ''}`, ref);
       return undefined;
     }
     return b;

@@ -56,10 +56,11 @@ export function ensureDetachedCommand(cols: number, rows: number, session: strin
 /**
  * A read-only view of the same session for a mirror. tmux refuses its keys itself as a
  * second line of defence; the first is the server never forwarding input on a read-only channel.
- * `=` makes tmux match the session name exactly, not as a prefix.
+ * `=` makes tmux match the session name exactly, not as a prefix. `writable`: the attendee let
+ * the instructor take the keyboard (the help loop); still ignore-size, so their screen keeps its size.
  */
-export function mirrorCommand(): string {
-  return `exec tmux -u attach-session -f read-only,ignore-size -t =${TMUX_SESSION}`;
+export function mirrorCommand(writable = false): string {
+  return `exec tmux -u attach-session -f ${writable ? '' : 'read-only,'}ignore-size -t =${TMUX_SESSION}`;
 }
 
 /** The session's pane, matched by exact name (`=`), for the commands that look into it from outside. */

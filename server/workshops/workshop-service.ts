@@ -46,6 +46,8 @@ export interface WorkshopServiceOptions {
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
   /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
   catchUp?: { of(sessionId: string): CatchUpStatus | undefined; forget(sessionId: string): void };
+  /** The help loop (server/help/): what a row shows of it, and a reset lowers the hand and takes the keyboard back. */
+  help?: { of(sessionId: string): Pick<AttendeeRow, 'hand' | 'keyboard'>; forget(sessionId: string): void };
 }
 
 export class WorkshopError extends Error {
@@ -157,6 +159,7 @@ export class WorkshopService {
     this.opts.store.reports.clear(a.id);
     this.opts.faults?.forget(a.id);
     this.opts.catchUp?.forget(a.id);
+    this.opts.help?.forget(a.id);
     this.opts.store.sessions.markReset(a.id, Date.now());
     this.#startEnvironment(a, w);
     this.changed(w.id);
@@ -356,6 +359,9 @@ export class WorkshopService {
     if (replayed.length > 0) row.replayed = replayed;
     const catchUp = this.opts.catchUp?.of(a.id);
     if (catchUp) row.catchUp = catchUp;
+    const help = this.opts.help?.of(a.id);
+    if (help?.hand) row.hand = help.hand;
+    if (help?.keyboard) row.keyboard = help.keyboard;
     return row;
   }
 

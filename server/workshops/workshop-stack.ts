@@ -38,6 +38,8 @@ import type { PreviewServiceOptions } from '../previews/preview-service.ts';
 import { createFaultFireModule, createFaultNoticeModule } from '../faults/fault-modules.ts';
 import { FaultService } from '../faults/fault-service.ts';
 import { CatchUpService } from '../catchup/catch-up-service.ts';
+import { createHelpDashboardModule, createHelpPageModule } from '../help/help-modules.ts';
+import { HelpService } from '../help/help-service.ts';
 import { WorkshopService } from './workshop-service.ts';
 
 export interface WorkshopStackOptions {
@@ -134,6 +136,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     of: (sessionId: string) => catchUp.statusOf(sessionId),
     forget: (sessionId: string) => catchUp.forget(sessionId),
   };
+  // Raised hands, messages and the keyboard; bound late like the faults (it tells the dashboard).
+  const help = new HelpService({ store, log: logger('help'), onWorkshopChange: (id) => service.changed(id) });
   const service = new WorkshopService({
     store,
     workspaces: workspaces.workspaces,
@@ -143,6 +147,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     onWorkshopOpen: warm,
     faults: faultsView,
     catchUp: catchUpView,
+    help: { of: (sessionId) => help.rowOf(sessionId), forget: (sessionId) => help.forget(sessionId) },
     // Its pages reload the lab and get their progress again, in the new version's order.
     onMoved: (sessionId) => {
       versions.moved(sessionId);
@@ -204,6 +209,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     mirrorPolicy,
     hub: workspaces.terminals.hub,
     mirrorsOnly: { hostsOf: (id) => opts.labs.view(id)?.meta.hosts },
+    // Read-write only while the attendee has handed this instructor the keyboard.
+    mirrorKeyboard: { mayType: (requester, owner) => help.mayType(requester, owner), onChange: (l) => help.onKeyboardChange(l) },
     maxTerminalsPerSession: limits.terminalsPerSession,
   });
   // Service previews: the owner's environment (and the instructor's view of it), over the same SSH connections.
@@ -236,10 +243,10 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     appDeps: {
       sessions: store.sessions,
       previews,
-      gatewayModules: [...workspaces.modules, checks.module, cluster, presence, createFaultNoticeModule(faults)],
+      gatewayModules: [...workspaces.modules, checks.module, cluster, presence, createFaultNoticeModule(faults), createHelpPageModule(help)],
       workshops: {
         routes: [instructorRouter, previews.routes, workshopRoutes({ store, service, catchUp, basePath, log, joinsPerAddressPerMinute: limits.joinsPerAddressPerMinute })],
-        dashboardModules: [createDashboardModule(service, store), mirrors, createFaultFireModule(faults, store)],
+        dashboardModules: [createDashboardModule(service, store), mirrors, createFaultFireModule(faults, store), createHelpDashboardModule(help)],
         authorizeHello: authorizeHello(store, { soloAllowed: soloMode(opts.config).on }),
       },
     },

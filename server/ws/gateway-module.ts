@@ -50,6 +50,15 @@ const DEFAULTS: HandlerTable = {
   'dashboard-watch': notReady('workshops'),
   'cluster-watch': notReady('cluster views'),
   'fault-fire': notReady('faults'),
+  'hand-raise': notReady('help requests'),
+  'hand-lower': notReady('help requests'),
+  'keyboard-reply': notReady('help requests'),
+  'keyboard-take-back': notReady('help requests'),
+  'help-answer': notReady('help answers'),
+  'hand-resolve': notReady('help answers'),
+  'help-broadcast': notReady('help answers'),
+  'keyboard-request': notReady('help answers'),
+  'keyboard-release': notReady('help answers'),
 };
 
 /** Merges the modules' handlers over the `not-ready` defaults; two modules claiming one type is a startup error. */
