@@ -12,6 +12,7 @@ import { setupFeature } from './setup/setup-feature.ts';
 import { terminalFeature } from './terminal/terminal-feature.ts';
 import { previewsFeature } from './previews/previews-feature.ts';
 import { faultNoticeFeature } from './faults/fault-notice-feature.ts';
+import { helpFeature } from './help/help-feature.ts';
 import { dashboardPage } from './dashboard/dashboard-page.ts';
 import { instructorPage } from './dashboard/instructor-page.ts';
 import { parseWorkshopRoute } from './dashboard/workshop-routes.ts';
@@ -24,6 +25,7 @@ registerLabPageFeature(previewsFeature);
 registerLabPageFeature(setupFeature);
 registerLabPageFeature(clusterFeature);
 registerLabPageFeature(faultNoticeFeature);
+registerLabPageFeature(helpFeature);
 
 const app = document.getElementById('app');
 let current: Page | undefined;

@@ -1,4 +1,4 @@
-// The dashboard's order puts who needs help on top: stuck first, then the furthest behind.
+// The dashboard's order puts who needs help on top: raised hands first, then stuck, then the furthest behind.
 import { describe, expect, it } from 'vitest';
 import type { AttendeeRow, DashboardSnapshot } from '../../../common/workshop.ts';
 import { orderAttendees } from './attendee-order.ts';
@@ -36,6 +36,11 @@ describe('orderAttendees', () => {
   it('never counts a finished attendee as stuck, however long ago they finished', () => {
     const rows = [row('done', 3, 120), row('busy', 0, 1)];
     expect(names(orderAttendees(rows, snapshot(rows), NOW))).toEqual(['busy', 'done']);
+  });
+
+  it('puts raised hands above everyone, the longest waiting first', () => {
+    const rows = [row('stuck', 0, 30), { ...row('late', 2, 1), hand: { raisedAt: NOW - 1 * MIN } }, { ...row('early', 3, 1), hand: { raisedAt: NOW - 5 * MIN, text: 'help' } }];
+    expect(names(orderAttendees(rows, snapshot(rows), NOW))).toEqual(['early', 'late', 'stuck']);
   });
 
   it('leaves the snapshot’s own list as it was', () => {

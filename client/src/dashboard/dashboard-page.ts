@@ -20,6 +20,9 @@ import type { OfferedPreview } from '../previews/preview-open.ts';
 import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
 import '../previews/previews.css';
 import { instructorHref } from './workshop-routes.ts';
+import { MAX_HELP_MESSAGE, helpTextProblem } from '../../../common/help.ts';
+import { helpTime, waitingFor } from '../help/help-text.ts';
+import '../help/help.css';
 import './dashboard.css';
 
 const CELL_TEXT = { done: 'done', skipped: 'skipped', current: 'current step', open: 'open (soft gate)', locked: 'locked' } as const;
@@ -55,6 +58,15 @@ export function dashboardPage(workshopId: string): Page {
   const faultSelect = h('select', { 'aria-label': 'Fault to fire' });
   const fireAll = h('button', { type: 'button', class: 'danger' }, 'Fire for everyone');
   const faultBar = h('div', { class: 'dash-faults', hidden: true }, h('b', {}, 'Faults'), faultSelect, fireAll);
+  // The help loop: a message to the whole room, and the raised hands (longest waiting first).
+  const broadcastText = h('input', { type: 'text', maxlength: String(MAX_HELP_MESSAGE), 'aria-label': 'Message to everyone', placeholder: 'A message to every attendee' });
+  const broadcast = h('button', { type: 'submit' }, 'Message everyone');
+  const broadcastForm = h('form', { class: 'help-form broadcast-form' }, broadcastText, broadcast);
+  const hands = h('ul', { class: 'hands' });
+  const handsBox = h('section', { class: 'hands-box', 'aria-label': 'Raised hands', hidden: true }, h('h2', {}, 'Raised hands'), hands);
+  /** Answer fields by attendee, kept across redraws so that what the instructor is typing survives a snapshot. */
+  const answerFields = new Map<string, HTMLInputElement>();
+  const detailMessage = new Map<string, HTMLInputElement>();
   const grid = h('div', { class: 'grid', role: 'table', 'aria-label': 'Attendees by step' });
   const detail = h('aside', { class: 'detail' }, h('p', { class: 'muted' }, 'Click an attendee to watch their terminals.'));
   root.append(
@@ -70,6 +82,8 @@ export function dashboardPage(workshopId: string): Page {
     summary,
     glance.el,
     faultBar,
+    broadcastForm,
+    handsBox,
     h('div', { class: 'dash-body' }, grid, detail),
   );
 
@@ -86,6 +100,104 @@ export function dashboardPage(workshopId: string): Page {
     }
     say(`Firing "${snap?.faults?.find((f) => f.name === fault)?.title ?? fault}"…`, true);
   }
+  /** Sends a help-loop message; false (and says so) when the socket is not connected. */
+  const sendHelp = (m: Parameters<LabSocket['send']>[0]): boolean => {
+    if (socket?.send(m)) return true;
+    say('Not connected to the server; try again in a moment.', false);
+    return false;
+  };
+  broadcastForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = broadcastText.value.trim();
+    if (!text) return;
+    // The server refuses it too; saying why here keeps what was typed.
+    const problem = helpTextProblem(text, MAX_HELP_MESSAGE);
+    if (problem) return say(`Not sent: ${problem}`, false);
+    if (sendHelp({ type: 'help-broadcast', workshopId, text })) {
+      broadcastText.value = '';
+      say(`Sent to everyone: “${text}”`, true);
+    }
+  });
+  /** An input with a button that sends its text to one attendee as an answer (it lowers their hand). */
+  function answerForm(fields: Map<string, HTMLInputElement>, r: AttendeeRow, label: string, button: string): HTMLElement {
+    let input = fields.get(r.id);
+    if (!input) {
+      input = h('input', { type: 'text', maxlength: String(MAX_HELP_MESSAGE), 'aria-label': label, placeholder: label });
+      fields.set(r.id, input);
+    }
+    const field = input;
+    const form = h('form', { class: 'help-form' }, field, h('button', { type: 'submit' }, button));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const text = field.value.trim();
+      if (!text) return;
+      const problem = helpTextProblem(text, MAX_HELP_MESSAGE);
+      if (problem) return say(`Not sent: ${problem}`, false);
+      if (sendHelp({ type: 'help-answer', workshopId, attendee: r.id, text })) {
+        field.value = '';
+        say(`Sent to ${r.name}: “${text}”`, true);
+      }
+    });
+    return form;
+  }
+
+  function renderHands(s: DashboardSnapshot): void {
+    const focused = document.activeElement;
+    const up = s.attendees.filter((r) => r.hand !== undefined).sort((a, b) => (a.hand?.raisedAt ?? 0) - (b.hand?.raisedAt ?? 0));
+    handsBox.hidden = up.length === 0;
+    for (const id of answerFields.keys()) if (!up.some((r) => r.id === id)) answerFields.delete(id);
+    hands.replaceChildren(
+      ...up.map((r) => {
+        const report = r.lastReport;
+        const watch = h('button', { type: 'button' }, 'Watch');
+        watch.addEventListener('click', () => select(r.id));
+        const resolve = h('button', { type: 'button', 'aria-label': `Resolve ${r.name}’s hand` }, 'Resolve');
+        resolve.addEventListener('click', () => void sendHelp({ type: 'hand-resolve', workshopId, attendee: r.id }));
+        return h(
+          'li',
+          { class: 'hand-item', 'data-attendee': r.id, 'data-name': r.name },
+          h(
+            'div',
+            { class: 'hand-who' },
+            h('b', {}, r.name),
+            h('span', { class: 'hand-step' }, r.current >= s.steps.length ? 'finished' : `Step ${r.current + 1}: ${s.steps[r.current] ?? ''}`),
+            h('span', { class: `hand-check ${report ? (report.passed ? 'ok-text' : 'error-text') : 'muted'}` }, report ? `Last check (step ${report.step + 1}): ${report.passed ? 'passed' : `not yet, ${report.results.filter((x) => x.status !== 'pass').length} failing`}` : 'No check run yet'),
+            h('span', { class: 'muted' }, `raised ${helpTime(r.hand?.raisedAt ?? 0)} · waiting ${waitingFor(now() - (r.hand?.raisedAt ?? 0))}`),
+          ),
+          r.hand?.text ? h('div', { class: 'hand-words' }, `“${r.hand.text}”`) : null,
+          h('div', { class: 'help-form' }, answerForm(answerFields, r, `Answer to ${r.name}`, 'Answer'), resolve, watch),
+        );
+      }),
+    );
+    // Redrawing moved the field being typed in: give it its focus back.
+    if (focused instanceof HTMLInputElement && focused !== document.activeElement && focused.isConnected) focused.focus();
+  }
+
+  /** The attendee's side of the help loop in the detail panel: a message, and take the keyboard. */
+  function helpPanel(r: AttendeeRow, over: boolean): HTMLElement {
+    const controls = h('div', { class: 'keyboard-controls' });
+    const kb = r.keyboard;
+    if (kb === 'granted') {
+      const back = h('button', { type: 'button', class: 'danger' }, 'Give back the keyboard');
+      back.addEventListener('click', () => void sendHelp({ type: 'keyboard-release', workshopId, attendee: r.id }));
+      controls.append(h('b', { class: 'error-text' }, `You have ${r.name}’s keyboard: what you type in the terminal below runs in their terminal.`), back);
+    } else if (kb === 'requested') {
+      const cancel = h('button', { type: 'button' }, 'Cancel request');
+      cancel.addEventListener('click', () => void sendHelp({ type: 'keyboard-release', workshopId, attendee: r.id }));
+      controls.append(h('span', { class: 'muted', role: 'status' }, `Waiting for ${r.name} to allow…`), cancel);
+    } else {
+      const take = h('button', { type: 'button' }, 'Take the keyboard');
+      take.disabled = over || !r.connected;
+      take.title = r.connected ? `Ask ${r.name} to let you type in their terminal` : `${r.name} has no lab page open`;
+      take.addEventListener('click', () => {
+        if (sendHelp({ type: 'keyboard-request', workshopId, attendee: r.id })) say(`Asked ${r.name} for their keyboard.`, true);
+      });
+      controls.append(take);
+      if (kb === 'denied') controls.append(h('span', { class: 'muted', role: 'status' }, `${r.name} said no.`));
+    }
+    return h('div', { class: 'detail-help' }, answerForm(detailMessage, r, `Message to ${r.name}`, 'Send'), controls);
+  }
+
   fireAll.addEventListener('click', () => {
     const f = snap?.faults?.find((x) => x.name === faultSelect.value);
     if (!f || !confirm(`Fire "${f.title}" on ${f.host} for every attendee who has finished step ${f.step + 1}?`)) return;
@@ -184,7 +296,7 @@ export function dashboardPage(workshopId: string): Page {
           'data-attendee': r.id,
           'data-name': r.name,
         },
-        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null, faultBadge(r.faults)),
+        h('span', { class: 'g-name' }, h('i', { class: 'presence', title: r.connected ? 'online' : 'offline' }), h('span', { class: 'g-label' }, r.name), stuck ? h('b', { class: 'stuck-badge' }, 'STUCK') : null, r.env === 'provisioning' ? h('span', { class: 'env-note' }, 'hosts…') : r.env === 'failed' ? h('span', { class: 'env-note bad' }, 'hosts failed') : null, r.setup?.state === 'failed' ? h('span', { class: 'env-note bad setup-note', title: `step ${r.setup.step + 1} could not be prepared` }, 'setup failed') : r.setup?.state === 'running' ? h('span', { class: 'env-note setup-note' }, 'preparing…') : null, faultBadge(r.faults), r.hand ? h('b', { class: 'hand-badge', title: r.hand.text ?? 'hand raised' }, '✋ hand raised') : null),
         h('span', { class: 'g-cells' }, ...r.cells.map((c, i) => {
           const replayed = r.replayed?.includes(i) === true;
           return h('span', { class: `cell ${c}${replayed ? ' replayed' : ''}`, 'data-step': String(i), title: `${i + 1}. ${s.steps[i]}: ${replayed ? 'replayed by catch-up' : CELL_TEXT[c]}` });
@@ -267,6 +379,7 @@ export function dashboardPage(workshopId: string): Page {
           ? h('p', { class: 'muted setup-detail' }, `Preparing step ${r.setup.step + 1}…`)
           : null,
       results,
+      helpPanel(r, s.workshop.endedAt !== undefined),
       faultsPanel(s, r),
       attendeeCatchUp(workshopId, s, r, say),
       reset,
@@ -274,13 +387,14 @@ export function dashboardPage(workshopId: string): Page {
     if (mirrorFor !== r.id || !mirror) {
       mirror?.dispose();
       detail.replaceChildren(info);
-      mirror = new MirrorPanel(socket, r.id, hosts, detail);
+      mirror = new MirrorPanel(socket, r.id, hosts, detail, r.name);
       mirrorFor = r.id;
       mirror.fit();
     } else {
       // Only the text changes; the terminals stay where they are (moving xterm loses its size).
       detail.firstElementChild?.replaceWith(info);
     }
+    mirror.setKeyboard(r.keyboard === 'granted');
   }
 
   let hosts: string[] = [];
@@ -296,9 +410,13 @@ export function dashboardPage(workshopId: string): Page {
     const t = now();
     renderHead(s);
     renderSummary(s, t);
+    renderHands(s);
     glance.render(s);
     renderGrid(s, t);
+    const focused = document.activeElement;
     renderDetail(s);
+    // The detail's message field is moved by the redraw: give it its focus back.
+    if (focused instanceof HTMLInputElement && focused !== document.activeElement && focused.isConnected) focused.focus();
   }
 
   // Time on step and the countdown move every second without asking the server.
@@ -333,6 +451,9 @@ export function dashboardPage(workshopId: string): Page {
       });
       sock.on('error', (m) => {
         if (m.ref === 'fault-fire') say(`Could not fire the fault: ${m.message}`, false);
+        if (m.ref === 'help-answer' || m.ref === 'help-broadcast' || m.ref === 'hand-resolve') say(`Not sent: ${m.message}`, false);
+        if (m.ref === 'keyboard-request' || m.ref === 'keyboard-release') say(`Keyboard: ${m.message}`, false);
+        if (m.ref === 'term-input' && m.code === 'read-only') say(`Not typed: ${m.message}`, false);
       });
       sock.on('dashboard', (m) => {
         snap = m.snapshot;
