@@ -9,6 +9,8 @@ import { logger } from '../log.ts';
 import type { Cleanup, ConnectionContext } from '../ws/connection-context.ts';
 import { createChecksModule } from './checks-module.ts';
 import { MemoryProgressStore } from '../progress/progress-store.ts';
+import { MemorySetupRecords } from './setup-records.ts';
+import { StepSetups } from './setup-service.ts';
 
 const etcdKey = (key: string, equals: string): CheckSpec => ({ kind: 'etcd', line: 1, spec: checkSchemas.etcd.parse({ key, equals }) });
 
@@ -162,6 +164,26 @@ describe('checks module', () => {
     await mod.onConnect!(ctx);
     await mod.handlers['step-skip']!(ctx, { type: 'step-skip', step: 0 });
     expect(last(sent, 'error')).toMatchObject({ code: 'forbidden' });
+    await close();
+  });
+
+  it('a page that connected before its hosts were ready is told a setup that failed earlier (a restart re-adopting them)', async () => {
+    const l = lab();
+    l.steps[0] = { ...l.steps[0]!, setups: [{ host: 'host0', code: 'systemctl stop etcd', line: 3 }] };
+    const records = new MemorySetupRecords();
+    records.set('e1', 's0', { state: 'failed', at: 1, host: 'host0', reason: 'exit 1: no etcd' });
+    const target = fakeTarget(['host0'], () => ({}));
+    const hosts: { ready?: Environment } = {};
+    const setups = new StepSetups({ records, target: () => target });
+    const mod = createChecksModule({ lab: () => l, environment: () => hosts.ready, target: () => target, progress: new MemoryProgressStore(), recheckMs: 0, setups });
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    expect(last(sent, 'step-setup')).toBeUndefined();
+    hosts.ready = env;
+    await mod.environmentReady('sess', 'etcd', env);
+    expect(last(sent, 'step-setup')?.setup).toEqual({ step: 0, state: 'failed', host: 'host0', reason: 'exit 1: no etcd' });
+    // Told, not run again: the attendee's Retry does that.
+    expect(target.calls).toHaveLength(0);
     await close();
   });
 });

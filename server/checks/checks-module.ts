@@ -282,7 +282,11 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       if (room) broadcast(room, { type: 'step-setup', setup: status });
     },
     async environmentReady(sessionId, labId, env) {
-      await openCurrent(sessionId, labId, env);
+      const setup = await openCurrent(sessionId, labId, env);
+      // A page that connected before the hosts were ready (a restart re-adopting them, a reset) was
+      // told nothing: a setup that failed earlier must reach it too, with its Retry.
+      const room = rooms.get(roomKey(sessionId, labId));
+      if (setup && room) broadcast(room, { type: 'step-setup', setup });
     },
     async onConnect(ctx) {
       const room = join(ctx);

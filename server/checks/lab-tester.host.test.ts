@@ -1,6 +1,6 @@
 // `labwright test` end to end, as an author runs it: the real etcd lab passes on fresh hosts; a
 // copy with one solve broken fails with a per-host expected-vs-actual message; a lab with lint
-// errors is refused before any host is created.
+// errors is refused before any host is created; a step's setup runs before its checks must fail.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,5 +156,73 @@ describe('labwright test --as-attendee', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/✗ step 2: Page through, then go on/);
     expect(r.out).toMatch(/host0: .*\/tmp\/paged.* absent/);
+  });
+});
+
+// Step 1's check passes on a fresh host: only its setup (which breaks something) makes it fail
+// before the solution, as `labwright test` requires. Step 2's setup fails.
+const SETUP_LAB = `---
+title: Setup first
+hosts: [host0]
+services: { etcd: none, docker: false }
+---
+## Repair what setup broke
+
+\`\`\`setup host0
+echo broken > /tmp/broken
+\`\`\`
+
+\`\`\`run host0
+rm /tmp/broken
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/broken, absent: true }
+\`\`\`
+
+\`\`\`solve host0
+rm /tmp/broken
+\`\`\`
+
+## A step whose setup fails
+
+\`\`\`setup host0
+echo "cannot prepare this" >&2
+exit 4
+\`\`\`
+
+\`\`\`check
+file: { on: host0, path: /tmp/never }
+\`\`\`
+
+\`\`\`solve host0
+touch /tmp/never
+\`\`\`
+`;
+
+describe('labwright test with setup blocks', () => {
+  it('runs a step\'s setup before its checks must fail, and reports a failing setup with file:line and host', () => {
+    const dir = path.join(tmp, 'setup-first');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'lab.md'), SETUP_LAB);
+    for (const mode of [[], ['--as-attendee']]) {
+      const r = labwright(...mode, dir);
+      expect(r.out).toMatch(/✓ step 1: Repair what setup broke/);
+      expect(r.out).toMatch(/✗ step 2: A step whose setup fails/);
+      expect(r.out).toMatch(/setup block at \S*lab\.md:26 failed on host0: exit 4: cannot prepare this/);
+      expect(r.out).toMatch(/✗ FAIL setup-first: 1\/2 steps passed/);
+      expect(r.code).toBe(1);
+    }
+  });
+
+  it('without its setup the same step fails: its checks already pass before the solution', () => {
+    const dir = path.join(tmp, 'setup-removed');
+    mkdirSync(dir);
+    const lab = SETUP_LAB.split('## A step whose setup fails')[0]!.replace('```setup host0\necho broken > /tmp/broken\n```\n\n', '');
+    expect(lab).not.toContain('```setup');
+    writeFileSync(path.join(dir, 'lab.md'), lab);
+    const r = labwright(dir);
+    expect(r.out).toMatch(/checks already pass before the solution ran/);
+    expect(r.code).toBe(1);
   });
 });

@@ -64,9 +64,15 @@ describe('StepSetups', () => {
     const store = openDurableStore(dir);
     store.setups.set('e3', 'break-etcd', { state: 'running', at: 1 });
     const target = fakeTarget(['host0', 'host1'], () => ({ code: 0 }));
-    const setups = new StepSetups({ records: store.setups, target: () => target });
-    expect(setups.open('s', 'lab', env('e3'), step)).toEqual({ step: 0, state: 'failed', reason: 'the server stopped while this step was being prepared' });
+    const seen: StepSetupStatus[] = [];
+    const setups = new StepSetups({ records: store.setups, target: () => target, onChange: (_s, _l, st) => seen.push(st) });
+    const interrupted = { step: 0, state: 'failed', reason: 'the server stopped while this step was being prepared' };
+    expect(setups.open('s', 'lab', env('e3'), step)).toEqual(interrupted);
     expect(target.calls).toHaveLength(0);
+    // The dashboard showed it running: it is told it failed (once).
+    expect(seen).toEqual([interrupted]);
+    expect(setups.open('s', 'lab', env('e3'), step)).toEqual(interrupted);
+    expect(seen).toHaveLength(1);
     store.close();
   });
 

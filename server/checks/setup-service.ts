@@ -54,9 +54,13 @@ export class StepSetups {
    */
   open(sessionId: string, labId: string, env: Environment, step: Step): StepSetupStatus | undefined {
     if (step.setups.length === 0) return undefined;
+    const stored = this.opts.records.get(env.id, step.id);
     const rec = this.#record(env, step);
-    if (rec) return status(step, rec);
-    return this.#start(sessionId, labId, env, step);
+    if (!rec) return this.#start(sessionId, labId, env, step);
+    const s = status(step, rec);
+    // One cut short by a restart is failed from now on: the pages and the dashboard learn it.
+    if (stored?.state === 'running' && rec.state === 'failed') this.opts.onChange?.(sessionId, labId, s);
+    return s;
   }
 
   /** Runs a failed setup again; anything else is left as it is. */
