@@ -1,6 +1,6 @@
 // A workshop keeps its lab version, in real Chromium against `labwright serve` and a real host: the
 // author inserts a step and reorders two in the lab file while an attendee works; the attendee's page,
-// checks and dashboard row stay on the version the workshop started with; the dashboard offers "Move
+// checks, dashboard row and faults stay on the version the workshop started with; the dashboard offers "Move
 // to the new version", and after the move the attendee's page shows the new version with every step
 // they had done still done (progress follows step ids, not positions).
 import { writeFileSync } from 'node:fs';
@@ -15,14 +15,15 @@ test.setTimeout(300_000);
 const TITLE = 'Version drill';
 const step = (title: string, file: string, text: string): string =>
   `## ${title}\n\n\`\`\`run host0\necho ${text} > ${file}\n\`\`\`\n\n\`\`\`check\nfile: { on: host0, path: ${file}, contains: ${text} }\n\`\`\`\n\n\`\`\`solve host0\necho ${text} > ${file}\n\`\`\`\n\n`;
+const fault = (name: string, title: string): string => `\`\`\`fault ${name} host0\n# ${title}\nrm -f /tmp/one\n\`\`\`\n\n\`\`\`repair ${name} host0\necho marker > /tmp/one\n\`\`\`\n\n`;
 const lab = (...steps: string[]): string => `---\ntitle: ${TITLE}\nsummary: Edited on disk while a workshop runs.\nhosts: [host0]\nservices: { etcd: none, docker: false }\n---\nFollow the steps on host0.\n\n${steps.join('')}`;
 const MARKER = step('Leave a marker', '/tmp/one', 'marker');
 const GREETING = step('Write a greeting', '/tmp/two', 'hello');
 const SIGN_OFF = step('Sign off', '/tmp/three', 'bye');
 const WARM_UP = step('Warm up', '/tmp/zero', 'warm');
-const V1 = lab(MARKER, GREETING, SIGN_OFF);
-// A step inserted before the first, and the last two swapped.
-const V2 = lab(WARM_UP, MARKER, SIGN_OFF, GREETING);
+const V1 = lab(MARKER, fault('marker-gone', 'The marker is gone'), GREETING, SIGN_OFF);
+// A step inserted before the first, the last two swapped, and the fault renamed and retitled.
+const V2 = lab(WARM_UP, MARKER, fault('marker-lost', 'The marker was lost'), SIGN_OFF, GREETING);
 
 let server: OwnServer;
 let instructor: Page;
@@ -70,6 +71,9 @@ test('an edit of the lab file changes nothing for a running workshop', async () 
   await expect(stepNamed('Write a greeting')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await expect(stepNamed('Sign off')).toHaveAttribute('data-state', 'open');
   await expect(cells()).toHaveCount(3);
+  // The dashboard offers the workshop version's fault, not the file's.
+  const faultSelect = instructor.getByRole('combobox', { name: 'Fault to fire' });
+  await expect(faultSelect.locator('option')).toHaveText(['The marker is gone (host0, step 1)']);
   await expect(cells().nth(1)).toHaveAttribute('title', '2. Write a greeting: done');
   await expect(cells().nth(2)).toHaveAttribute('title', '3. Sign off: current step');
 });
@@ -83,6 +87,7 @@ test('after Move to the new version, the attendee sees it with their progress ke
   await expect(cells().nth(0)).toHaveAttribute('title', '1. Warm up: current step');
   await expect(cells().nth(1)).toHaveAttribute('title', '2. Leave a marker: done');
   await expect(cells().nth(3)).toHaveAttribute('title', '4. Write a greeting: done');
+  await expect(instructor.getByRole('combobox', { name: 'Fault to fire' }).locator('option')).toHaveText(['The marker was lost (host0, step 2)']);
 
   // The attendee's page updates in place (no reload): the new order, the same steps done.
   await expect(titles()).toHaveText(['Warm up', 'Leave a marker', 'Sign off', 'Write a greeting'], { timeout: 15_000 });

@@ -245,7 +245,8 @@ export function dashboardPage(workshopId: string): Page {
     labNoticeText.textContent = changed === undefined ? '' : changed.movable ? 'Lab changed since this workshop started. Attendees keep the version they started with.' : `Lab changed since this workshop started, but it cannot move: ${changed.reason}.`;
     const faults = s.faults ?? [];
     faultBar.hidden = faults.length === 0;
-    if (faultSelect.options.length !== faults.length) {
+    // By name, not count: a workshop moved to a new lab version may offer other faults.
+    if ([...faultSelect.options].map((o) => o.value).join(' ') !== faults.map((f) => f.name).join(' ')) {
       faultSelect.replaceChildren(...faults.map((f) => h('option', { value: f.name }, faultLabel(f))));
     }
     fireAll.disabled = over;
