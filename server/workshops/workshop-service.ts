@@ -346,7 +346,8 @@ export class WorkshopService {
     const last = this.opts.store.reports.get(a.id);
     if (last) row.lastReport = last;
     const envId = this.opts.workspaces.get(a.id, w.labId)?.env?.id;
-    const stepId = this.opts.labs.view(w.labId)?.steps[current]?.id;
+    // The workshop's version's step, not the file's: an edit may have moved steps since.
+    const stepId = ids[current];
     const setup = envId && stepId ? this.opts.store.setups.get(envId, stepId) : undefined;
     if (setup && setup.state !== 'ready') {
       row.setup = { step: current, state: setup.state };
