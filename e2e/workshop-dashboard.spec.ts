@@ -93,9 +93,9 @@ test('the room at a glance: attendees per step, the checks failing most there, a
   const csv = await csvDownload;
   expect(csv.suggestedFilename()).toMatch(/^etcd-\d{4}-\d\d-\d\d-progress\.csv$/);
   const lines = (await readFile((await csv.path()) ?? '', 'utf8')).trim().split('\r\n');
-  expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts');
+  expect(lines[0]).toBe('attendee,attendeeId,step,stepId,stepTitle,state,doneAt,seconds,attempts,failedAttempts,replayed');
   expect(lines).toHaveLength(1 + 14 * 8);
-  expect(lines.filter((l) => l.startsWith('Mateo Rossi,') && /,current,,,5,5$/.test(l))).toHaveLength(1);
+  expect(lines.filter((l) => l.startsWith('Mateo Rossi,') && /,current,,,5,5,false$/.test(l))).toHaveLength(1);
 
   const jsonDownload = page.waitForEvent('download');
   await glance.getByRole('link', { name: 'JSON' }).click();
