@@ -72,6 +72,37 @@ describe('terminal bridge on real hosts', () => {
     await b.close();
   });
 
+  it('re-attaching replays the scrollback above the screen, not only the last screen', async () => {
+    const a = client();
+    await a.open(4, 'host1', { cols: 120, rows: 30 });
+    a.send({ type: 'term-input', channel: 4, data: "clear; for i in $(seq 1 300); do printf 'early-%03d\\n' $i; done; echo printed-$((40+2))\r" });
+    await a.waitForOutput(4, /printed-42/);
+    await a.close();
+    const b = client();
+    const t0 = performance.now();
+    await b.open(4, 'host1', { cols: 120, rows: 30 });
+    const out = await b.waitForOutput(4, /printed-42/);
+    const small = { ms: performance.now() - t0, chars: out.length };
+    // A reset first, then line 1 (270 lines above a 30-row screen), before tmux draws the screen.
+    expect(out.startsWith('\x1bc')).toBe(true);
+    expect(out.indexOf('early-001\r\n')).toBeGreaterThan(0);
+    expect(out.indexOf('early-001')).toBeLessThan(out.lastIndexOf('printed-42'));
+    // The cost of a full replay: 2500 lines of 80 characters, of which the last 2000 above the screen are sent.
+    b.send({ type: 'term-input', channel: 4, data: "for i in $(seq 1 2500); do printf 'wide-%04d-%073d\\n' $i 0; done; echo big-$((40+2))\r" });
+    await b.waitForOutput(4, /big-42/);
+    await b.close();
+    const c = client();
+    const t1 = performance.now();
+    await c.open(4, 'host1', { cols: 120, rows: 30 });
+    const full = await c.waitForOutput(4, /big-42(\x1b\[K)?\r\n/);
+    const ms = performance.now() - t1;
+    const lines = full.match(/wide-\d{4}-/g)?.length ?? 0;
+    expect(lines).toBeGreaterThanOrEqual(2000);
+    expect(full).not.toContain('wide-0001-');
+    process.stderr.write(`[reattach] 270 lines: ${small.chars} chars in ${small.ms.toFixed(0)} ms; 2000 lines: ${full.length} chars in ${ms.toFixed(0)} ms (open to screen drawn)\n`);
+    await c.close();
+  }, 120_000);
+
   it('keeps output of `yes` within the high-water mark while the browser does not ack, and Ctrl-C brings the prompt back', async () => {
     const c = client(false);
     await c.open(7, 'host1');

@@ -97,7 +97,9 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
         }
         const env = await workspace.whenReady();
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
-        const command = mirror ? mirrorCommand(keyboard?.mayType(sessionId, mirror.sessionId) === true) : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
+        const command = mirror
+          ? mirrorCommand(size.rows, keyboard?.mayType(sessionId, mirror.sessionId) === true)
+          : attachCommand(size.rows, opts.sessionName?.(host, channel, ctx.connectionId));
         const shell = await hub.open(env, host, pty, command);
         // Released while the shell connected (a reset, the workshop's end): never a shell on hosts
         // being destroyed; the bridge tries again and gets the new ones, or the refusal.

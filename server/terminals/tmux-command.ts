@@ -38,9 +38,38 @@ function checkedSession(session: string): string {
   return session;
 }
 
-/** Attaches to the host's session, creating it (with a login shell) the first time. */
-export function attachCommand(session: string = TMUX_SESSION): string {
-  return `${writeConf()}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${checkedSession(session)}`;
+/** Scrollback replayed on (re)attach: at most this many lines above the screen… */
+export const HISTORY_LINES = 2000;
+/** …and at most this many bytes of them (escapes included), so a reload stays cheap. */
+export const HISTORY_BYTES = 256 * 1024;
+
+/**
+ * Printed before tmux attaches, in the same channel, so it reaches xterm.js first: a full reset
+ * (RIS, so a page that re-attaches without reloading does not show its old scrollback twice), the
+ * pane's history above the screen with its colours (-e) and wrapped lines joined (-J, xterm wraps
+ * them again at its own width), then `rows` newlines that push all of it into xterm's scrollback:
+ * tmux then redraws the screen below it. The byte cap cuts from the top; the line it cut into
+ * (or the empty first line, when it cut nothing) is dropped, never half an escape sequence.
+ * A session that does not exist yet has no history (display fails, n is empty).
+ */
+export function historyReplay(session: string, rows: number): string {
+  const pane = shq(`=${checkedSession(session)}:`);
+  const pad = '\\n'.repeat(Math.max(1, Math.min(500, Math.trunc(rows))));
+  const steps = [
+    "printf '\\033c'",
+    `n=$(tmux display -p -t ${pane} '#{history_size}' 2>/dev/null)`,
+    `if [ "\${n:-0}" -gt 0 ] 2>/dev/null; then { echo; tmux capture-pane -p -e -J -S -${HISTORY_LINES} -E -1 -t ${pane}; } | tail -c ${HISTORY_BYTES} | sed 1d; printf '\\033[0m${pad}'; fi`,
+  ];
+  // Keys typed while this runs stay in the terminal for tmux: nothing here may read them.
+  return `{ ${steps.join('; ')}; } </dev/null`;
+}
+
+/**
+ * Attaches to the host's session, creating it (with a login shell) the first time, after
+ * replaying its scrollback (see historyReplay) for a terminal of `rows` rows.
+ */
+export function attachCommand(rows: number, session: string = TMUX_SESSION): string {
+  return `${writeConf()}; ${historyReplay(session, rows)}; exec tmux -u -f ${CONF_PATH} new-session -A -s ${checkedSession(session)}`;
 }
 
 /**
@@ -54,13 +83,13 @@ export function ensureDetachedCommand(cols: number, rows: number, session: strin
 }
 
 /**
- * A read-only view of the same session for a mirror. tmux refuses its keys itself as a
+ * A read-only view of the same session for a mirror, with its scrollback. tmux refuses its keys itself as a
  * second line of defence; the first is the server never forwarding input on a read-only channel.
  * `=` makes tmux match the session name exactly, not as a prefix. `writable`: the attendee let
  * the instructor take the keyboard (the help loop); still ignore-size, so their screen keeps its size.
  */
-export function mirrorCommand(writable = false): string {
-  return `exec tmux -u attach-session -f ${writable ? '' : 'read-only,'}ignore-size -t =${TMUX_SESSION}`;
+export function mirrorCommand(rows: number, writable = false): string {
+  return `${historyReplay(TMUX_SESSION, rows)}; exec tmux -u attach-session -f ${writable ? '' : 'read-only,'}ignore-size -t =${TMUX_SESSION}`;
 }
 
 /** The session's pane, matched by exact name (`=`), for the commands that look into it from outside. */
@@ -91,11 +120,13 @@ export interface PaneState {
   commands: string[];
   /** A checksum of the visible screen. */
   screen: string;
+  /** The foreground process group's id (tells "the same program still runs" from "another one started"). */
+  group?: string;
 }
 
 /**
  * One line of shell: the pane's shell pid, whether it is the foreground process group of its
- * terminal (field 8 of /proc/PID/stat, tpgid), the processes of that group, and a screen checksum.
+ * terminal (field 8 of /proc/PID/stat, tpgid), the processes of that group and its id, and a screen checksum.
  * Its output is read by parsePaneState.
  */
 export const PANE_STATE_COMMAND = [
@@ -103,13 +134,15 @@ export const PANE_STATE_COMMAND = [
   'read -r _ _ _ _ _ _ _ fg _ < "/proc/$p/stat"',
   `c=$(pgrep -g "$fg" -l | cut -d ' ' -f 2 | paste -sd ,)`,
   'if [ "$fg" = "$p" ]; then s=idle; else s=busy; fi',
-  'echo "$s $c"',
+  'echo "$s $c $fg"',
   `tmux capture-pane -p ${PANE} | cksum`,
 ].join(' && ');
 
 export function parsePaneState(stdout: string): PaneState {
   const [first = '', second = ''] = stdout.trim().split('\n');
-  const [s = '', cmds = ''] = first.split(' ');
+  const [s = '', cmds = '', group = ''] = first.split(' ');
   if (s !== 'idle' && s !== 'busy') throw new Error(`unexpected terminal state: ${JSON.stringify(stdout.slice(0, 200))}`);
-  return { idle: s === 'idle', commands: cmds.split(',').filter(Boolean), screen: second.trim() };
+  const state: PaneState = { idle: s === 'idle', commands: cmds.split(',').filter(Boolean), screen: second.trim() };
+  if (/^\d+$/.test(group)) state.group = group;
+  return state;
 }
