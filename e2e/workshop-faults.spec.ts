@@ -125,7 +125,7 @@ test('Fire for everyone breaks it for those who finished the step; the attendee 
   // Ada repairs it in her terminal: the notice turns "Repaired", and so does the dashboard.
   await ada.typeInto('host0', 'touch /tmp/marker');
   await expect(notice(ada).locator('.fault-notice')).toHaveAttribute('data-state', 'repaired', { timeout: 30_000 });
-  await expect(notice(ada)).toContainText(`Repaired Repaired: ${FAULT} (on host0).`);
+  await expect(notice(ada)).toContainText(`✓ Repaired: ${FAULT} (on host0).`);
   await expect(row('Ada').locator('.fault-badge')).toHaveText('repaired');
   await ada.step(0).getByRole('button', { name: 'Check' }).click();
   await expect(ada.step(0).locator('.check-report')).toHaveAttribute('data-state', 'pass', { timeout: 15_000 });

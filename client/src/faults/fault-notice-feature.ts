@@ -8,7 +8,7 @@ import type { LabPageFeature } from '../lab-page-features.ts';
 import './faults.css';
 
 function noticeItem(n: FaultNotice): HTMLElement {
-  return h('li', { class: `fault-notice ${n.state}`, 'data-state': n.state }, h('b', {}, n.state === 'repaired' ? 'Repaired' : 'Something changed'), ' ', noticeText(n));
+  return h('li', { class: `fault-notice ${n.state}`, 'data-state': n.state }, h('b', {}, n.state === 'repaired' ? '✓' : 'Something changed'), ' ', noticeText(n));
 }
 
 export const faultNoticeFeature: LabPageFeature = {
