@@ -65,7 +65,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     etcd.close(env.id);
     warm.close(env.id);
     // New hosts start from scratch: every step's setup runs again on them.
-    records.forgetEnvironment(env.id);
+    setups.forgetEnvironment(env.id);
   });
   // Step 1 opens when the hosts are ready, whether or not a page shows them yet.
   const unready = opts.workspaces.onReady((sessionId, labId, env) => {

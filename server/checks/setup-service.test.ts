@@ -10,6 +10,7 @@ import type { StepSetupStatus } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import { openDurableStore } from '../store/durable-store.ts';
 import { fakeTarget } from '../testing/fake-target.ts';
+import { MemorySetupRecords } from './setup-records.ts';
 import { StepSetups } from './setup-service.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'labwright-setup-'));
@@ -83,5 +84,27 @@ describe('StepSetups', () => {
     expect(setups.open('s', 'lab', env('e4'), { ...step, setups: [] })).toBeUndefined();
     expect(setups.prepared(env('e4'), { ...step, setups: [] })).toBe(true);
     store.close();
+  });
+
+  it('a setup still running when its hosts are given back (a reset) records and tells nothing when it ends', async () => {
+    const target = fakeTarget(['host0', 'host1'], () => ({ code: 0 }));
+    let end: (r: { code: number }) => void = () => undefined;
+    target.execSession = () => new Promise((resolve) => (end = (r) => resolve({ signal: null, stdout: '', stderr: 'connection lost', truncated: false, ...r })));
+    const records = new MemorySetupRecords();
+    const seen: StepSetupStatus[] = [];
+    const setups = new StepSetups({ records, target: () => target, onChange: (_s, _l, st) => seen.push(st) });
+    expect(setups.open('s', 'lab', env('e5'), step)?.state).toBe('running');
+    setups.forgetEnvironment('e5');
+    end({ code: 255 });
+    await setups.idle();
+    // The page is on new hosts by now: no "could not be prepared" from the old ones.
+    expect(seen.map((x) => x.state)).toEqual(['running']);
+    expect(records.get('e5', 'break-etcd')).toBeUndefined();
+    // New hosts prepare the step afresh.
+    end = () => undefined;
+    target.execSession = () => Promise.resolve({ code: 0, signal: null, stdout: '', stderr: '', truncated: false });
+    expect(setups.open('s', 'lab', env('e6'), step)?.state).toBe('running');
+    await setups.idle();
+    expect(seen.map((x) => x.state)).toEqual(['running', 'running', 'ready']);
   });
 });

@@ -32,6 +32,8 @@ function status(step: Step, rec: SetupRecord): StepSetupStatus {
 export class StepSetups {
   /** Setups running in this process, by environment and step id. */
   readonly #running = new Map<string, Promise<void>>();
+  /** Running setups whose environment was released meanwhile (forgetEnvironment). */
+  readonly #released = new Set<string>();
   readonly #log: Logger = logger('step-setup');
 
   constructor(private readonly opts: StepSetupsOptions) {}
@@ -82,6 +84,16 @@ export class StepSetups {
     return this.status(env, step);
   }
 
+  /**
+   * The environment's hosts are being destroyed (a reset, a release): its records go, and a setup
+   * still running on them neither records nor tells anyone how it ended — the session's pages are
+   * on new hosts by then, where that step is prepared afresh.
+   */
+  forgetEnvironment(envId: string): void {
+    this.opts.records.forgetEnvironment(envId);
+    for (const k of this.#running.keys()) if (k.startsWith(`${envId}\u0000`)) this.#released.add(k);
+  }
+
   /** Resolves once every setup running now has ended (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
@@ -124,6 +136,11 @@ export class StepSetups {
       } catch (e) {
         rec = { state: 'failed', at: Date.now(), reason: e instanceof Error ? e.message.slice(0, MAX_REASON) : 'unexpected error' };
         log.error({ err: e }, 'step setup failed unexpectedly');
+      }
+      if (this.#released.delete(key)) {
+        this.#running.delete(key);
+        log.info({ state: rec.state }, 'step setup ended on hosts that were given back meanwhile');
+        return;
       }
       try {
         this.opts.records.set(env.id, step.id, rec);
