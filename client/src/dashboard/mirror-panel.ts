@@ -28,7 +28,8 @@ export class MirrorPanel {
   constructor(socket: ChannelSocket, attendeeId: string, hosts: readonly string[], parent: HTMLElement, private readonly attendeeName = 'the attendee') {
     const tabs = h('div', { class: 'mirror-tabs', role: 'tablist' });
     const panes = h('div', { class: 'mirror-panes' });
-    this.root = h('div', { class: 'mirror-panel' }, this.#mode, tabs, panes);
+    // The mode sits in the tab bar: a row of its own would push the terminal out of a short window.
+    this.root = h('div', { class: 'mirror-panel' }, h('div', { class: 'mirror-bar' }, tabs, this.#mode), panes);
     // xterm.js must open inside the document: on a detached element it never renders.
     parent.append(this.root);
     hosts.forEach((host, i) => {
