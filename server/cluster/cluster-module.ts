@@ -24,6 +24,8 @@ export interface ClusterModuleDeps {
   refreshMs?: number;
   /** For tests: etcd access per environment. */
   etcdFor?: (env: Environment) => ClusterEtcd;
+  /** How long a room (its etcd clients, its last reading) outlives its last watcher; default 30 s. */
+  graceMs?: number;
 }
 
 export interface ClusterModule extends GatewayModule {
@@ -42,6 +44,10 @@ interface Room {
   envId: string | null;
   etcd: ClusterEtcd | null;
   last: ClusterSnapshot | null;
+  /** When the last reading started (performance.now()); a new watcher within refreshMs gets `last`. */
+  readAt: number;
+  /** Set while nobody watches: the room goes when it fires. */
+  linger: NodeJS.Timeout | null;
   log: Logger;
 }
 
@@ -49,6 +55,9 @@ export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
   const rooms = new Map<string, Room>();
   const refreshMs = deps.refreshMs ?? DEFAULT_CLUSTER_REFRESH_MS;
   const etcdFor = deps.etcdFor ?? (() => etcdForHosts());
+  const graceMs = deps.graceMs ?? 30_000;
+  /** Connections whose close already unwatches (registered once, however often they toggle). */
+  const closing = new WeakSet<ConnectionContext>();
   const key = (sessionId: string, labId: string): string => `${sessionId}\u0000${labId}`;
 
   function dropEtcd(room: Room): void {
@@ -77,6 +86,7 @@ export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
   function tick(room: Room): void {
     if (room.busy) return;
     room.busy = true;
+    room.readAt = performance.now();
     refresh(room)
       .catch((e: unknown) => room.log.warn({ err: e }, 'cluster view: reading failed'))
       .finally(() => {
@@ -90,9 +100,18 @@ export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
     if (!room) return;
     room.watchers.delete(ctx);
     if (room.watchers.size > 0) return;
+    // Nobody watches: stop reading now, but keep the etcd clients and the last picture a while, so a
+    // page that toggles the tab (or a flood of toggles) does not open and close clients each time.
     if (room.timer) clearInterval(room.timer);
-    dropEtcd(room);
-    rooms.delete(k);
+    room.timer = null;
+    if (room.linger) clearTimeout(room.linger);
+    const r = room;
+    r.linger = setTimeout(() => {
+      if (r.watchers.size > 0 || rooms.get(k) !== r) return;
+      dropEtcd(r);
+      rooms.delete(k);
+    }, graceMs);
+    r.linger.unref();
   }
 
   function watch(ctx: ConnectionContext, msg: MessageOf<'cluster-watch'>): void {
@@ -103,18 +122,26 @@ export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
     const k = key(ctx.session.id, ctx.labId);
     let room = rooms.get(k);
     if (!room) {
-      room = { sessionId: ctx.session.id, labId: ctx.labId, watchers: new Set(), timer: null, busy: false, envId: null, etcd: null, last: null, log: ctx.log.child({ component: 'cluster' }) };
+      room = { sessionId: ctx.session.id, labId: ctx.labId, watchers: new Set(), timer: null, busy: false, envId: null, etcd: null, last: null, readAt: -Infinity, linger: null, log: ctx.log.child({ component: 'cluster' }) };
       rooms.set(k, room);
+    }
+    if (room.linger) clearTimeout(room.linger);
+    room.linger = null;
+    if (!room.timer) {
       const r = room;
       r.timer = setInterval(() => tick(r), refreshMs);
       r.timer.unref();
     }
     if (room.watchers.has(ctx)) return;
     room.watchers.add(ctx);
-    ctx.onClose(() => unwatch(ctx));
-    // A page that starts watching gets a picture at once: the last one, then a fresh reading.
+    if (!closing.has(ctx)) {
+      closing.add(ctx);
+      ctx.onClose(() => unwatch(ctx));
+    }
+    // A page that starts watching gets a picture at once: the last one, and a fresh reading unless
+    // the last one is newer than the refresh period (toggling the tab never reads faster than that).
     if (room.last) ctx.send({ type: 'cluster-view', snapshot: room.last });
-    tick(room);
+    if (performance.now() - room.readAt >= refreshMs) tick(room);
   }
 
   return {
@@ -123,6 +150,7 @@ export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
     close() {
       for (const room of rooms.values()) {
         if (room.timer) clearInterval(room.timer);
+        if (room.linger) clearTimeout(room.linger);
         dropEtcd(room);
       }
       rooms.clear();
