@@ -55,6 +55,10 @@ const clientSchemas = [
   /** The client has rendered this much more of the channel's output, counted as the server counts it: the length (UTF-16 code units) of each term-output data string; named `bytes` for history. */
   z.strictObject({ type: z.literal('term-ack'), channel, bytes: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('term-close'), channel }),
+  /** Before a Run button types into a terminal: does its shell wait for a command, or does a program hold it? Answered with term-pane. */
+  z.strictObject({ type: z.literal('term-probe'), channel }),
+  /** "Interrupt and run": stop what holds the terminal (q for a pager, Ctrl-C, then Ctrl-D); answered with term-pane once the shell is back or it gave up. */
+  z.strictObject({ type: z.literal('term-interrupt'), channel }),
   z.strictObject({ type: z.literal('check-run'), step: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('step-skip'), step: z.number().int().min(0) }),
   /** Run the failed setup of this step again (the attendee pressed Retry on "could not be prepared"). */
@@ -91,6 +95,8 @@ export type ClientMessage = z.infer<typeof clientMessage>;
 export type ClientMessageType = ClientMessage['type'];
 
 export type TermState = 'connecting' | 'connected' | 'reconnecting' | 'unreachable' | 'closed';
+/** Who holds a terminal, as term-pane says. */
+export type PaneHolder = 'idle' | 'busy' | 'unknown';
 export type EnvState = 'provisioning' | 'ready' | 'failed';
 
 export type ErrorCode =
@@ -150,6 +156,12 @@ export type ServerMessage =
   | { type: 'term-opened'; channel: number; host: string; readOnly: boolean }
   | { type: 'term-output'; channel: number; data: string }
   | { type: 'term-state'; channel: number; state: TermState; message?: string }
+  /**
+   * The answer to term-probe or term-interrupt (`ref`): `idle` the shell waits for a command, `busy`
+   * a program holds the terminal (`commands`: its processes, e.g. `watch`), `unknown` the server
+   * could not look (the message says why).
+   */
+  | { type: 'term-pane'; channel: number; ref: 'term-probe' | 'term-interrupt'; state: PaneHolder; commands: string[]; message?: string }
   | { type: 'check-report'; report: StepReport }
   | { type: 'progress'; progress: ProgressState }
   | { type: 'step-setup'; setup: StepSetupStatus }
@@ -220,6 +232,14 @@ export function parseServerMessage(raw: string): Result<ServerMessage, string> {
 
 /** Server messages whose payload is checked in full (what the attendee reads must be what the protocol says). */
 const SERVER_SCHEMAS: Partial<Record<ServerMessageType, z.ZodType>> = {
+  'term-pane': z.strictObject({
+    type: z.literal('term-pane'),
+    channel,
+    ref: z.enum(['term-probe', 'term-interrupt']),
+    state: z.enum(['idle', 'busy', 'unknown']),
+    commands: z.array(z.string().max(64)).max(32),
+    message: z.string().max(500).optional(),
+  }),
   'fault-fired': z.strictObject({ type: z.literal('fault-fired'), fault: z.string().max(40), outcomes: z.array(fireOutcomeSchema).max(10_000) }),
   'fault-notices': z.strictObject({ type: z.literal('fault-notices'), notices: z.array(faultNoticeSchema).max(100) }),
   'help-state': z.strictObject({ type: z.literal('help-state'), help: helpStateSchema }),
@@ -232,6 +252,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'term-opened': true,
   'term-output': true,
   'term-state': true,
+  'term-pane': true,
   'check-report': true,
   progress: true,
   'step-setup': true,

@@ -45,3 +45,27 @@ test('after a reload the terminal still has the scrollback above its screen', as
   await scrollUpTo('host0', /^numbered-001\s*$/);
   await expect(lab.row('host0', /^numbered-002\s*$/)).toHaveCount(1);
 });
+
+test('a Run button aimed at a busy terminal asks first; Cancel types nothing, "Interrupt and run" runs it', async () => {
+  const step = lab.step(0);
+  const runEcho = step.locator('.run-block').nth(1).getByRole('button', { name: 'Run on host0' });
+  const dialog = page.getByRole('alertdialog', { name: "host0's terminal is busy" });
+  await lab.typeInto('host0', 'clear; sleep 600');
+  await runEcho.click();
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('busy running sleep');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(lab.screen('host0')).not.toContainText('ran-after');
+
+  // A watch started from the lab's own Run button (the terminal was idle again: no question).
+  await lab.press('host0', 'Control+C');
+  await step.locator('.run-block').nth(0).getByRole('button', { name: 'Run on host0' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(lab.screen('host0')).toContainText('Every 1.0s', { timeout: 15_000 });
+  await runEcho.click();
+  await expect(dialog).toContainText('busy running watch');
+  await dialog.getByRole('button', { name: 'Interrupt and run' }).click();
+  await expect(dialog).toBeHidden({ timeout: 15_000 });
+  await expect(lab.row('host0', /^ran-after-42\s*$/)).toHaveCount(1, { timeout: 15_000 });
+});

@@ -11,10 +11,14 @@ import { ShellHub } from './shell-hub.ts';
 import type { ShellOpener, TerminalBridge } from './terminal-bridge.ts';
 import type { TermMessage } from './terminal-mux.ts';
 import { TerminalMux } from './terminal-mux.ts';
-import { attachCommand, mirrorCommand } from './tmux-command.ts';
+import type { SshPool } from '../ssh/ssh-pool.ts';
+import type { PaneAccess } from './pane-interrupt.ts';
+import { PANE_STATE_COMMAND, attachCommand, mirrorCommand, parsePaneState, sendKeysCommand } from './tmux-command.ts';
 
 export interface TerminalModuleOptions {
   workspaces: WorkspaceManager;
+  /** Connections that look into a host's tmux pane for a Run button (term-probe, term-interrupt); without it those answer `unknown`. */
+  ssh?: SshPool;
   mirrorPolicy?: MirrorPolicy;
   hub?: ShellHub;
   highWater?: number;
@@ -110,10 +114,26 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
         return shell;
       };
     };
+    // The pane of the connection's own environment, and only of the one shared session (a bench's
+    // per-terminal sessions have none to look into).
+    const panes = (host: string): PaneAccess | undefined => {
+      const ws = opts.workspaces.get(sessionId, labId);
+      const env = ws?.state === 'ready' ? ws.env : undefined;
+      if (!opts.ssh || opts.sessionName || opts.mirrorsOnly || !env) return undefined;
+      const conn = opts.ssh.get(env, host);
+      if (!conn) return undefined;
+      const run = async (command: string): Promise<string> => {
+        const r = await conn.exec(command, { timeoutMs: 10_000 });
+        if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+        return r.stdout;
+      };
+      return { look: () => run(PANE_STATE_COMMAND).then(parsePaneState), press: (key) => run(sendKeysCommand(key)).then(() => undefined) };
+    };
     mux = new TerminalMux({
       hosts,
       authorizeMirror: (mirrorOf) => policy({ requester: sessionId, labId, mirrorOf }),
       openerFor,
+      panes,
       send: (m) => ctx.send(m),
       sendError: (code, message, ref) => ctx.sendError(code, message, ref),
       log: ctx.log.child({ component: 'terminals' }),
@@ -170,6 +190,8 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
       'term-resize': handle,
       'term-ack': handle,
       'term-close': handle,
+      'term-probe': handle,
+      'term-interrupt': handle,
     },
     muxOf: (ctx) => muxes.get(ctx),
     bridges: () => [...live].flatMap((m) => [...m.channels.values()]),

@@ -197,3 +197,58 @@ describe('TerminalMux', () => {
     expect(sent.at(-1)).toEqual({ type: 'term-state', channel: 1, state: 'closed' });
   });
 });
+
+describe('TerminalMux: who holds a terminal (Run buttons)', () => {
+  const watch = { idle: false, commands: ['watch'], screen: 'x', group: '7' };
+  const shell = { idle: true, commands: ['bash'], screen: 'x', group: '1' };
+
+  it('answers a probe with the pane of the channel’s own host, and an interrupt once the shell is back', async () => {
+    let now = watch;
+    const looked: string[] = [];
+    const pressed: string[] = [];
+    const { mux, sent } = setup({
+      panes: (host) => ({
+        look: () => {
+          looked.push(host);
+          return Promise.resolve(now);
+        },
+        press: (key) => {
+          pressed.push(key);
+          now = shell;
+          return Promise.resolve();
+        },
+      }),
+    });
+    mux.handle(open(1, 'host1'));
+    mux.handle({ type: 'term-probe', channel: 1 });
+    await tick();
+    expect(sent).toContainEqual({ type: 'term-pane', channel: 1, ref: 'term-probe', state: 'busy', commands: ['watch'] });
+    mux.handle({ type: 'term-interrupt', channel: 1 });
+    await expect
+      .poll(() => sent.filter((m) => m.type === 'term-pane').at(-1))
+      .toEqual({ type: 'term-pane', channel: 1, ref: 'term-interrupt', state: 'idle', commands: ['bash'] });
+    expect(pressed).toEqual(['C-c']);
+    expect(new Set(looked)).toEqual(new Set(['host1']));
+  });
+
+  it('never lets a mirror probe or interrupt, and says unknown when it cannot look', async () => {
+    const pressed: string[] = [];
+    const { mux, sent, errors } = setup({
+      authorizeMirror: () => ok({ sessionId: 's', labId: 'l' }),
+      panes: (host) => (host === 'host0' ? undefined : { look: () => Promise.resolve(watch), press: (k) => Promise.resolve(void pressed.push(k)) }),
+    });
+    mux.handle(open(3, 'host1', 'attendee'));
+    mux.handle({ type: 'term-interrupt', channel: 3 });
+    mux.handle({ type: 'term-probe', channel: 3 });
+    await tick();
+    expect(errors).toEqual([
+      { code: 'read-only', ref: 'term-interrupt' },
+      { code: 'read-only', ref: 'term-probe' },
+    ]);
+    expect(pressed).toEqual([]);
+    mux.handle(open(4, 'host0'));
+    mux.handle({ type: 'term-probe', channel: 4 });
+    await tick();
+    expect(sent.filter((m) => m.type === 'term-pane')).toMatchObject([{ channel: 4, state: 'unknown' }]);
+  });
+});

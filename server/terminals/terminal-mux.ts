@@ -4,6 +4,8 @@ import type { ClientMessage, ErrorCode, ServerMessage } from '../../common/proto
 import type { Logger } from '../log.ts';
 import { SocketGate } from './flow-control.ts';
 import type { MirrorGrant } from './mirror-policy.ts';
+import type { PaneAccess } from './pane-interrupt.ts';
+import { interruptPane } from './pane-interrupt.ts';
 import type { ShellOpener } from './terminal-bridge.ts';
 import { TerminalBridge } from './terminal-bridge.ts';
 
@@ -26,6 +28,11 @@ export interface MuxOptions {
   sendError: (code: ErrorCode, message: string, ref?: TermMessage['type']) => void;
   log: Logger;
   onReachability?: (host: string, reachable: boolean) => void;
+  /**
+   * Looks into and presses keys in the tmux pane of one of the connection's own hosts (term-probe,
+   * term-interrupt); absent or undefined, those are answered `unknown`.
+   */
+  panes?: (host: string) => PaneAccess | undefined;
   highWater?: number;
   lowWater?: number;
   /**
@@ -44,6 +51,8 @@ export interface MuxOptions {
 
 export class TerminalMux {
   readonly #bridges = new Map<number, TerminalBridge>();
+  /** Channels with a term-probe or term-interrupt being answered. */
+  readonly #asking = new Set<number>();
   /** The grant of each mirror channel. */
   readonly #grants = new Map<number, MirrorGrant>();
   readonly #gate: SocketGate | undefined;
@@ -95,6 +104,13 @@ export class TerminalMux {
         // An ack can race a term-close the browser just sent: not worth an error reply.
         this.#bridges.get(msg.channel)?.ack(msg.bytes);
         return;
+      case 'term-probe':
+      case 'term-interrupt': {
+        // Never through a mirror: an instructor watching must not stop what the attendee runs.
+        const b = this.#writable(msg.channel, msg.type);
+        if (b) this.#askPane(b, msg.type);
+        return;
+      }
       case 'term-close': {
         const b = this.#bridges.get(msg.channel);
         if (!b) {
@@ -176,7 +192,33 @@ export class TerminalMux {
   }
 
   /** The bridge of a channel that may be typed into, or undefined after an error reply. */
-  #writable(channel: number, ref: 'term-input' | 'term-resize', keyboardGiven = false): TerminalBridge | undefined {
+  /** Answers term-probe / term-interrupt with term-pane; one question per channel at a time (each is an SSH exec or several). */
+  #askPane(b: TerminalBridge, ref: 'term-probe' | 'term-interrupt'): void {
+    const reply = (state: 'idle' | 'busy' | 'unknown', commands: string[], message?: string): void =>
+      this.opts.send({ type: 'term-pane', channel: b.channel, ref, state, commands, ...(message !== undefined ? { message } : {}) });
+    const pane = this.opts.panes?.(b.host);
+    if (!pane) {
+      reply('unknown', [], 'the server cannot look into this terminal now');
+      return;
+    }
+    if (this.#asking.has(b.channel)) {
+      reply('unknown', [], 'the server is already looking at this terminal');
+      return;
+    }
+    this.#asking.add(b.channel);
+    const work = ref === 'term-probe' ? pane.look() : interruptPane(pane);
+    work
+      .then(
+        (s) => reply(s.idle ? 'idle' : 'busy', s.commands.slice(0, 32).map((c) => c.slice(0, 64))),
+        (e: unknown) => {
+          this.opts.log.info({ channel: b.channel, host: b.host, err: e instanceof Error ? e.message : String(e) }, 'terminal pane not readable');
+          reply('unknown', [], `could not look into ${b.host}'s terminal`);
+        },
+      )
+      .finally(() => this.#asking.delete(b.channel));
+  }
+
+  #writable(channel: number, ref: 'term-input' | 'term-resize' | 'term-probe' | 'term-interrupt', keyboardGiven = false): TerminalBridge | undefined {
     const b = this.#bridges.get(channel);
     if (!b) {
       this.opts.sendError('unknown-channel', `no terminal channel ${channel} is open`, ref);

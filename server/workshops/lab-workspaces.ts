@@ -66,6 +66,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
   });
   const terminals = createTerminalModule({
     workspaces,
+    ssh,
     ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
     ...(opts.maxTerminalsPerSession !== undefined ? { maxTerminalsPerSession: opts.maxTerminalsPerSession } : {}),

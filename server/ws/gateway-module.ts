@@ -44,6 +44,8 @@ const DEFAULTS: HandlerTable = {
   'term-resize': notReady('terminals'),
   'term-ack': notReady('terminals'),
   'term-close': notReady('terminals'),
+  'term-probe': notReady('terminals'),
+  'term-interrupt': notReady('terminals'),
   'check-run': notReady('checks'),
   'step-skip': notReady('checks'),
   'setup-retry': notReady('checks'),

@@ -253,7 +253,7 @@ describe('TerminalChannel', () => {
     ch.dispose();
     vi.runAllTimers();
     expect(socket.take()).toEqual([{ type: 'term-close', channel: 0 }]);
-    expect(socket.listeners()).toBe(before - 5);
+    expect(socket.listeners()).toBe(before - 6);
     socket.deliver(output(0, 'after'));
     socket.welcome();
     expect(view.written).toEqual(['abc']);

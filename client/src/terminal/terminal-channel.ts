@@ -1,7 +1,7 @@
 // One terminal channel over the page's WebSocket, without DOM: opens a host's terminal (again after
 // every reconnect), hands its output to a view, acknowledges it in batches once rendered, and says
 // what state it is in. The lab page's terminals and the dashboard's read-only mirrors both use it.
-import type { TermState } from '../../../common/protocol.ts';
+import type { PaneHolder, TermState } from '../../../common/protocol.ts';
 import type { LabSocket } from '../ws-client.ts';
 
 /** The part of the page's socket a channel uses (a fake one in tests). */
@@ -36,6 +36,16 @@ export interface ChannelSink {
  */
 export const ACK_EVERY = 16 * 1024;
 
+/** What term-pane said: who holds the terminal, and which programs if not its shell. */
+export interface PaneAnswer {
+  state: PaneHolder;
+  commands: string[];
+  message?: string;
+}
+
+/** A probe is one SSH exec; an interrupt waits up to two seconds after each of two keys. */
+const ASK_TIMEOUT_MS = { 'term-probe': 5000, 'term-interrupt': 15_000 } as const;
+
 export class TerminalChannel {
   readonly channel: number;
   readonly host: string;
@@ -50,6 +60,8 @@ export class TerminalChannel {
   /** Bumped on every open: output rendered for an earlier connection means nothing to the new one. */
   #generation = 0;
   #disposed = false;
+  /** The question to the server about this terminal's pane that awaits its term-pane. */
+  #asked: { ref: keyof typeof ASK_TIMEOUT_MS; done: (a: PaneAnswer) => void } | undefined;
 
   constructor(socket: ChannelSocket, target: ChannelTarget, sink: ChannelSink) {
     this.channel = target.channel;
@@ -62,6 +74,10 @@ export class TerminalChannel {
       socket.on('welcome', () => this.#open()),
       socket.on('term-output', (m) => {
         if (m.channel === this.channel) this.#output(m.data);
+      }),
+      socket.on('term-pane', (m) => {
+        if (m.channel !== this.channel || this.#asked?.ref !== m.ref) return;
+        this.#asked.done({ state: m.state, commands: m.commands, ...(m.message !== undefined ? { message: m.message } : {}) });
       }),
       socket.on('term-state', (m) => {
         if (m.channel === this.channel) this.#setState(m.state, m.message);
@@ -85,6 +101,27 @@ export class TerminalChannel {
   /** Keys typed or text pasted, at most the protocol's term-input size (the view splits). */
   input(data: string): void {
     this.#socket.send({ type: 'term-input', channel: this.channel, data });
+  }
+
+  /**
+   * Asks the server who holds the terminal (`term-probe`), or to stop it (`term-interrupt`).
+   * Never rejects: no answer in time, or a newer question, is `unknown`.
+   */
+  ask(ref: keyof typeof ASK_TIMEOUT_MS): Promise<PaneAnswer> {
+    this.#asked?.done({ state: 'unknown', commands: [], message: 'asked again' });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => asked.done({ state: 'unknown', commands: [], message: 'the server did not answer' }), ASK_TIMEOUT_MS[ref]);
+      const asked = {
+        ref,
+        done: (a: PaneAnswer): void => {
+          clearTimeout(timer);
+          if (this.#asked === asked) this.#asked = undefined;
+          resolve(a);
+        },
+      };
+      this.#asked = asked;
+      this.#socket.send({ type: ref, channel: this.channel });
+    });
   }
 
   resize(cols: number, rows: number): void {

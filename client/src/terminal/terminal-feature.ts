@@ -4,6 +4,7 @@
 import { typedForm } from '../../../common/typed-form.ts';
 import type { LabPageFeature, LabPageHandle } from '../lab-page-features.ts';
 import { setRunCommand } from '../run-command.ts';
+import { BusyPrompt, programsText } from './busy-prompt.ts';
 import { tabText } from './channel-state-text.ts';
 import type { ChannelState } from './terminal-channel.ts';
 import { TerminalChannel } from './terminal-channel.ts';
@@ -12,6 +13,40 @@ import { TerminalView } from './terminal-view.ts';
 interface Tab {
   view: TerminalView;
   channel: TerminalChannel;
+  busy: BusyPrompt;
+}
+
+/**
+ * A Run button's command goes to the host's shell. When a program holds the terminal instead, the
+ * attendee is asked first: interrupt it and run, type into it anyway (a container shell the lab
+ * means), or cancel. When the server cannot tell, the command is typed as before.
+ */
+async function runWhenFree(host: string, t: Tab, code: string): Promise<void> {
+  const type = (): void => {
+    t.view.focus();
+    t.view.type(typedForm(code));
+  };
+  const now = await t.channel.ask('term-probe');
+  if (now.state !== 'busy') {
+    type();
+    return;
+  }
+  const running = programsText(now.commands);
+  let choice = await t.busy.ask(`${host}'s terminal is busy running ${running}: the command would be typed into ${running}, not into the shell.`);
+  while (choice === 'interrupt') {
+    t.busy.working(`Interrupting ${running} on ${host}…`);
+    const after = await t.channel.ask('term-interrupt');
+    if (after.state === 'idle') {
+      t.busy.hide();
+      type();
+      return;
+    }
+    const still = after.state === 'busy' ? `${programsText(after.commands)} still runs` : (after.message ?? 'it could not be interrupted');
+    choice = await t.busy.ask(`${host}'s terminal: ${still}. Leave it yourself (exit, q or Ctrl-C), then press Run again.`, after.state === 'busy');
+  }
+  t.busy.hide();
+  if (choice === 'type') type();
+  else t.view.focus();
 }
 
 export function attachTerminals(page: LabPageHandle): () => void {
@@ -53,7 +88,7 @@ export function attachTerminals(page: LabPageHandle): () => void {
         state: showState,
       },
     ));
-    tabs.set(host, { view, channel: ch });
+    tabs.set(host, { view, channel: ch, busy: new BusyPrompt(mount, host) });
   });
 
   const offSelect = terminals.onSelect((host) => {
@@ -71,7 +106,7 @@ export function attachTerminals(page: LabPageHandle): () => void {
     if (!t || !socket.ready) return false;
     terminals.select(host);
     t.view.focus();
-    t.view.type(typedForm(code));
+    void runWhenFree(host, t, code);
     return true;
   });
 
