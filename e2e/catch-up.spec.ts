@@ -2,21 +2,15 @@
 // step 1 herself; the instructor catches her up to step 3 (step 2's solution replayed on her host);
 // her page and the dashboard say which steps were replayed; a solution that fails stops a catch-up
 // of the whole room at that step, and the dashboard says why.
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
+import { OwnServer } from './own-server.ts';
 
 test.setTimeout(300_000);
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const TOKEN = 'e2e-instructor-credential-catch-up-0123';
+const TITLE = 'Catch-up drill';
 const LAB = `---
-title: Catch-up drill
+title: ${TITLE}
 summary: Three steps on one host; the last one's solution is broken on purpose.
 hosts: [host0]
 ---
@@ -63,74 +57,21 @@ cat /tmp/no-such-file > /tmp/three
 \`\`\`
 `;
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-
-let dir: string;
-let base: string;
-let server: ChildProcessWithoutNullStreams;
-const contexts: BrowserContext[] = [];
-let instructor: Page | undefined;
-
-test.beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'lw-catch-up-e2e-'));
-  mkdirSync(path.join(dir, 'labs', 'catch-up-drill'), { recursive: true });
-  writeFileSync(path.join(dir, 'labs', 'catch-up-drill', 'lab.md'), LAB);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}/lw/`;
-  server = spawn(process.execPath, [path.join(ROOT, 'bin', 'labwright.mjs'), 'serve', '--port', String(port), '--labs', path.join(dir, 'labs'), '--base-path', '/lw/'], {
-    cwd: ROOT,
-    env: { ...process.env, LABWRIGHT_DATA_DIR: path.join(dir, 'data'), LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN, LABWRIGHT_LOG_LEVEL: 'warn' },
-  });
-  server.stderr.on('data', (d: Buffer) => process.stderr.write(`[serve] ${d.toString()}`));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Open http')) resolve();
-    });
-    server.once('exit', (code) => reject(new Error(`labwright serve exited (${code}):\n${out}`)));
-  });
-});
+let server: OwnServer | undefined;
 
 test.afterAll(async () => {
-  const id = /#\/instructor\/workshops\/([\w-]+)/.exec(instructor?.url() ?? '')?.[1];
-  if (id && server.exitCode === null) await instructor?.context().request.post(`${base}api/workshops/${id}/end`).catch(() => undefined);
-  for (const c of contexts) await c.close();
-  if (server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test('the instructor catches an attendee up: steps replayed on her host and marked so; a failing solution stops a room catch-up, saying why', async ({ browser }) => {
-  const newPage = async (): Promise<Page> => {
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    contexts.push(ctx);
-    return ctx.newPage();
-  };
-  instructor = await newPage();
-  const teacher = instructor;
+  server = await OwnServer.start({ 'catch-up-drill': LAB });
+  const own = server;
+  const newPage = (): Promise<Page> => own.newPage(browser, { width: 1440, height: 900 });
+  const teacher = await newPage();
   teacher.on('dialog', (d) => void d.accept());
-  await teacher.goto(`${base}#/instructor`);
-  await teacher.getByLabel('Instructor credential').fill(TOKEN);
-  await teacher.getByRole('button', { name: 'Log in' }).click();
-  await teacher.getByRole('button', { name: 'Create workshop' }).click();
-  await expect(teacher.locator('.dash-conn')).toHaveText('● live');
-  const joinUrl = await teacher.locator('.join-link').inputValue();
-
+  const joinUrl = await own.createWorkshop(teacher, TITLE);
   const ada = await newPage();
-  await ada.goto(joinUrl);
-  await ada.getByLabel('Your name').fill('Ada');
-  await ada.getByRole('button', { name: 'Join' }).click();
-  await expect(ada.locator('.term-tab[data-host="host0"]')).toHaveAttribute('data-state', 'connected', { timeout: 180_000 });
+  await own.join(ada, joinUrl, 'Ada', TITLE, ['host0']);
 
   // Ada does step 1 herself.
   await ada.locator('.term-mount[data-host="host0"] .xterm').click();
@@ -166,7 +107,7 @@ test('the instructor catches an attendee up: steps replayed on her host and mark
   await expect(ada.locator('.step[data-step="2"] .step-status')).toHaveText('');
 
   // The export tells replayed steps from the attendee's own.
-  const csv = await teacher.context().request.get(`${base}api/workshops/${/workshops\/([\w-]+)/.exec(teacher.url())?.[1] ?? ''}/export?format=csv`);
+  const csv = await teacher.context().request.get(`${own.base}api/workshops/${/workshops\/([\w-]+)/.exec(teacher.url())?.[1] ?? ''}/export?format=csv`);
   const rows = (await csv.text()).trim().split('\r\n');
   expect(rows.filter((r) => r.startsWith('Ada,')).map((r) => r.split(',').slice(2, 3).concat(r.split(',').slice(-1)))).toEqual([
     ['1', 'false'],

@@ -59,9 +59,9 @@ export class OwnServer {
     return path.join(this.dir, 'labs', id, 'lab.md');
   }
 
-  /** A page in a browser context of its own (its own cookie: its own session). */
-  async newPage(browser: Browser): Promise<Page> {
-    const ctx = await browser.newContext();
+  /** A page in a browser context of its own (its own cookie: its own session), optionally of a given size. */
+  async newPage(browser: Browser, viewport?: { width: number; height: number }): Promise<Page> {
+    const ctx = await browser.newContext(viewport ? { viewport } : {});
     this.#contexts.push(ctx);
     return ctx.newPage();
   }
