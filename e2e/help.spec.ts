@@ -3,19 +3,12 @@
 // raise hand with text → the dashboard lists it first with step and last check → answer → the
 // attendee reads it; a message to everyone; take the keyboard with consent, typing through the
 // mirror into the attendee's real shell, and refused again once the attendee takes it back.
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { BrowserContext, Locator, Page } from '@playwright/test';
 import { expect, test } from '@playwright/test';
+import { INSTRUCTOR_TOKEN, OwnServer } from './own-server.ts';
 
 test.setTimeout(300_000);
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const TOKEN = 'e2e-help-instructor-credential-0123';
 const LAB = `---
 title: Help drill
 summary: One step on one host, for the help loop's end-to-end test.
@@ -32,34 +25,8 @@ file: { on: host0, path: /tmp/one }
 \`\`\`
 `;
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-
-function serve(port: number, dir: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'labwright.mjs'), 'serve', '--port', String(port), '--labs', path.join(dir, 'labs'), '--base-path', '/lw/'], {
-    cwd: ROOT,
-    env: { ...process.env, LABWRIGHT_DATA_DIR: path.join(dir, 'data'), LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN, LABWRIGHT_LOG_LEVEL: 'warn' },
-  });
-  child.stderr.on('data', (d: Buffer) => process.stderr.write(`[serve] ${d.toString()}`));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Open http')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`labwright serve exited (${code}) before listening:\n${out}`)));
-  });
-}
-
-let dir: string;
+let server: OwnServer;
 let base: string;
-let server: ChildProcessWithoutNullStreams;
-const contexts: BrowserContext[] = [];
 let workshopId = '';
 let instructorCtx: BrowserContext | undefined;
 
@@ -88,45 +55,31 @@ function mirrorProbe(p: Page, attendee: string): Promise<{ code: string; message
 }
 
 test.beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'lw-help-e2e-'));
-  mkdirSync(path.join(dir, 'labs', 'help-drill'), { recursive: true });
-  writeFileSync(path.join(dir, 'labs', 'help-drill', 'lab.md'), LAB);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}/lw/`;
-  server = await serve(port, dir);
+  server = await OwnServer.start({ 'help-drill': LAB });
+  base = server.base;
 });
 
 test.afterAll(async () => {
   // A running workshop's hosts outlive a SIGTERM on purpose; end it first so nothing is left.
-  if (workshopId && instructorCtx && server.exitCode === null) await instructorCtx.request.post(`${base}api/workshops/${workshopId}/end`).catch(() => undefined);
-  for (const c of contexts.splice(0)) await c.close();
-  if (server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
+  if (workshopId && instructorCtx) await instructorCtx.request.post(`${base}api/workshops/${workshopId}/end`).catch(() => undefined);
+  await server?.stop();
 });
 
 test('raise hand → answered on the page; message everyone; take the keyboard with consent, then taken back', async ({ browser }) => {
   // The instructor logs in and creates a workshop; Bob joins first (so without a hand he would be listed first).
-  instructorCtx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  contexts.push(instructorCtx);
-  expect((await instructorCtx.request.post(`${base}api/instructor/login`, { data: { token: TOKEN } })).ok()).toBe(true);
+  const instructor = await server.newPage(browser, { width: 1440, height: 1000 });
+  instructorCtx = instructor.context();
+  expect((await instructorCtx.request.post(`${base}api/instructor/login`, { data: { token: INSTRUCTOR_TOKEN } })).ok()).toBe(true);
   const created = await instructorCtx.request.post(`${base}api/workshops`, { data: { labId: 'help-drill', capacity: 5, minutes: 60 } });
   const w = (await created.json()) as { id: string; joinPath: string };
   workshopId = w.id;
-  const bobCtx = await browser.newContext();
-  contexts.push(bobCtx);
+  const bobCtx = (await server.newPage(browser)).context();
   expect((await bobCtx.request.post(`${base}api/join/${w.joinPath.split('/').pop()}`, { data: { name: 'Bob' } })).ok()).toBe(true);
 
-  const instructor = await instructorCtx.newPage();
   await instructor.goto(`${base}#/instructor/workshops/${w.id}`);
   await expect(instructor.locator('.dash-conn')).toHaveText('● live');
 
-  const adaCtx = await browser.newContext();
-  contexts.push(adaCtx);
-  const ada = await adaCtx.newPage();
+  const ada = await server.newPage(browser);
   await ada.goto(new URL(w.joinPath, base).toString());
   await ada.getByLabel('Your name').fill('Ada');
   await ada.getByRole('button', { name: 'Join' }).click();
