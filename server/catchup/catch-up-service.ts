@@ -73,8 +73,8 @@ export class CatchUpService {
     let targets: SessionRecord[];
     if (attendeeId === undefined) targets = this.deps.store.sessions.attendeesOf(w.id);
     else {
-      const a = this.deps.store.sessions.byAttendeeId(attendeeId);
-      if (!a || a.role !== 'attendee' || a.workshopId !== w.id) throw new CatchUpError('not-found', 'no such attendee in this workshop');
+      const a = this.deps.store.sessions.attendeeOf(w.id, attendeeId);
+      if (!a) throw new CatchUpError('not-found', 'no such attendee in this workshop');
       targets = [a];
     }
     return targets.map((a) => this.#startOne(a, w.labId, toStep - 1));

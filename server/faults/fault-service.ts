@@ -124,8 +124,8 @@ export class FaultService {
     if (attendeeId === undefined) {
       targets = this.deps.store.sessions.attendeesOf(w.id);
     } else {
-      const a = this.deps.store.sessions.byAttendeeId(attendeeId);
-      if (!a || a.role !== 'attendee' || a.workshopId !== w.id) throw new FaultError('forbidden', 'no such attendee in this workshop');
+      const a = this.deps.store.sessions.attendeeOf(w.id, attendeeId);
+      if (!a) throw new FaultError('forbidden', 'no such attendee in this workshop');
       targets = [a];
     }
     this.deps.log.info({ workshop: w.id, fault: fault.name, attendees: targets.length }, 'firing fault');

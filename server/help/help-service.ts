@@ -239,8 +239,8 @@ export class HelpService {
 
   #target(ask: InstructorAsk, attendeeId: string): { a: SessionRecord; w: WorkshopRecord } {
     const w = this.#workshop(ask);
-    const a = this.deps.store.sessions.byAttendeeId(attendeeId);
-    if (!a || a.role !== 'attendee' || a.workshopId !== w.id) throw new HelpError('forbidden', 'no such attendee in this workshop');
+    const a = this.deps.store.sessions.attendeeOf(w.id, attendeeId);
+    if (!a) throw new HelpError('forbidden', 'no such attendee in this workshop');
     return { a, w };
   }
 

@@ -191,6 +191,12 @@ export class SqliteSessionStore implements SessionStore {
     return row ? toRecord(row) : undefined;
   }
 
+  /** The attendee with this public handle, only if they are an attendee of this workshop. */
+  attendeeOf(workshopId: string, attendeeId: string): SessionRecord | undefined {
+    const a = this.byAttendeeId(attendeeId);
+    return a?.role === 'attendee' && a.workshopId === workshopId ? a : undefined;
+  }
+
   markReset(id: string, at: number): void {
     this.#markReset.run(at, id);
   }
