@@ -15,6 +15,8 @@ import '../faults/faults.css';
 import { logoutButton } from './logout-button.ts';
 import { MirrorPanel } from './mirror-panel.ts';
 import { roomGlance } from './room-glance.ts';
+import { roomHeat } from '../../../common/room-heat.ts';
+import type { StepHeat } from '../../../common/room-heat.ts';
 import { attendeeCatchUp } from './catch-up-controls.ts';
 import type { OfferedPreview } from '../previews/preview-open.ts';
 import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
@@ -264,9 +266,9 @@ export function dashboardPage(workshopId: string): Page {
     );
   }
 
-  function renderGrid(s: DashboardSnapshot, t: number): void {
+  function renderGrid(s: DashboardSnapshot, t: number, heat: readonly StepHeat[]): void {
     grid.style.setProperty('--steps', String(s.steps.length));
-    const onStep = s.steps.map((_, i) => s.attendees.filter((r) => r.current === i).length);
+    const onStep = heat.map((x) => x.here);
     const most = Math.max(1, ...onStep);
     const head = h(
       'div',
@@ -411,8 +413,9 @@ export function dashboardPage(workshopId: string): Page {
     renderHead(s);
     renderSummary(s, t);
     renderHands(s);
-    glance.render(s);
-    renderGrid(s, t);
+    const heat = roomHeat(s);
+    glance.render(s, heat);
+    renderGrid(s, t, heat);
     const focused = document.activeElement;
     renderDetail(s);
     // The detail's message field is moved by the redraw: give it its focus back.

@@ -1,14 +1,15 @@
 // "Room at a glance" on the dashboard: a heat strip with one card per step (how many attendees are
 // on it, the median time it took, the checks failing most there) and the progress export links.
 import type { DashboardSnapshot } from '../../../common/workshop.ts';
-import { roomHeat } from '../../../common/room-heat.ts';
+import type { StepHeat } from '../../../common/room-heat.ts';
 import { h } from '../dom.ts';
 import { duration } from '../pages/format.ts';
 import { roomCatchUp } from './catch-up-controls.ts';
 
 export interface RoomGlance {
   el: HTMLElement;
-  render(s: DashboardSnapshot): void;
+  /** Draws the strip from the snapshot and its heat (common/room-heat.ts), which the grid's header also uses. */
+  render(s: DashboardSnapshot, heat: readonly StepHeat[]): void;
 }
 
 export function roomGlance(workshopId: string, say: (text: string, ok: boolean) => void): RoomGlance {
@@ -29,9 +30,8 @@ export function roomGlance(workshopId: string, say: (text: string, ok: boolean) 
   );
   return {
     el,
-    render(s) {
+    render(s, heat) {
       catchUpAll.render(s);
-      const heat = roomHeat(s);
       const most = Math.max(1, ...heat.map((x) => x.here));
       strip.replaceChildren(
         ...heat.map((x) => {
