@@ -30,6 +30,16 @@ export function outcomeText(outcomes: CatchUpOutcome[]): { text: string; ok: boo
   return { text: parts.join(' '), ok: refused.length === 0 && outcomes.length > 0 };
 }
 
+/** Asks the server to catch attendees up and says what it answered. */
+function startCatchUp(workshopId: string, step: number, attendee: string | undefined, say: (text: string, ok: boolean) => void): Promise<void> {
+  return catchUp(workshopId, step, attendee)
+    .then((o) => {
+      const t = outcomeText(o);
+      say(t.text, t.ok);
+    })
+    .catch((e: unknown) => say(e instanceof ApiError ? e.message : 'Could not reach the server.', false));
+}
+
 /** What the row's last catch-up says, for the detail pane (null: none). */
 export function catchUpStatusLine(s: DashboardSnapshot, r: AttendeeRow): HTMLElement | null {
   const c = r.catchUp;
@@ -50,12 +60,7 @@ export function attendeeCatchUp(workshopId: string, s: DashboardSnapshot, r: Att
     const step = Number(select.value);
     if (!confirm(`Replay the solutions of ${r.name}'s steps before step ${step > s.steps.length ? 'the end' : step} on their hosts?`)) return;
     go.disabled = true;
-    void catchUp(workshopId, step, r.id)
-      .then((o) => {
-        const t = outcomeText(o);
-        say(t.text, t.ok);
-      })
-      .catch((e: unknown) => say(e instanceof ApiError ? e.message : 'Could not reach the server.', false));
+    void startCatchUp(workshopId, step, r.id, say);
   });
   return h('div', { class: 'catch-up', role: 'group', 'aria-label': 'Catch up' }, h('span', {}, 'Catch up to step '), select, go, catchUpStatusLine(s, r));
 }
@@ -75,12 +80,7 @@ export function roomCatchUp(workshopId: string, say: (text: string, ok: boolean)
       go.addEventListener('click', () => {
         const step = Number(select.value);
         if (!confirm(`Replay the solutions of every attendee's steps before ${step > s.steps.length ? 'the end' : `step ${step}`} on their hosts? Attendees already there are left alone.`)) return;
-        void catchUp(workshopId, step)
-          .then((o) => {
-            const t = outcomeText(o);
-            say(t.text, t.ok);
-          })
-          .catch((e: unknown) => say(e instanceof ApiError ? e.message : 'Could not reach the server.', false));
+        void startCatchUp(workshopId, step, undefined, say);
       });
       el.replaceChildren('Catch everyone up to step ', select, go);
     },
