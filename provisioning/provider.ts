@@ -70,6 +70,14 @@ export interface CreateOptions {
   onProgress?: (p: ProvisionProgress) => void;
 }
 
+/** A saved state of every host of an environment ("reset this step"). */
+export interface SnapshotInfo {
+  name: string;
+  takenAt: number;
+  /** Bytes the snapshot holds on the provider's storage, when the provider can tell. */
+  bytes?: number;
+}
+
 export interface Provider {
   readonly name: string;
   /** Creates an environment and resolves once it is ready (SSH answers, systemd running, services healthy). */
@@ -78,6 +86,14 @@ export interface Provider {
   destroy(env: Environment | string): Promise<void>;
   /** Environments that exist now (including ones left by an earlier process), to adopt or reap. */
   list(): Promise<Environment[]>;
+  /**
+   * Optional: saves the state of every host of `env` under `name`, replacing an earlier snapshot of
+   * that name. Destroy removes an environment's snapshots. Callers fall back to a full reset where a
+   * provider has no snapshots.
+   */
+  snapshot?(env: Environment, name: string): Promise<SnapshotInfo>;
+  /** Optional: puts every host of `env` back to snapshot `name`; the environment keeps its id, addresses and key. */
+  restore?(env: Environment, name: string): Promise<void>;
 }
 
 export class ProvisionError extends Error {
