@@ -18,7 +18,7 @@ function labwright(...args: string[]) {
 }
 
 describe.skipIf(!canRunHosts)('labwright test --junit on scaffolded labs outside the repository', () => {
-  it('writes one suite per lab and one testcase per step, with the failing step, its file:line and the per-host message', { timeout: 600_000 }, () => {
+  it('tests two labs at once (--jobs 2), writes one suite per lab and one testcase per step, with the failing step, its file:line and the per-host message', { timeout: 600_000 }, () => {
     expect(labwright('new', 'demo', '--dir', 'labs').code).toBe(0);
     expect(labwright('new', 'demo-broken', '--dir', 'labs').code).toBe(0);
     const broken = path.join(tmp, 'labs', 'demo-broken', 'lab.md');
@@ -27,8 +27,17 @@ describe.skipIf(!canRunHosts)('labwright test --junit on scaffolded labs outside
     expect(edited).not.toBe(src);
     writeFileSync(broken, edited);
 
-    const r = labwright('test', 'labs', '--junit', 'out/report.xml');
+    // Both labs at once (--jobs 2): each lab's report stays in one piece, and a summary ends the run.
+    const r = labwright('test', 'labs', '--junit', 'out/report.xml', '--jobs', '2');
     expect(r.code, r.out).toBe(1);
+    const blocks = r.out.split(/\n\s*\n/);
+    const demoBlock = blocks.find((b) => b.includes('✓ PASS demo:'));
+    const brokenBlock = blocks.find((b) => b.includes('✗ FAIL demo-broken:'));
+    expect(demoBlock, r.out).toContain('(labs/demo/lab.md)');
+    expect(demoBlock).not.toContain('demo-broken');
+    expect(brokenBlock, r.out).toContain('(labs/demo-broken/lab.md)');
+    expect(brokenBlock).toContain('checks still fail after the solution ran');
+    expect(r.out).toMatch(/✗ 1 of 2 labs passed; failed: demo-broken in [\d.]+ m?s \(2 at a time\)/);
     const xml = readFileSync(path.join(tmp, 'out', 'report.xml'), 'utf8');
     expect(xml).toContain('<testsuites name="labwright test" tests="6" failures="1" errors="0"');
     expect(xml).toMatch(/<testsuite name="demo" tests="3" failures="0" errors="0" skipped="0" time="[\d.]+" file="labs\/demo\/lab.md">/);

@@ -16,7 +16,7 @@ import type { JunitLab } from './junit-report.ts';
 import { junitXml } from './junit-report.ts';
 import { UsageError } from './command.ts';
 
-const SYNOPSIS = 'labwright test <lab-id | path> [--as-attendee] [--keep] [--json] [--junit FILE]';
+const SYNOPSIS = 'labwright test <lab-id | path> [--as-attendee] [--keep] [--json] [--junit FILE] [--jobs N]';
 const USAGE = `${SYNOPSIS}
 
 Provisions fresh hosts for the lab (as its front matter asks), then for every step
@@ -38,6 +38,9 @@ Prints a per-step report and tears the hosts down.
                  <testsuite> per lab; testcases for its lint pass, its hosts, and
                  each step (name = the step's title, classname = the lab id; a
                  failure carries file:line and the per-host messages)
+  --jobs N       test up to N labs at the same time, each on its own hosts (default
+                 1); a lab's report is printed in one piece when it finishes, in the
+                 order the labs finish, followed by a summary of all of them
 
 Exits 1 when a lab fails (or has lint errors), 2 on a bad invocation. Needs root
 (the local provider starts systemd-nspawn hosts).`;
@@ -69,50 +72,57 @@ async function resolveLabs(arg: string, labsDir: string): Promise<string[]> {
 const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 const mark = (r: CheckResult): string => (r.status === 'pass' ? '✓' : r.status === 'fail' ? '✗' : '⚠');
 
-function printStep(r: StepTestResult, work: string): void {
+type Out = (line: string) => void;
+
+function printStep(r: StepTestResult, work: string, out: Out): void {
   const n = r.step + 1;
   if (r.verdict === 'not-run') {
-    console.log(`  - step ${n}: ${r.title} (not run)`);
+    out(`  - step ${n}: ${r.title} (not run)`);
     return;
   }
   const t = r.timings;
   const timing = `checks before ${secs(t.beforeMs)}, ${work} ${secs(t.solveMs)}, checks after ${secs(t.afterMs)}`;
   const faultFailed = r.faults?.some((f) => !f.ok) === true;
-  console.log(`  ${r.verdict === 'pass' || faultFailed ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
+  out(`  ${r.verdict === 'pass' || faultFailed ? '✓' : '✗'} step ${n}: ${r.title}  (${timing})`);
   for (const f of r.faults ?? []) {
     const ft = f.timings;
     const how = f.ok ? `fired → checks fail (${secs(ft.fireMs + ft.detectMs)}), repaired → checks pass (${secs(ft.repairMs + ft.passMs)})` : (f.problem ?? 'failed');
-    console.log(`  ${f.ok ? '✓' : '✗'} fault ${f.name} (step ${n}): ${how}`);
+    out(`  ${f.ok ? '✓' : '✗'} fault ${f.name} (step ${n}): ${how}`);
   }
   if (r.verdict === 'pass' || faultFailed) return;
-  console.log(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
+  out(`      ${r.problem ?? 'failed'}  [line ${r.line}]`);
   // Per-check detail: the report that decided the verdict.
   const report = r.after ?? r.before;
-  for (const x of report?.results ?? []) console.log(`      ${mark(x)} ${x.description === undefined ? '' : `${x.description}: `}${x.message}`);
+  for (const x of report?.results ?? []) out(`      ${mark(x)} ${x.description === undefined ? '' : `${x.description}: `}${x.message}`);
 }
 
-function printKept(res: LabTestResult): void {
+function printKept(res: LabTestResult, out: Out): void {
   const env = res.kept;
   if (!env) return;
-  console.log(`  hosts kept (environment ${env.id}); connect with:`);
-  for (const h of env.hosts) console.log(`    ssh -i ${env.privateKeyPath} -o StrictHostKeyChecking=no -p ${h.port} ${h.user}@${h.address}   # ${h.name}`);
-  console.log(`  remove them with: labwright env down ${env.id}`);
+  out(`  hosts kept (environment ${env.id}); connect with:`);
+  for (const h of env.hosts) out(`    ssh -i ${env.privateKeyPath} -o StrictHostKeyChecking=no -p ${h.port} ${h.user}@${h.address}   # ${h.name}`);
+  out(`  remove them with: labwright env down ${env.id}`);
 }
 
-function parseArgs(args: string[]): { flags: Set<string>; junit: string | undefined; targets: string[] } {
+function parseArgs(args: string[]): { flags: Set<string>; junit: string | undefined; jobs: number; targets: string[] } {
   const flags = new Set<string>();
   const targets: string[] = [];
   let junit: string | undefined;
+  let jobs = 1;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--junit' || a.startsWith('--junit=')) {
+    if (a === '--jobs' || a.startsWith('--jobs=')) {
+      const v = a === '--jobs' ? args[++i] : a.slice('--jobs='.length);
+      jobs = Number(v);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) throw new UsageError(`--jobs needs a whole number from 1 to 16 (got ${v ?? 'nothing'}); usage: ${SYNOPSIS}`);
+    } else if (a === '--junit' || a.startsWith('--junit=')) {
       junit = a === '--junit' ? args[++i] : a.slice('--junit='.length);
       if (junit === undefined || junit === '' || junit.startsWith('-')) throw new UsageError(`--junit needs a file to write; usage: ${SYNOPSIS}`);
     } else if (['--keep', '--json', '--as-attendee'].includes(a)) flags.add(a);
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; usage: ${SYNOPSIS}`);
     else targets.push(a);
   }
-  return { flags, junit, targets };
+  return { flags, junit, jobs, targets };
 }
 
 /** Writes the report; false (said on stderr) when it cannot, which fails the run. */
@@ -131,7 +141,7 @@ export const testCommand: Command = {
   summary: 'replay a lab’s solutions on fresh hosts and verify every step’s checks',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    const { flags, junit, targets } = parseArgs(args);
+    const { flags, junit, jobs, targets } = parseArgs(args);
     const keep = flags.has('--keep');
     const json = flags.has('--json');
     const asAttendee = flags.has('--as-attendee');
@@ -146,50 +156,70 @@ export const testCommand: Command = {
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const results: LabTestResult[] = [];
-    const report: JunitLab[] = [];
+    const results: (LabTestResult | undefined)[] = files.map(() => undefined);
+    const report: JunitLab[] = files.map((file) => ({ labId: basename(dirname(resolve(file))), file, problems: [] }));
     let exit = 0;
-    try {
-      for (const file of files) {
+
+    /** Tests one lab; its report goes straight to stdout when labs run one at a time, else in one piece at its end. */
+    const testFile = async (i: number): Promise<void> => {
+      const file = files[i]!;
+      const lines: string[] = [];
+      const out: Out = json ? () => undefined : jobs === 1 ? (l) => console.log(l) : (l) => lines.push(l);
+      try {
         const load = await loadLabFile(file, basename(dirname(resolve(file))));
-        const entry: JunitLab = { labId: basename(dirname(resolve(file))), file, problems: load.problems };
-        report.push(entry);
+        const entry = report[i]!;
+        entry.problems = load.problems;
         if (!load.ok) {
           exit = 1;
-          if (json) results.push({ labId: basename(dirname(file)), file, ok: false, problem: 'lint errors', provisionMs: 0, steps: [] });
-          else {
-            console.log(`✗ ${file}: lint errors, not tested`);
-            for (const p of load.problems) console.log(`  ${p.file}:${p.line}: ${p.severity}: ${p.message}`);
-          }
-          continue;
+          results[i] = { labId: basename(dirname(file)), file, ok: false, problem: 'lint errors', provisionMs: 0, steps: [] };
+          out(`✗ ${file}: lint errors, not tested`);
+          for (const p of load.problems) out(`  ${p.file}:${p.line}: ${p.severity}: ${p.message}`);
+          return;
         }
         const lab = load.lab;
         const onEvent = (e: TestEvent): void => {
-          if (json) return;
-          if (e.type === 'provisioning') console.log(`${lab.meta.title} (${file})${asAttendee ? ' — as an attendee, typing the run blocks' : ''}\n  provisioning ${e.hosts.join(', ')}…`);
-          else if (e.type === 'provisioned') console.log(`  hosts ready in ${secs(e.ms)} (environment ${e.env.id})`);
-          else if (e.type === 'step') printStep(e.result, asAttendee ? 'typing' : 'solve');
-          else console.log('  tearing down…');
+          if (e.type === 'provisioning') out(`${lab.meta.title} (${file})${asAttendee ? ' — as an attendee, typing the run blocks' : ''}\n  provisioning ${e.hosts.join(', ')}…`);
+          else if (e.type === 'provisioned') out(`  hosts ready in ${secs(e.ms)} (environment ${e.env.id})`);
+          else if (e.type === 'step') printStep(e.result, asAttendee ? 'typing' : 'solve', out);
+          else out('  tearing down…');
         };
         const res = await testLab(lab, { provider, keep, asAttendee, onEvent, signal: abort.signal });
-        results.push(res);
+        results[i] = res;
         entry.result = res;
         if (!res.ok) exit = 1;
-        if (!json) {
-          if (res.problem) console.log(`  ✗ ${res.problem}`);
-          printKept(res);
-          const passed = res.steps.filter((s) => s.verdict === 'pass').length;
-          console.log(`${res.ok ? '✓ PASS' : '✗ FAIL'} ${lab.id}: ${passed}/${lab.steps.length} steps passed\n`);
-        }
-        if (abort.signal.aborted) break;
+        if (res.problem) out(`  ✗ ${res.problem}`);
+        printKept(res, out);
+        const passed = res.steps.filter((s) => s.verdict === 'pass').length;
+        out(`${res.ok ? '✓ PASS' : '✗ FAIL'} ${lab.id}: ${passed}/${lab.steps.length} steps passed\n`);
+      } finally {
+        if (lines.length > 0) console.log(lines.join('\n'));
       }
+    };
+
+    const started = Date.now();
+    try {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < files.length && !abort.signal.aborted) await testFile(next++);
+      };
+      await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       // Written whatever happened, so that CI shows which step failed.
-      if (junit !== undefined && !(await writeJunit(junit, report))) exit = 1;
+      if (junit !== undefined && !(await writeJunit(junit, report.filter((_, i) => results[i] !== undefined)))) exit = 1;
     }
-    if (json) console.log(JSON.stringify(results, null, 2));
+    const done = results.filter((r): r is LabTestResult => r !== undefined);
+    if (!json && files.length > 1) {
+      const failed = done.filter((r) => !r.ok).map((r) => r.labId);
+      const notRun = files.length - done.length;
+      console.log(
+        `${failed.length === 0 && notRun === 0 ? '✓' : '✗'} ${done.length - failed.length} of ${files.length} labs passed` +
+          `${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}${notRun > 0 ? `; ${notRun} not run (stopped)` : ''}` +
+          ` in ${secs(Date.now() - started)}${jobs > 1 ? ` (${jobs} at a time)` : ''}`,
+      );
+    }
+    if (json) console.log(JSON.stringify(done, null, 2));
     return exit;
   },
 };
