@@ -109,7 +109,11 @@ export class ProvisionError extends Error {
       | 'timeout'
       | 'internal'
       /** Inventory: every environment that fits is held by someone or down. */
-      | 'none-free',
+      | 'none-free'
+      /** restore(): the environment has no snapshot of that name (never taken, or lost). */
+      | 'no-snapshot'
+      /** snapshot()/restore(): the environment is not in a state that allows it (not ready, another one runs). */
+      | 'busy',
     message: string,
   ) {
     super(message);

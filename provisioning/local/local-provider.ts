@@ -24,7 +24,7 @@ import { pidAlive } from '../image/dir-lock.ts';
 import { quietLogger } from '../log.ts';
 import type { ProvisionLogger } from '../log.ts';
 import { ProvisionError } from '../provider.ts';
-import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress } from '../provider.ts';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider, ProvisionProgress, SnapshotInfo } from '../provider.ts';
 import { LimitsError, cgroupParents, createHostCgroups, hostCgroupSystem, killCgroups, missingControllers, removeCgroups } from './cgroups.ts';
 import type { HostLimits } from './cgroups.ts';
 import { ensureDockerSeed, plantDockerSeed } from './docker-seed.ts';
@@ -33,7 +33,8 @@ import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnersh
 import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
 import { detachLoopsUnder, envIdsWithLoops, mountHostDisk } from './host-disk.ts';
 import { ensureInotifyRoom } from './inotify-room.ts';
-import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
+import { SNAPSHOT_NAME_RE, freezerOf, putBackHostSnapshot, readHostSnapshot, saveHostSnapshot, setFrozen } from './host-snapshots.ts';
+import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountMerged, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
 import { createBridge, deleteBridge, isolateBridge, isolatedEnvIds, listLinks, unisolate, usedNetworks } from './network.ts';
@@ -335,6 +336,97 @@ export class LocalProvider implements Provider {
       if (key !== undefined) out.push(this.toEnvironment(st, key));
     }
     return out;
+  }
+
+  /** Snapshots and restores of one environment run one at a time (in this process). */
+  readonly #envOps = new Map<string, Promise<unknown>>();
+
+  #exclusive<T>(id: string, job: () => Promise<T>): Promise<T> {
+    const prev = this.#envOps.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(job);
+    this.#envOps.set(id, next);
+    const done = (): void => {
+      if (this.#envOps.get(id) === next) this.#envOps.delete(id);
+    };
+    next.then(done, done);
+    return next;
+  }
+
+  async #readyState(env: Environment, name: string): Promise<EnvRecord> {
+    if (!SNAPSHOT_NAME_RE.test(name)) throw new ProvisionError('bad-spec', `"${name}" is not a snapshot name (lowercase letters, digits and dashes)`);
+    if (!ENV_ID_RE.test(env.id)) throw new ProvisionError('bad-spec', `"${env.id}" is not a local environment id`);
+    const st = await readState(this.config.dataDir, env.id);
+    if (st?.status !== 'ready') throw new ProvisionError('busy', `environment ${env.id} is not ready`);
+    return st;
+  }
+
+  /**
+   * Saves every host's own changes (overlay upper layer and /var/lib/docker) while all hosts of the environment
+   * are frozen together (cgroup v2 freezer), so an etcd cluster is saved at one instant; they run on afterwards.
+   * Stored on each host's own disk (host-snapshots.ts): the host's disk limit bounds it.
+   */
+  snapshot(env: Environment, name: string): Promise<SnapshotInfo> {
+    return this.#exclusive(env.id, async () => {
+      const st = await this.#readyState(env, name);
+      const t0 = Date.now();
+      const freezers = await Promise.all(st.hosts.map((h) => freezerOf(h.cgroups)));
+      if (freezers.some((f) => f === undefined)) throw new ProvisionError('limits-unavailable', 'snapshots need the cgroup v2 freezer (cgroup.freeze), which this machine lacks');
+      const cgroups = freezers as string[];
+      const takenAt = Date.now();
+      let bytes: number[];
+      try {
+        await Promise.all(cgroups.map((c) => setFrozen(c, true)));
+        bytes = await Promise.all(st.hosts.map((h) => saveHostSnapshot(h.dir, name, takenAt)));
+      } finally {
+        await Promise.all(cgroups.map((c) => setFrozen(c, false).catch((e: unknown) => this.log.error({ env: env.id, cgroup: c, err: String(e) }, 'could not thaw a host'))));
+      }
+      const info: SnapshotInfo = { name, takenAt, bytes: bytes.reduce((a, b) => a + b, 0) };
+      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, bytes: info.bytes }, 'snapshot taken');
+      return info;
+    });
+  }
+
+  /**
+   * Stops every host, puts its saved upper layer and Docker directory back, and boots it again in the same
+   * cgroups, on the same bridge and address; resolves once the hosts are ready as after create().
+   */
+  restore(env: Environment, name: string): Promise<void> {
+    return this.#exclusive(env.id, async () => {
+      const st = await this.#readyState(env, name);
+      const t0 = Date.now();
+      const metas = await Promise.all(st.hosts.map((h) => readHostSnapshot(h.dir, name)));
+      if (metas.some((m) => m === undefined)) throw new ProvisionError('no-snapshot', `environment ${env.id} has no snapshot "${name}"`);
+      const key = await fs.readFile(keyPath(this.config.dataDir, env.id), 'utf8');
+      const links = await listLinks();
+      const trash = await Promise.all(
+        st.hosts.map(async (h) => {
+          const p = hostPaths(h.dir);
+          await killCgroups(h.cgroups);
+          if (await isHostProcess(h.pid, h.machine)) process.kill(h.pid, 'SIGKILL');
+          const lock = await directoryLockFile(p.merged);
+          if (lock) await fs.rm(lock, { force: true });
+          await unmountUnder(p.merged);
+          await removeNspawnRuntime(h.machine);
+          // The host end of its veth goes with the host's network namespace, asynchronously: nspawn needs the name.
+          if (links.includes(vethName(h.machine))) await deleteBridge(vethName(h.machine));
+          const moved = await putBackHostSnapshot(h.dir, name, h.idBase);
+          await mountMerged(h.idBase !== undefined ? p.lower : st.imageRootfs, p);
+          h.note = undefined;
+          h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: st.bridge, idBase: h.idBase }), h.cgroups, p.log);
+          return moved;
+        }),
+      );
+      await writeState(this.config.dataDir, st);
+      const launched = Date.now() - t0;
+      const deadline = Date.now() + this.readyTimeoutMs;
+      try {
+        await Promise.all(st.hosts.map((h) => this.waitReady(h, key, st.spec.services, deadline)));
+      } finally {
+        await Promise.all(trash.map((t) => fs.rm(t, { recursive: true, force: true })));
+      }
+      await writeState(this.config.dataDir, st);
+      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, launchedMs: launched }, 'snapshot restored');
+    });
   }
 
   /**

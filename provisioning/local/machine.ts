@@ -47,6 +47,11 @@ export async function mountOverlay(image: string, p: HostPaths, userns?: UsernsM
     await Promise.all([p.upper, p.work, p.docker].map((d) => fs.chown(d, userns.base, userns.base)));
     lower = p.lower;
   }
+  await mountMerged(lower, p);
+}
+
+/** The overlay itself, over a lower layer already in place (a restored snapshot remounts only this). */
+export async function mountMerged(lower: string, p: HostPaths): Promise<void> {
   await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
 }
 
