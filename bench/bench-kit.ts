@@ -1,8 +1,8 @@
 // Shared bench plumbing: a real environment, the Labwright server and WeTTY as child processes
 // pointed at the same hosts, their peak memory, and simple statistics.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,9 +22,10 @@ export interface BenchEnv {
   destroy(): Promise<void>;
 }
 
-export async function createBenchEnv(hosts: string[]): Promise<BenchEnv> {
+/** `config`: LABWRIGHT_* settings for the hosts (e.g. a larger LABWRIGHT_HOST_MEMORY_MB for hundreds of shells). */
+export async function createBenchEnv(hosts: string[], config: Record<string, string> = {}): Promise<BenchEnv> {
   setLogLevel('warn');
-  const provider = createLocalProvider(loadConfig({}), { log: logger('local-provider') });
+  const provider = createLocalProvider(loadConfig(config), { log: logger('local-provider') });
   const env = await provider.create({ hosts, services: { etcd: 'none', docker: false }, owner: 'bench' });
   const ssh = new SshPool();
   return {
@@ -79,6 +80,55 @@ export interface LabwrightOptions {
   /** The one lab served (default: id "bench", the environment's hosts, no checks). */
   lab?: { id: string; source: string };
   instructorToken?: string;
+  /** Run the server on these CPUs only (taskset list, e.g. "0"), so hosts and load generator stay off its core. */
+  cpus?: string;
+  /** Extra node flags for the server (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** LABWRIGHT_* settings for the server (loadConfig's input). */
+  config?: Record<string, string>;
+  /** A folder for CPU profiles: SIGUSR2 to the server starts one, the next writes it (bench-server.ts). */
+  profileDir?: string;
+}
+
+/** Pins every thread of `pid` to `cpus` (a taskset list); children it starts later inherit it. */
+export function pinToCpus(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** The processes of every lab host this machine runs (the labwright parent cgroup, any depth). */
+export function hostPids(): number[] {
+  const own = /(?:^|\n)\d+:pids:([^\n]*)/.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
+  const found: number[] = [];
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
+    try {
+      for (const l of readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (l) found.push(Number(l));
+    } catch {
+      // gone meanwhile
+    }
+  };
+  walk(path.join('/sys/fs/cgroup/pids', own, 'labwright'));
+  return found;
+}
+
+/** Pins every process of the lab hosts to `cpus`; returns how many were pinned. New ones inherit it from their parents. */
+export function pinHosts(cpus: string): number {
+  let n = 0;
+  for (const pid of hostPids()) {
+    try {
+      pinToCpus(pid, cpus);
+      n++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
 }
 
 /** bench-server.ts in its own process, serving `env`'s hosts; its labs and data folder go when it stops. */
@@ -88,9 +138,12 @@ export async function startLabwright(env: Environment, opts: LabwrightOptions = 
   mkdirSync(path.join(work, 'labs', lab.id), { recursive: true });
   writeFileSync(path.join(work, 'labs', lab.id, 'lab.md'), lab.source);
   const file = path.join(work, 'env.json');
-  writeFileSync(file, JSON.stringify(env), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify({ env, config: opts.config ?? {}, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) }), { mode: 0o600 });
   const args = [path.join(work, 'labs'), path.join(work, 'data'), ...(opts.instructorToken ? [opts.instructorToken] : [])];
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file, ...args];
+  // taskset execs node in place: the child's pid is the server's.
+  const [cmd = '', ...argv] = opts.cpus ? ['taskset', '-c', opts.cpus, ...node] : node;
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   proc.once('exit', () => rmSync(work, { recursive: true, force: true }));
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';

@@ -3,7 +3,9 @@
 // the one environment the bench already created, with every terminal in its own tmux session so
 // that N terminals are N independent shells.
 // Usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]; prints `READY <url>`.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import type { Environment, Provider } from '../provisioning/provider.ts';
 import { composeServer } from '../server/compose.ts';
 import { loadConfig } from '../server/config.ts';
@@ -11,7 +13,7 @@ import { setLogLevel } from '../server/log.ts';
 
 const [envFile, labsDir, dataDir, token] = process.argv.slice(2);
 if (!envFile || !labsDir || !dataDir) throw new Error('usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]');
-const env = JSON.parse(readFileSync(envFile, 'utf8')) as Environment;
+const { env, config: settings, profileDir } = JSON.parse(readFileSync(envFile, 'utf8')) as { env: Environment; config: Record<string, string>; profileDir?: string };
 rmSync(envFile);
 setLogLevel('warn');
 
@@ -22,6 +24,7 @@ const config = loadConfig(
     ...(token ? { LABWRIGHT_INSTRUCTOR_TOKEN: token } : {}),
     // keystroke-latency drives up to 100 terminals from one session.
     LABWRIGHT_TERMINALS_PER_SESSION: '10000',
+    ...settings,
   },
   { port: 0, labsDir, dataDir },
 );
@@ -41,3 +44,27 @@ process.stdout.write(`READY ${composed.server.url}\n`);
 process.on('SIGTERM', () => {
   void composed.close().finally(() => process.exit(0));
 });
+
+// With a profile folder: SIGUSR2 starts V8's CPU profiler, the next SIGUSR2 writes server-<n>.cpuprofile
+// there (so a bench profiles one phase, not start-up and joining).
+if (profileDir) {
+  const inspector = new Session();
+  inspector.connect();
+  let profiling = false;
+  let n = 0;
+  process.on('SIGUSR2', () => {
+    void (async () => {
+      if (!profiling) {
+        profiling = true;
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+        await inspector.post('Profiler.start');
+        return;
+      }
+      profiling = false;
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(path.join(profileDir, `server-${n++}.cpuprofile`), JSON.stringify(profile));
+      process.stdout.write('PROFILED\n');
+    })();
+  });
+}

@@ -290,6 +290,8 @@ export interface SessionLimits {
   terminalsPerSession: number;
   /** Check and Skip presses per session per minute (automatic re-checks are the server's own and do not count). */
   checkRunsPerMinute: number;
+  /** Automatic re-check runs in flight at once over every session (the rest wait their turn, in order). */
+  autoCheckConcurrency: number;
   /** Lab environments one session holds at once (a solo page opening lab after lab). */
   environmentsPerSession: number;
 }
@@ -307,6 +309,7 @@ function sessionLimits(env: NodeJS.ProcessEnv): Readonly<SessionLimits> {
     socketsPerSession: int('LABWRIGHT_SOCKETS_PER_SESSION', env.LABWRIGHT_SOCKETS_PER_SESSION, 16, 1, 10_000),
     terminalsPerSession: int('LABWRIGHT_TERMINALS_PER_SESSION', env.LABWRIGHT_TERMINALS_PER_SESSION, 64, 1, 10_000),
     checkRunsPerMinute: int('LABWRIGHT_CHECK_RUNS_PER_MINUTE', env.LABWRIGHT_CHECK_RUNS_PER_MINUTE, 60, 1, 1_000_000),
+    autoCheckConcurrency: int('LABWRIGHT_AUTO_CHECK_CONCURRENCY', env.LABWRIGHT_AUTO_CHECK_CONCURRENCY, 16, 1, 10_000),
     environmentsPerSession: int('LABWRIGHT_ENVIRONMENTS_PER_SESSION', env.LABWRIGHT_ENVIRONMENTS_PER_SESSION, 3, 1, 100),
   });
 }

@@ -5,6 +5,7 @@ import type { Lab } from '../../common/lab.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import { fakeTarget } from '../testing/fake-target.ts';
+import type { CheckTarget } from './check-target.ts';
 import { logger } from '../log.ts';
 import type { Cleanup, ConnectionContext } from '../ws/connection-context.ts';
 import { createChecksModule } from './checks-module.ts';
@@ -131,6 +132,48 @@ describe('checks module', () => {
     expect(sent.filter((m) => m.type === 'check-report').length).toBeLessThanOrEqual(reports + 2);
     await close();
     mod.close();
+  });
+
+  it('automatic re-checks of a whole room run at most autoCheckConcurrency at once, every attendee before anyone twice; a pressed Check does not wait', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const release: (() => void)[] = [];
+    // Each attendee's etcd answers only when the test releases it, so runs pile up unless bounded.
+    const targetOf = (e: Environment): CheckTarget => ({
+      ...fakeTarget(['host0'], () => ({})),
+      etcd: () => ({
+        get: () => {
+          order.push(e.id);
+          peak = Math.max(peak, ++inFlight);
+          return new Promise<string>((resolve) =>
+            release.push(() => {
+              inFlight--;
+              resolve('Blue');
+            }),
+          );
+        },
+        getPrefix: () => Promise.resolve(new Map()),
+        countPrefix: () => Promise.resolve(0),
+      }),
+    });
+    const mod = createChecksModule({ lab: () => lab(), environment: (sessionId) => ({ id: sessionId, hosts: [] }) as unknown as Environment, target: targetOf, progress: new MemoryProgressStore(), recheckMs: 5, autoCheckConcurrency: 2 });
+    const conns = Array.from({ length: 6 }, (_, i) => fakeConn(`s${i}`));
+    for (const c of conns) await mod.onConnect!(c.ctx);
+    while (order.length < 12) {
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(0));
+      release.shift()?.();
+    }
+    expect(peak).toBe(2);
+    expect(new Set(order.slice(0, 6)).size).toBe(6);
+    // An attendee pressing Check is answered while the queue is full.
+    const pressed = mod.handlers['check-run']!(conns[0]!.ctx, { type: 'check-run', step: 0 });
+    await vi.waitFor(() => expect(inFlight).toBe(3));
+    release.splice(0).forEach((r) => r());
+    await pressed;
+    for (const c of conns) await c.close();
+    mod.close();
+    release.splice(0).forEach((r) => r());
   });
 
   it('soft gate: any step may be checked and marked done', async () => {

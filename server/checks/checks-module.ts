@@ -6,6 +6,7 @@ import type { StepReport } from '../../common/checks.ts';
 import type { Lab, Step } from '../../common/lab.ts';
 import type { ServerMessage, StepSetupStatus } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
+import { AutoCheckQueue } from './auto-check-queue.ts';
 import { runStepChecks } from './check-engine.ts';
 import type { CheckTarget } from './check-target.ts';
 import type { StepSetups } from './setup-service.ts';
@@ -29,6 +30,11 @@ export interface ChecksModuleDeps {
   progress: ProgressStore;
   /** Auto re-check period of the open step; 0 turns it off. */
   recheckMs?: number;
+  /**
+   * Automatic re-check runs in flight at once over every attendee (LABWRIGHT_AUTO_CHECK_CONCURRENCY);
+   * the rest wait their turn in order. Default DEFAULT_AUTO_CHECK_CONCURRENCY. A pressed Check does not wait.
+   */
+  autoCheckConcurrency?: number;
   /** After a skip, how long its checks are retried for while the typed solution takes effect. */
   skipSettleMs?: number;
   /**
@@ -53,15 +59,24 @@ export interface ChecksModule extends GatewayModule {
 }
 
 export const DEFAULT_RECHECK_MS = 2500;
+/**
+ * Why 16: a re-check of a lab host takes a few to some tens of ms, so 16 at once carry several
+ * hundred runs a second — a room of 300 re-checking every 2.5 s needs ~120 — while a burst (everyone
+ * reconnecting at once) costs the event loop and the hosts at most 16 runs at a time.
+ */
+export const DEFAULT_AUTO_CHECK_CONCURRENCY = 16;
 
 /** The pages of one (session, lab): progress goes to all of them, and they share one re-check loop. */
 interface Room {
   sessionId: string;
   labId: string;
   conns: Set<ConnectionContext>;
+  /** The wait before the next automatic re-check is queued (null while queued or running). */
   timer: NodeJS.Timeout | null;
-  /** A check of this room is running: the next tick is skipped, never overlapped. */
-  busy: boolean;
+  /** Takes the room's re-check out of the queue if it has not started. */
+  cancelQueued: (() => void) | null;
+  /** No page left: the re-check chain stops. */
+  closed: boolean;
   /** What the last report sent for each step said, so unchanged automatic reports are not re-sent. */
   lastSent: Map<number, string>;
   /** Steps being skipped: auto re-check leaves them alone so the skip marks them done as skipped. */
@@ -77,6 +92,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   const skipSettleMs = deps.skipSettleMs ?? 15_000;
   const log = logger('checks');
   const presses = new RateWindow({ max: deps.checkRunsPerMinute ?? 60, windowMs: 60_000 });
+  const autoQueue = new AutoCheckQueue({ concurrency: deps.autoCheckConcurrency ?? DEFAULT_AUTO_CHECK_CONCURRENCY });
 
   /** Counts a press of the session; false (and an error reply) past the per-minute budget. */
   function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip' | 'setup-retry'): boolean {
@@ -148,25 +164,40 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (room.conns.size > 0) await settle(room, lab, report, { explicit: false, skipped: false });
   }
 
-  function startTimer(room: Room): void {
-    if (recheckMs <= 0 || room.timer) return;
-    room.timer = setInterval(() => {
-      if (room.busy) return;
-      room.busy = true;
-      tick(room)
-        .catch((e: unknown) => room.log.error({ err: e }, 'auto re-check failed'))
-        .finally(() => {
-          room.busy = false;
-        });
+  /**
+   * One chain per room: wait recheckMs, queue (the shared queue bounds runs over all rooms), run,
+   * wait again. So a room never overlaps itself, and when the queue is long every room's period
+   * stretches alike.
+   */
+  function scheduleRecheck(room: Room): void {
+    if (recheckMs <= 0 || room.closed || room.timer || room.cancelQueued) return;
+    room.timer = setTimeout(() => {
+      room.timer = null;
+      if (room.closed) return;
+      room.cancelQueued = autoQueue.add(() =>
+        tick(room)
+          .catch((e: unknown) => room.log.error({ err: e }, 'auto re-check failed'))
+          .finally(() => {
+            room.cancelQueued = null;
+            scheduleRecheck(room);
+          }),
+      );
     }, recheckMs);
     room.timer.unref();
+  }
+
+  function closeRoom(room: Room): void {
+    room.closed = true;
+    if (room.timer) clearTimeout(room.timer);
+    room.timer = null;
+    room.cancelQueued?.();
   }
 
   function join(ctx: ConnectionContext): Room {
     const k = roomKey(ctx.session.id, ctx.labId);
     let room = rooms.get(k);
     if (!room) {
-      room = { sessionId: ctx.session.id, labId: ctx.labId, conns: new Set(), timer: null, busy: false, lastSent: new Map(), skipping: new Set(), log: ctx.log.child({ component: 'checks' }) };
+      room = { sessionId: ctx.session.id, labId: ctx.labId, conns: new Set(), timer: null, cancelQueued: null, closed: false, lastSent: new Map(), skipping: new Set(), log: ctx.log.child({ component: 'checks' }) };
       rooms.set(k, room);
     }
     room.conns.add(ctx);
@@ -174,11 +205,11 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     ctx.onClose(() => {
       r.conns.delete(ctx);
       if (r.conns.size === 0) {
-        if (r.timer) clearInterval(r.timer);
+        closeRoom(r);
         rooms.delete(k);
       }
     });
-    startTimer(room);
+    scheduleRecheck(room);
     return room;
   }
 
@@ -310,7 +341,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       }
     },
     close() {
-      for (const room of rooms.values()) if (room.timer) clearInterval(room.timer);
+      for (const room of rooms.values()) closeRoom(room);
       rooms.clear();
       log.debug('closed');
     },

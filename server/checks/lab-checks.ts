@@ -31,6 +31,8 @@ export interface LabChecksOptions {
   onReport?: ChecksModuleDeps['onReport'];
   /** See ChecksModuleDeps.checkRunsPerMinute. */
   checkRunsPerMinute?: number;
+  /** See ChecksModuleDeps.autoCheckConcurrency. */
+  autoCheckConcurrency?: number;
   /** Where steps' setups stand per environment; defaults to memory (solo tests). */
   setupRecords?: SetupRecords;
   /** Told when a step's setup changes state (the dashboard shows a running or failed one). */
@@ -87,6 +89,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     ...(opts.onReport ? { onReport: opts.onReport } : {}),
     ...(opts.checkRunsPerMinute !== undefined ? { checkRunsPerMinute: opts.checkRunsPerMinute } : {}),
+    ...(opts.autoCheckConcurrency !== undefined ? { autoCheckConcurrency: opts.autoCheckConcurrency } : {}),
   });
   return {
     module,

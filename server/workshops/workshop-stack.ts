@@ -169,6 +169,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     onSetupChange: (sessionId) => service.progressChanged(sessionId),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,
+    autoCheckConcurrency: limits.autoCheckConcurrency,
   });
   /** The ready environment of (session, lab): what the Cluster tab and faults act on. */
   const readyEnvironment = (sessionId: string, labId: string): Environment | undefined => {

@@ -1,0 +1,70 @@
+// Where a server's CPU went, from a V8 .cpuprofile (bench-server.ts writes them): self time by
+// area (JSON, validation, WebSocket frames, SSH, SQLite, logs, checks, GC) and the top functions.
+// Usage: npx tsx bench/cpu-profile-top.ts FILE.cpuprofile [top=25]
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** First matching area wins; matched against "url function". */
+const AREAS: [string, RegExp][] = [
+  ['idle', /^ \(idle\)$/],
+  ['GC', /\(garbage collector\)/],
+  ['SSH (ssh2: crypto, packets)', /node_modules\/ssh2\//],
+  ['WebSocket frames (ws)', /node_modules\/ws\//],
+  ['validation (zod)', /node_modules\/zod\//],
+  ['SQLite', /sqlite|\/store\//i],
+  ['logs (pino)', /node_modules\/(pino|sonic-boom|thread-stream)/],
+  ['etcd client (grpc)', /node_modules\/(etcd3|@grpc|protobufjs)/],
+  ['checks', /\/server\/checks\//],
+  ['terminals', /\/server\/terminals\//],
+  ['dashboard / workshops', /\/server\/(workshops|progress|catchup|help|faults)\//],
+  ['protocol (common/)', /\/common\//],
+  ['gateway (server/ws)', /\/server\/ws\//],
+  ['JSON / builtins', /^ (JSON|stringify|parse)|^ \(program\)$/],
+  ['node internals', /^node:|^internal\//],
+  ['other', /.*/],
+];
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: cpu-profile-top.ts FILE.cpuprofile [top]');
+const top = Number(process.argv[3] ?? 25);
+const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const selfUs = new Map<number, number>();
+p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+
+const area = new Map<string, number>();
+const fn = new Map<string, number>();
+let total = 0;
+let idle = 0;
+for (const [id, us] of selfUs) {
+  const n = byId.get(id);
+  if (!n) continue;
+  const { functionName, url, lineNumber } = n.callFrame;
+  const key = `${url.replace(/^file:\/\/.*?\/(node_modules|server|common|bench)\//, '$1/')} ${functionName || '(anonymous)'}`;
+  const a = AREAS.find(([, re]) => re.test(`${url} ${functionName}`))?.[0] ?? 'other';
+  if (a === 'idle') {
+    idle += us;
+    continue;
+  }
+  total += us;
+  area.set(a, (area.get(a) ?? 0) + us);
+  const k = `${key}:${lineNumber + 1}`;
+  fn.set(k, (fn.get(k) ?? 0) + us);
+}
+const wall = p.timeDeltas.reduce((a, b) => a + b, 0);
+const pc = (us: number): string => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
+console.log(`${file}: ${(wall / 1e6).toFixed(1)} s profiled, busy ${((total / wall) * 100).toFixed(0)}% (idle ${(idle / 1e6).toFixed(1)} s)`);
+console.log('\nself time by area (share of busy time):');
+for (const [a, us] of [...area].sort((x, y) => y[1] - x[1])) console.log(`  ${pc(us)}  ${a}`);
+console.log(`\ntop ${top} functions by self time:`);
+for (const [k, us] of [...fn].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pc(us)}  ${k}`);
