@@ -1,5 +1,5 @@
 // Check latency over warm connections (`npx tsx bench/check-latency.ts [runs]`): an etcd key
-// check, a unit check across 3 hosts, and a whole step of the etcd lab. Prints p50/p99; it never
+// check, an etcd-cluster check (each member's status), a unit check across 3 hosts, and a whole step of the etcd lab. Prints p50/p99; it never
 // passes or fails on time. Needs root (it provisions 3 local hosts and removes them afterwards).
 import path from 'node:path';
 import type { CheckSpec } from '../common/checks.ts';
@@ -55,6 +55,8 @@ try {
 
   const etcdKey = check('etcd', { key: '/bench', equals: 'Azure' });
   await measure('etcd key check', async () => (await runCheck(target, etcdKey))[0]?.status === 'pass');
+  const members = check('etcd-cluster', { running: 3, leader: 'elected' });
+  await measure('etcd-cluster check (3 members)', async () => (await runCheck(target, members)).every((r) => r.status === 'pass'));
   const unitAll = check('unit', { name: 'bench-web.service', on: 'all' });
   await measure('unit check across 3 hosts', async () => (await runCheck(target, unitAll)).every((r) => r.status === 'pass'));
 

@@ -27,9 +27,9 @@ const env = await provider.create({ hosts: HOSTS, services: { etcd: 'cluster', d
 const pool = new SshPool();
 const etcdClients = new EtcdClients();
 const warm = new WarmShells();
-const etcd = etcdForHosts();
+const t = environmentTarget(env, pool, etcdClients, warm);
+const etcd = etcdForHosts((host) => t.etcdSocket(host));
 try {
-  const t = environmentTarget(env, pool, etcdClients, warm);
   const sh = async (host: string, cmd: string): Promise<string> => (await t.exec(host, cmd, { timeoutMs: 60_000, signal: AbortSignal.timeout(60_000) })).stdout.trim();
   // What a lab page shows: a unit and a container per host, keys with a lease.
   for (const h of HOSTS) {

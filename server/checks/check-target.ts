@@ -33,6 +33,11 @@ export interface CheckTarget {
    */
   execSession(host: string, command: string, opts: TargetExecOptions): Promise<ExecResult>;
   etcd(): EtcdReader;
+  /**
+   * A local unix socket that reaches this host's etcd client port through its SSH connection (only
+   * sshd has to be reachable); throws SshError when there is no such host.
+   */
+  etcdSocket(host: string): string;
 }
 
 /** Context of one check evaluation: its deadline. */

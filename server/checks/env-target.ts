@@ -1,5 +1,6 @@
 // Turns a provisioned Environment into a CheckTarget: SSH exec through the shared pool and one
-// cached etcd v3 client per environment (warm connections keep a key check to a few ms).
+// cached etcd v3 client per environment (warm connections keep a key check to a few ms). etcd is
+// reached through each host's SSH connection (a forwarded local socket), never on its own port.
 import { Etcd3 } from 'etcd3';
 import type { Environment } from '../../provisioning/provider.ts';
 import type { SshConnection } from '../ssh/ssh-connection.ts';
@@ -9,6 +10,9 @@ import type { CheckTarget, EtcdReader } from './check-target.ts';
 import { WarmShellPool } from './warm-shell.ts';
 
 export const ETCD_CLIENT_PORT = 2379;
+
+/** gRPC's name for a unix socket (grpc-js dials `unix:///abs/path`). */
+export const grpcTarget = (socketPath: string): string => `unix://${socketPath}`;
 
 function readerFor(client: Etcd3): EtcdReader {
   return {
@@ -22,11 +26,12 @@ function readerFor(client: Etcd3): EtcdReader {
 export class EtcdClients {
   private readonly clients = new Map<string, { client: Etcd3; reader: EtcdReader }>();
 
-  reader(env: Environment): EtcdReader {
+  /** `socketOf(host)`: a local socket reaching that host's etcd client port (CheckTarget.etcdSocket). */
+  reader(env: Environment, socketOf: (host: string) => string): EtcdReader {
     let entry = this.clients.get(env.id);
     if (!entry) {
       const client = new Etcd3({
-        hosts: env.hosts.map((h) => `http://${h.address}:${ETCD_CLIENT_PORT}`),
+        hosts: env.hosts.map((h) => grpcTarget(socketOf(h.name))),
         // A member that does not answer is skipped quickly; the check's own timeout bounds the rest.
         dialTimeout: 2000,
       });
@@ -95,6 +100,7 @@ export function environmentTarget(env: Environment, pool: SshPool, etcd: EtcdCli
     async execSession(host, command, opts) {
       return connection(host).exec(command, opts);
     },
-    etcd: () => etcd.reader(env),
+    etcd: () => etcd.reader(env, (host) => connection(host).localSocket(ETCD_CLIENT_PORT)),
+    etcdSocket: (host) => connection(host).localSocket(ETCD_CLIENT_PORT),
   };
 }

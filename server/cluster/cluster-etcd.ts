@@ -1,8 +1,9 @@
 // etcd as the Cluster tab reads it: one client per member (a status request must reach that member,
-// not whichever one a pooled client picks), each call bounded by a short deadline.
+// not whichever one a pooled client picks), each call bounded by a short deadline, each member
+// reached through its host's SSH connection.
 import { Etcd3 } from 'etcd3';
 import type { TargetHost } from '../checks/check-target.ts';
-import { ETCD_CLIENT_PORT } from '../checks/env-target.ts';
+import { grpcTarget } from '../checks/env-target.ts';
 
 export interface MemberStatus {
   memberId: string;
@@ -38,17 +39,18 @@ export interface ClusterEtcd {
 /** A deadline per call: a member that is down costs at most this, never the snapshot. */
 const CALL_MS = 1500;
 
-export function etcdForHosts(): ClusterEtcd {
+/** `socketOf(host)`: a local socket reaching that host's etcd client port (CheckTarget.etcdSocket). */
+export function etcdForHosts(socketOf: (host: string) => string): ClusterEtcd {
   const clients = new Map<string, Etcd3>();
   const client = (h: TargetHost): Etcd3 => {
-    let c = clients.get(h.address);
+    let c = clients.get(h.name);
     if (!c) {
       c = new Etcd3({
-        hosts: `http://${h.address}:${ETCD_CLIENT_PORT}`,
+        hosts: grpcTarget(socketOf(h.name)),
         dialTimeout: 1000,
         defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_MS }),
       });
-      clients.set(h.address, c);
+      clients.set(h.name, c);
     }
     return c;
   };

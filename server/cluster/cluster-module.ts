@@ -54,7 +54,12 @@ interface Room {
 export function createClusterModule(deps: ClusterModuleDeps): ClusterModule {
   const rooms = new Map<string, Room>();
   const refreshMs = deps.refreshMs ?? DEFAULT_CLUSTER_REFRESH_MS;
-  const etcdFor = deps.etcdFor ?? (() => etcdForHosts());
+  const etcdFor =
+    deps.etcdFor ??
+    ((env: Environment) => {
+      const target = deps.target(env);
+      return etcdForHosts((host) => target.etcdSocket(host));
+    });
   const graceMs = deps.graceMs ?? 30_000;
   /** Connections whose close already unwatches (registered once, however often they toggle). */
   const closing = new WeakSet<ConnectionContext>();

@@ -45,7 +45,7 @@ describe.skipIf(!canRunHosts)('cluster view on real hosts', () => {
     provider = await testProvider();
     env = await provider.create({ hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster', docker: true }, owner: 'cluster-view test' });
     t = environmentTarget(env, pool, etcdClients, warm);
-    etcd = etcdForHosts();
+    etcd = etcdForHosts((host) => t.etcdSocket(host));
   });
 
   afterAll(async () => {

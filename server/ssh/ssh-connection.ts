@@ -5,6 +5,8 @@ import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import type { ExecResult } from '../../provisioning/exec-result.ts';
 import type { Environment, HostInfo } from '../../provisioning/provider.ts';
 import { jumpStream, loginConfig } from '../../provisioning/ssh-login.ts';
+import type { LocalForward } from './local-forward.ts';
+import { forwardLocal } from './local-forward.ts';
 
 export type { ExecResult };
 
@@ -158,6 +160,23 @@ export class SshConnection {
     });
   }
 
+  /**
+   * A local unix socket that reaches `127.0.0.1:port` on the host through this connection (made
+   * once per port, closed with the connection): for clients that dial an address themselves, such
+   * as etcd's gRPC client. A dropped connection is re-made when the next client connects.
+   */
+  localSocket(port: number): string {
+    if (this.closed) throw new SshError('closed', `${this.target.name}: connection closed`);
+    let f = this.forwards.get(port);
+    if (!f) {
+      f = forwardLocal(() => this.forward('127.0.0.1', port));
+      this.forwards.set(port, f);
+    }
+    return f.path;
+  }
+
+  private readonly forwards = new Map<number, LocalForward>();
+
   /** Connects (once; concurrent callers share the attempt); a dropped connection is re-made on next use. */
   connect(): Promise<Client> {
     if (this.closed) return Promise.reject(new SshError('closed', `${this.target.name}: connection closed`));
@@ -223,6 +242,8 @@ export class SshConnection {
 
   close(): void {
     this.closed = true;
+    for (const f of this.forwards.values()) f.close();
+    this.forwards.clear();
     const c = this.current;
     c?.end();
     // A host destroyed right after this never answers our FIN: the socket would stay half-closed

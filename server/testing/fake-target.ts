@@ -38,5 +38,8 @@ export function fakeTarget(hosts: string[], answer: (host: string, command: stri
       return Promise.resolve({ code: 0, signal: null, stdout: '', stderr: '', truncated: false, ...a });
     },
     etcd: () => reader,
+    etcdSocket: () => {
+      throw new SshError('unreachable', 'no etcd socket on a fake target');
+    },
   };
 }

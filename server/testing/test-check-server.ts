@@ -56,6 +56,9 @@ const target: CheckTarget = {
   etcd: () => {
     throw new SshError('unreachable', 'no etcd in this test');
   },
+  etcdSocket: () => {
+    throw new SshError('unreachable', 'no etcd in this test');
+  },
 };
 const checks = createChecksModule({ lab: () => lab, environment: () => env, target: () => target, progress: new MemoryProgressStore(), recheckMs: 0 });
 const server = await startServer(loadConfig({}, { port: 0 }), { labs: new StaticLabViews([toLabView(lab)]), gatewayModules: [checks] });

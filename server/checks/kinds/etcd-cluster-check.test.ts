@@ -4,26 +4,26 @@ import { fakeTarget } from '../../testing/fake-target.ts';
 import { evalEtcdCluster } from './etcd-cluster-check.ts';
 import type { EtcdMemberApi, MemberStatus } from './etcd-member-api.ts';
 
-// Three members a, b, c on host0..2 (addresses 10.213.0.2..4, as fakeTarget gives them).
-const ids: Record<string, string> = { '10.213.0.2': 'a', '10.213.0.3': 'b', '10.213.0.4': 'c' };
+// Three members a, b, c on host0..2.
+const ids: Record<string, string> = { host0: 'a', host1: 'b', host2: 'c' };
 const ctx = () => ({ signal: AbortSignal.timeout(5000), timeoutMs: 5000 });
 const spec = (raw: unknown) => checkSchemas['etcd-cluster'].parse(raw);
 
 function api(up: Record<string, MemberStatus>, kv = new Map<string, string>()): EtcdMemberApi {
-  const member = (address: string): MemberStatus => {
-    const s = up[ids[address] ?? ''];
+  const member = (host: string): MemberStatus => {
+    const s = up[ids[host] ?? ''];
     if (!s) throw new Error('connect ECONNREFUSED');
     return s;
   };
   return {
-    status: (address) => Promise.resolve().then(() => member(address)),
-    put: (address, key, value) =>
+    status: (host) => Promise.resolve().then(() => member(host)),
+    put: (host, key, value) =>
       Promise.resolve().then(() => {
-        if (member(address).leader === null) throw new Error('etcdserver: no leader');
+        if (member(host).leader === null) throw new Error('etcdserver: no leader');
         kv.set(key, value);
       }),
-    getSerializable: (address, key) => Promise.resolve().then(() => (member(address), kv.get(key) ?? null)),
-    del: (_address, key) => Promise.resolve(void kv.delete(key)),
+    getSerializable: (host, key) => Promise.resolve().then(() => (member(host), kv.get(key) ?? null)),
+    del: (_host, key) => Promise.resolve(void kv.delete(key)),
   };
 }
 

@@ -1,5 +1,5 @@
 // `etcd-cluster` check: the raft state of every member, read by the server from each member itself
-// (status over its client port; for a member that does not answer, its unit state and its own log
+// (status over its client port, reached through the host's SSH connection; for a member that does not answer, its unit state and its own log
 // over SSH) — how many run, whom they follow, at which term, whether the stopped one was the leader.
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -45,7 +45,7 @@ async function readMembers(target: CheckTarget, api: EtcdMemberApi, ctx: EvalCon
   return Promise.all(
     target.hosts.map(async (host): Promise<Member> => {
       try {
-        return { host, status: await api.status(host.address, ctx.signal) };
+        return { host, status: await api.status(host.name, ctx.signal) };
       } catch {
         try {
           return { host, silent: await silentState(target, host.name, ctx) };
@@ -65,7 +65,7 @@ async function replicate(api: EtcdMemberApi, up: { host: TargetHost }[], ctx: Ev
   const key = `${PROBE_PREFIX}${randomBytes(6).toString('hex')}`;
   const value = `written through ${first.host.name} by the Labwright check`;
   try {
-    await api.put(first.host.address, key, value, ctx.signal);
+    await api.put(first.host.name, key, value, ctx.signal);
   } catch (e) {
     for (const m of up) found.set(m.host.name, `a write through ${first.host.name} was refused (${errorText(e)})`);
     return found;
@@ -74,7 +74,7 @@ async function replicate(api: EtcdMemberApi, up: { host: TargetHost }[], ctx: Ev
     up.map(async (m) => {
       for (;;) {
         try {
-          if ((await api.getSerializable(m.host.address, key, ctx.signal)) === value) return;
+          if ((await api.getSerializable(m.host.name, key, ctx.signal)) === value) return;
         } catch (e) {
           if (ctx.signal.aborted) break;
           found.set(m.host.name, `a serializable read failed (${errorText(e)})`);
@@ -86,11 +86,11 @@ async function replicate(api: EtcdMemberApi, up: { host: TargetHost }[], ctx: Ev
       found.set(m.host.name, `does not have the probe key written through ${first.host.name}`);
     }),
   );
-  await api.del(first.host.address, key, AbortSignal.timeout(2000)).catch(() => undefined);
+  await api.del(first.host.name, key, AbortSignal.timeout(2000)).catch(() => undefined);
   return found;
 }
 
-export async function evalEtcdCluster(target: CheckTarget, spec: ClusterSpec, ctx: EvalContext, api: EtcdMemberApi = httpMemberApi): Promise<CheckResult[]> {
+export async function evalEtcdCluster(target: CheckTarget, spec: ClusterSpec, ctx: EvalContext, api: EtcdMemberApi = httpMemberApi((host) => target.etcdSocket(host))): Promise<CheckResult[]> {
   const start = performance.now();
   const elapsed = (): number => performance.now() - start;
   const members = await readMembers(target, api, ctx);
@@ -128,7 +128,7 @@ export async function evalEtcdCluster(target: CheckTarget, spec: ClusterSpec, ct
   if (spec.leader === 'none') {
     await Promise.all(
       up.map(async (m) => {
-        const failed = await api.getSerializable(m.host.address, '/', ctx.signal).then(
+        const failed = await api.getSerializable(m.host.name, '/', ctx.signal).then(
           () => null,
           (e: unknown) => errorText(e),
         );

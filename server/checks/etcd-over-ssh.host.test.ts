@@ -1,0 +1,120 @@
+// etcd reached only through each host's SSH connection, on real hosts: host0's port 2379 is
+// firewalled from the server (open on its loopback), host1 is an inventory host the server reaches
+// only through host0 as its jump host — etcd checks and the Cluster tab's etcd read still work.
+// One environment of two local nspawn hosts, destroyed afterwards.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckSpec } from '../../common/checks.ts';
+import { checkSchemas } from '../../common/checks.ts';
+import { resolveClusterView } from '../../common/cluster-view.ts';
+import { loadInventory } from '../../provisioning/inventory/inventory-file.ts';
+import { InventoryProvider } from '../../provisioning/inventory/inventory-provider.ts';
+import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
+import type { Environment } from '../../provisioning/provider.ts';
+import { canRunHosts, sshRun, testProvider } from '../../provisioning/testing/host-test-support.ts';
+import { etcdForHosts } from '../cluster/cluster-etcd.ts';
+import { readCluster } from '../cluster/cluster-reader.ts';
+import { SshPool } from '../ssh/ssh-pool.ts';
+import { runCheck } from './check-engine.ts';
+import type { CheckTarget } from './check-target.ts';
+import { EtcdClients, WarmShells, environmentTarget } from './env-target.ts';
+
+function check<K extends keyof typeof checkSchemas>(kind: K, raw: unknown): CheckSpec {
+  return { kind, line: 0, spec: checkSchemas[kind].parse(raw) } as CheckSpec;
+}
+
+/** Whether a TCP connection to address:port opens within a second. */
+function opens(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: address, port, timeout: 1000 });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe.skipIf(!canRunHosts)('etcd through the hosts’ SSH connections', () => {
+  let local: LocalProvider;
+  let made: Environment | undefined;
+  let dir: string;
+  let env: Environment;
+  const pool = new SshPool();
+  const etcdClients = new EtcdClients();
+  const warm = new WarmShells();
+  let t: CheckTarget;
+
+  beforeAll(async () => {
+    local = await testProvider();
+    made = await local.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: false }, owner: 'etcd-over-ssh test' });
+    const [h0, h1] = made.hosts;
+    // The server as the hosts see it; the walls are against that address only (peers talk on).
+    const server = (await sshRun(made, 'host0', 'echo "${SSH_CONNECTION%% *}"')).stdout.trim();
+    expect(server).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect((await sshRun(made, 'host0', `iptables -I INPUT -p tcp --dport 2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
+    // The last command this test runs on host1 directly: from now on only host0 reaches it.
+    expect((await sshRun(made, 'host1', `iptables -I INPUT -p tcp -m multiport --dports 22,2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-etcd-over-ssh-'));
+    const file = path.join(dir, 'inventory.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        `defaults: { key: ${made.privateKeyPath}, user: root }`,
+        'environments:',
+        '  - name: walled',
+        '    hosts:',
+        `      - { name: host0, address: ${h0!.address} }`,
+        `      - { name: host1, address: ${h1!.address}, jump: { address: ${h0!.address} } }`,
+      ].join('\n'),
+    );
+    const inventory = new InventoryProvider(loadInventory(file), { dataDir: dir });
+    env = await inventory.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: false }, owner: 'test' });
+    t = environmentTarget(env, pool, etcdClients, warm);
+  }, 300_000);
+
+  afterAll(async () => {
+    etcdClients.closeAll();
+    warm.closeAll();
+    pool.closeAll();
+    if (made) await local.destroy(made);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the walls hold: neither host’s etcd port, nor host1’s sshd, opens from the server', async () => {
+    const [h0, h1] = env.hosts;
+    expect(await opens(h0!.address, 2379)).toBe(false);
+    expect(await opens(h1!.address, 2379)).toBe(false);
+    expect(await opens(h1!.address, 22)).toBe(false);
+  });
+
+  it('passes etcd key checks and the etcd-cluster check (status, a replicated write) on both members', async () => {
+    const put = await t.exec('host1', 'etcdctl put /over-ssh walled', { timeoutMs: 20_000, signal: AbortSignal.timeout(20_000) });
+    expect(put.stdout.trim()).toBe('OK');
+    const key = await runCheck(t, check('etcd', { key: '/over-ssh', equals: 'walled' }));
+    expect(key.map((r) => [r.status, r.message])).toEqual([['pass', expect.stringContaining('/over-ssh') as string]]);
+    const cluster = await runCheck(t, check('etcd-cluster', { running: 2, leader: 'elected', replicated: true }));
+    expect(cluster.map((r) => [r.host ?? '', r.status])).toEqual([
+      ['', 'pass'],
+      ['host0', 'pass'],
+      ['host1', 'pass'],
+    ]);
+  });
+
+  it('the Cluster tab reads both members, their leader and term', async () => {
+    const etcd = etcdForHosts((host) => t.etcdSocket(host));
+    try {
+      const view = resolveClusterView({ services: { etcd: 'cluster', docker: false }, cluster: { keys: ['/over-ssh'] } });
+      const s = await readCluster({ hosts: t.hosts, exec: (h, c, o) => t.exec(h, c, o), etcd }, view);
+      expect(s.etcd?.members.map((m) => [m.host, m.up])).toEqual([
+        ['host0', true],
+        ['host1', true],
+      ]);
+      expect(['host0', 'host1']).toContain(s.etcd?.leader);
+      expect(s.prefixes[0]?.keys).toEqual([{ key: '/over-ssh', value: 'walled', ttl: null }]);
+    } finally {
+      etcd.close();
+    }
+  });
+});
