@@ -21,7 +21,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 setLogLevel('warn');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-bench-cluster-'));
-const config = loadConfig({}, { port: 0, dataDir: dir });
+const config = loadConfig({}, { port: 0, dataDir: dir, poolSize: 0 });
 const provider = createLocalProvider(config, { log: logger('local-provider') });
 const env = await provider.create({ hosts: HOSTS, services: { etcd: 'cluster', docker: true }, owner: 'bench cluster-cost' });
 const pool = new SshPool();

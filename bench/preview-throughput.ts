@@ -50,7 +50,7 @@ async function timeEach(n: number, fn: () => Promise<unknown>): Promise<number[]
 
 setLogLevel('warn');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-bench-previews-'));
-const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir });
+const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir, poolSize: 0 });
 const view = sampleLabView('web');
 view.meta.hosts = ['host0'];
 view.meta.services = { etcd: 'none', docker: false };

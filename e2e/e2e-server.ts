@@ -23,7 +23,7 @@ const brokenFixtures = path.join(root, 'server', 'labs', 'fixtures', 'broken-lab
 if (existsSync(brokenFixtures)) cpSync(brokenFixtures, path.join(labsDir), { recursive: true });
 
 setLogLevel('error');
-const config = loadConfig({}, { port: e2ePort(), basePath: E2E_BASE_PATH, labsDir, dataDir: path.join(work, 'data') });
+const config = loadConfig({}, { port: e2ePort(), basePath: E2E_BASE_PATH, labsDir, dataDir: path.join(work, 'data'), poolSize: 0 });
 const provider = createLocalProvider(config, { log: logger('local-provider') });
 // Real lab hosts per browser session. Every test has its own browser context (session), so hosts
 // are given back soon after its page is gone (a reload reconnects well within that) instead of

@@ -41,7 +41,7 @@ export class OwnServer {
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'labwright.mjs'), 'serve', '--port', String(port), '--labs', path.join(dir, 'labs'), '--base-path', '/lw/'], {
       cwd: ROOT,
-      env: { ...process.env, LABWRIGHT_DATA_DIR: path.join(dir, 'data'), LABWRIGHT_INSTRUCTOR_TOKEN: INSTRUCTOR_TOKEN, LABWRIGHT_LOG_LEVEL: 'warn' },
+      env: { ...process.env, LABWRIGHT_DATA_DIR: path.join(dir, 'data'), LABWRIGHT_INSTRUCTOR_TOKEN: INSTRUCTOR_TOKEN, LABWRIGHT_LOG_LEVEL: 'warn', LABWRIGHT_POOL_SIZE: '0' },
     });
     child.stderr.on('data', (d: Buffer) => process.stderr.write(`[serve] ${d.toString()}`));
     await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,7 @@
 // One warm pool per environment shape (hosts + services), for a server whose labs ask for different
-// shapes: claim(spec) takes from that shape's pool, or creates directly when pools are off (size 0).
+// shapes: claim(spec) takes from that shape's pool, or creates directly when the shape has no pool.
+// Sizes are either one size for every shape warmed (size > 0) or targets set per shape (setTargets, the
+// workshops' sizing rule in server/workshops/workshop-pools.ts).
 import { quietLogger } from './log.ts';
 import type { ProvisionLogger } from './log.ts';
 import { WarmPool } from './pool.ts';
@@ -11,44 +13,75 @@ export const POOL_OWNER = 'pool';
 /** Owner labels are not part of the shape: a pooled environment fits any owner. */
 export const shapeKey = (spec: EnvironmentSpec): string => JSON.stringify({ hosts: spec.hosts, etcd: spec.services.etcd, docker: spec.services.docker });
 
+export interface PoolSetOptions {
+  /** Creates refills (e.g. behind attendees in the boot queue); default: the provider. */
+  refillProvider?: Provider;
+}
+
 export class PoolSet {
   private readonly pools = new Map<string, WarmPool>();
+  private draining = false;
 
   constructor(
     private readonly provider: Provider,
-    /** Environments kept ready per shape (config.poolSize); 0 turns pooling off. */
+    /** Environments kept ready per shape warmed with warm(); 0: only shapes given a target get a pool. */
     readonly size: number,
     /** Handed to every pool (refill failures). */
     private readonly log: ProvisionLogger = quietLogger,
+    private readonly opts: PoolSetOptions = {},
   ) {}
 
-  /** Starts filling pools for these shapes now (e.g. every lab of the catalogue at start-up). */
+  /** Starts filling pools of `size` for these shapes now (e.g. every lab of the catalogue at start-up). */
   warm(specs: readonly EnvironmentSpec[]): void {
     if (this.size === 0) return;
-    for (const s of specs) this.poolFor(s);
+    for (const s of specs) this.poolFor(s, this.size);
   }
 
-  /** An environment of this shape: from its pool when one is ready, else created now (and the pool started). */
+  /**
+   * Keeps targets[i].size environments of each listed shape ready; shapes not listed keep `size` (0 when
+   * pools of one size are off). Shrinking destroys the ready environments beyond the new size.
+   */
+  setTargets(targets: readonly { spec: EnvironmentSpec; size: number }[]): Promise<void> {
+    if (this.draining) return Promise.resolve();
+    const want = new Map<string, { spec: EnvironmentSpec; size: number }>();
+    for (const t of targets) {
+      const k = shapeKey(t.spec);
+      want.set(k, { spec: t.spec, size: (want.get(k)?.size ?? 0) + t.size });
+    }
+    const jobs: Promise<void>[] = [];
+    for (const [k, pool] of this.pools) if (!want.has(k)) jobs.push(pool.resize(this.size));
+    for (const [k, t] of want) {
+      const pool = this.pools.get(k);
+      if (pool) jobs.push(pool.resize(Math.max(t.size, this.size)));
+      else if (t.size > 0) this.poolFor(t.spec, t.size);
+    }
+    return Promise.all(jobs).then(() => undefined);
+  }
+
+  /** An environment of this shape: from its pool when one is ready, else created now. */
   claim(spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> {
-    if (this.size === 0) return this.provider.create(spec, opts);
-    return this.poolFor(spec).claim({ signal: opts.signal });
+    const pool = this.pools.get(shapeKey(spec)) ?? (this.size > 0 ? this.poolFor(spec, this.size) : undefined);
+    if (!pool) return this.provider.create(spec, opts);
+    return pool.claim(opts);
   }
 
-  stats(): Record<string, ReturnType<WarmPool['stats']>> {
-    return Object.fromEntries([...this.pools].map(([k, p]) => [k, p.stats()]));
+  stats(): Record<string, ReturnType<WarmPool['stats']> & { size: number }> {
+    return Object.fromEntries([...this.pools].map(([k, p]) => [k, { ...p.stats(), size: p.size }]));
   }
 
   async drain(): Promise<void> {
+    this.draining = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((p) => p.drain()));
   }
 
-  private poolFor(spec: EnvironmentSpec): WarmPool {
+  private poolFor(spec: EnvironmentSpec, size: number): WarmPool {
     const key = shapeKey(spec);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new WarmPool(this.provider, { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER }, this.size, 1, this.log);
+      const shape = { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER };
+      pool = new WarmPool(this.provider, shape, size, 1, this.log, this.opts.refillProvider ?? this.provider);
       this.pools.set(key, pool);
     }
     return pool;

@@ -2,7 +2,12 @@
 // once, and refills in the background. Environments it holds are owned by the pool until claimed.
 import { quietLogger } from './log.ts';
 import type { ProvisionLogger } from './log.ts';
-import type { Environment, EnvironmentSpec, Provider } from './provider.ts';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider } from './provider.ts';
+
+function checkedSize(size: number): number {
+  if (!Number.isInteger(size) || size < 0) throw new Error(`pool size must be a whole number ≥ 0, got ${size}`);
+  return size;
+}
 
 export interface PoolStats {
   ready: number;
@@ -22,17 +27,37 @@ export class WarmPool {
   private readonly inflight = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
 
+  #size: number;
+
   constructor(
     private readonly provider: Provider,
     readonly spec: EnvironmentSpec,
-    readonly size: number,
+    size: number,
     /** How many environments are created at the same time (hosts boot in parallel already; 2 cores). */
     private readonly concurrency = 1,
     /** Where refill failures are logged (the server passes its logger for component 'warm-pool'). */
     private readonly log: ProvisionLogger = quietLogger,
+    /** Creates refills (e.g. behind attendees in a boot queue, provisioning/boot-queue.ts); default: `provider`. */
+    private readonly refillProvider: Provider = provider,
   ) {
-    if (!Number.isInteger(size) || size < 0) throw new Error(`pool size must be a whole number ≥ 0, got ${size}`);
+    this.#size = checkedSize(size);
     this.refill();
+  }
+
+  /** Environments kept ready. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Keeps `n` environments ready from now on: more are created, or ready ones beyond `n` are destroyed
+   * (memory goes back as the need goes; a boot already under way is destroyed when it finishes, if not wanted).
+   */
+  resize(n: number): Promise<void> {
+    this.#size = checkedSize(n);
+    const surplus = this.draining ? [] : this.ready.splice(this.#size);
+    this.refill();
+    return Promise.allSettled(surplus.map((e) => this.provider.destroy(e))).then(() => undefined);
   }
 
   stats(): PoolStats {
@@ -40,7 +65,7 @@ export class WarmPool {
   }
 
   /** A ready environment: from the pool when one is there (near-instant), otherwise created now. */
-  async claim(opts: { signal?: AbortSignal } = {}): Promise<Environment> {
+  async claim(opts: CreateOptions = {}): Promise<Environment> {
     if (this.draining) throw new Error('the pool is draining');
     const env = this.ready.shift();
     this.refill();
@@ -48,14 +73,14 @@ export class WarmPool {
       this.claimed += 1;
       return env;
     }
-    const fresh = await this.provider.create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, { signal: opts.signal });
+    const fresh = await this.provider.create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, opts);
     this.claimed += 1;
     return fresh;
   }
 
   /** Resolves once `n` environments are ready (or the pool is draining). For start-up and tests. */
-  async waitReady(n = this.size): Promise<void> {
-    while (this.ready.length < Math.min(n, this.size) && !this.draining) {
+  async waitReady(n = this.#size): Promise<void> {
+    while (this.ready.length < Math.min(n, this.#size) && !this.draining) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -77,7 +102,7 @@ export class WarmPool {
   }
 
   private refill(): void {
-    while (!this.draining && this.ready.length + this.creating < this.size && this.creating < this.concurrency) {
+    while (!this.draining && this.ready.length + this.creating < this.#size && this.creating < this.concurrency) {
       // Back off after repeated failures (a broken image must not turn into a create loop burning the CPU).
       if (this.consecutiveFailures >= 3) {
         setTimeout(() => {
@@ -87,10 +112,11 @@ export class WarmPool {
         return;
       }
       this.creating += 1;
-      const p = this.provider
+      const p = this.refillProvider
         .create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, { signal: this.abort.signal })
         .then(async (env) => {
-          if (this.draining) await this.provider.destroy(env);
+          // Not wanted any more (draining, or the pool shrank while it booted): its memory goes back now.
+          if (this.draining || this.ready.length >= this.#size) await this.provider.destroy(env);
           else this.ready.push(env);
           this.consecutiveFailures = 0;
         })

@@ -1,6 +1,8 @@
 // Configuration, parsed once at start into a frozen typed object; nothing else reads process.env.
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { defaultBootConcurrency } from '../provisioning/boot-queue.ts';
 import type { HostIsolation } from '../provisioning/local/local-provider.ts';
 
 export type { HostIsolation };
@@ -26,8 +28,13 @@ export interface Config {
   subnetRange: string;
   /** Prefix length of one environment's subnet. */
   subnetPrefix: number;
-  /** Environments kept ready per lab shape. */
+  /**
+   * K of the workshops' warm pools: each open workshop keeps min(seats − joined, max(K, joins in the last
+   * minute)) environments of its lab ready (server/workshops/workshop-pools.ts). 0 turns pools off.
+   */
   poolSize: number;
+  /** Environments booted at once, handed out in order of arrival (provisioning/boot-queue.ts). */
+  bootConcurrency: number;
   /**
    * After a crash, how long a restarted server keeps the hosts of a session that is not a running
    * workshop's attendee (a solo page) for that session to come back before destroying them.
@@ -219,6 +226,9 @@ export function parseSoloSetting(raw: string | undefined): SoloSetting {
   throw new ConfigError(`LABWRIGHT_SOLO (--solo) must be on, off or auto, got "${raw}"`);
 }
 
+/** K of the workshops' warm pools when LABWRIGHT_POOL_SIZE is not set. */
+export const DEFAULT_POOL_SIZE = 3;
+
 /** Builds the config from environment variables and explicit overrides (CLI flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
   const cfg: Config = {
@@ -231,7 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     cacheDir: path.resolve(folder('LABWRIGHT_CACHE_DIR', env.LABWRIGHT_CACHE_DIR) ?? '/var/cache/labwright'),
     subnetRange: cidr('LABWRIGHT_SUBNET_RANGE', env.LABWRIGHT_SUBNET_RANGE ?? '10.213.0.0/16'),
     subnetPrefix: int('LABWRIGHT_SUBNET_PREFIX', env.LABWRIGHT_SUBNET_PREFIX, 27, 20, 29),
-    poolSize: int('LABWRIGHT_POOL_SIZE', env.LABWRIGHT_POOL_SIZE, 0, 0, 50),
+    // On by default where hosts are booted; an inventory's hosts exist already (0).
+    poolSize: int('LABWRIGHT_POOL_SIZE', env.LABWRIGHT_POOL_SIZE, env.LABWRIGHT_PROVIDER === 'inventory' ? 0 : DEFAULT_POOL_SIZE, 0, 50),
+    bootConcurrency: int('LABWRIGHT_BOOT_CONCURRENCY', env.LABWRIGHT_BOOT_CONCURRENCY, defaultBootConcurrency(os.availableParallelism()), 1, 256),
     reconnectGraceMs: 1000 * int('LABWRIGHT_RECONNECT_GRACE_SECONDS', env.LABWRIGHT_RECONNECT_GRACE_SECONDS, 300, 0, 86_400),
     logLevel: env.LABWRIGHT_LOG_LEVEL ?? 'info',
     instructorToken: instructorToken(env.LABWRIGHT_INSTRUCTOR_TOKEN),

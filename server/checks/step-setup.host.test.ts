@@ -106,7 +106,7 @@ describe.skipIf(!canRunHosts)('step setup on a real host', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lw-setup-host-'));
     mkdirSync(path.join(dir, 'labs', LAB_ID), { recursive: true });
     writeFileSync(path.join(dir, 'labs', LAB_ID, 'lab.md'), LAB);
-    config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: path.join(dir, 'data'), labsDir: path.join(dir, 'labs') });
+    config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: path.join(dir, 'data'), labsDir: path.join(dir, 'labs'), poolSize: 0 });
     local = await testProvider();
     await start();
   });

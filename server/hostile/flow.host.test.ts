@@ -43,7 +43,7 @@ const connections: ConnectionContext[] = [];
 const probe: GatewayModule = { name: 'probe', handlers: {}, onConnect: (ctx) => void connections.push(ctx) };
 
 beforeAll(async () => {
-  const config = loadConfig({}, { port: 0 });
+  const config = loadConfig({}, { port: 0, poolSize: 0 });
   stack = createLabWorkspaces({ provider: createLocalProvider(config), labMeta: (id) => (id === 'flood' ? lab.meta : undefined) });
   server = await startServer(config, { labs: new StaticLabViews([lab]), gatewayModules: [...stack.modules, probe] });
 });

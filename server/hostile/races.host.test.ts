@@ -57,7 +57,7 @@ describe.skipIf(!canRunHosts)('hostile: ending a workshop on real hosts while it
       },
       list: () => local.list(),
     };
-    const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir });
+    const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir, poolSize: 0 });
     const labs = new StaticLabViews([lab]);
     stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs, provider: slow, recheckMs: 0 });
     server = await startServer(config, { labs, ...stack.appDeps });

@@ -63,7 +63,7 @@ describe.skipIf(!canRunHosts)('previews through a real host’s SSH connection',
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lw-previews-host-'));
-    const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir });
+    const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: dir, poolSize: 0 });
     const labs = new StaticLabViews([lab()]);
     stack = createWorkshopStack({ config, catalog: { get: () => undefined }, labs, provider: await testProvider(), recheckMs: 0 });
     server = await startServer(config, { labs, ...stack.appDeps });

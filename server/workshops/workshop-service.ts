@@ -42,6 +42,8 @@ export interface WorkshopServiceOptions {
   sweepMs?: number;
   /** A workshop of this lab was created (e.g. start filling its warm pool). */
   onWorkshopOpen?: (labId: string) => void;
+  /** An attendee joined this workshop (e.g. its warm pool's target moves). */
+  onJoin?: (workshopId: string) => void;
   /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
   /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
@@ -175,6 +177,7 @@ export class WorkshopService {
       const w = this.get(outcome.session.workshopId ?? '');
       this.opts.log.info({ workshop: w.id, attendee: outcome.session.attendeeId }, 'attendee joined');
       this.#startEnvironment(outcome.session, w);
+      this.opts.onJoin?.(w.id);
       this.changed(w.id);
     }
     return outcome;

@@ -3,6 +3,7 @@
 // socket (with read-only mirrors) and attendee presence. server/compose.ts builds it for serve, e2e, the benches and the demo.
 import { Router } from 'express';
 import { pidAlive } from '../../provisioning/image/dir-lock.ts';
+import { BootQueue, queuedProvider } from '../../provisioning/boot-queue.ts';
 import { POOL_OWNER, PoolSet } from '../../provisioning/pool-set.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { AppDeps } from '../app.ts';
@@ -41,6 +42,10 @@ import { CatchUpService } from '../catchup/catch-up-service.ts';
 import { createHelpDashboardModule, createHelpPageModule } from '../help/help-modules.ts';
 import { HelpService } from '../help/help-service.ts';
 import { WorkshopService } from './workshop-service.ts';
+import { WorkshopPools } from './workshop-pools.ts';
+
+/** Providers whose create() boots hosts on this machine (their creates go through the boot queue). */
+const BOOTING_PROVIDERS = ['local', 'lxd'];
 
 export interface WorkshopStackOptions {
   config: Readonly<Config>;
@@ -52,6 +57,11 @@ export interface WorkshopStackOptions {
   idleReleaseMs?: number;
   /** Benches only: a tmux session per terminal, so attendees sharing hosts do not share shells. */
   sessionName?: (host: string, channel: number, connectionId: string) => string;
+  /**
+   * Whether the provider boots hosts (boot queue and warm pools apply). Default: for the local and lxd
+   * providers; tests set it for a fake.
+   */
+  bootsHosts?: boolean;
   /** Tests only: how a preview reaches HOST:PORT (default: over the host's SSH connection). */
   previewConnect?: PreviewServiceOptions['connect'];
 }
@@ -100,18 +110,26 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const staleInstructors = store.sessions.bindCredential(credentialFingerprint(credential.token, store.sessions.credentialKey()));
   if (staleInstructors.length > 0) log.info({ count: staleInstructors.length }, 'instructor sessions of an earlier credential ended');
   const mirrorPolicy = workshopMirrorPolicy(mirrorDirectory(store));
-  // With LABWRIGHT_POOL_SIZE > 0, a joining attendee gets hosts from the lab's warm pool at once.
-  const pools = new PoolSet(opts.provider, opts.config.poolSize, logger('warm-pool'));
+  // Providers that boot hosts get a boot queue: LABWRIGHT_BOOT_CONCURRENCY boots at once, in order of
+  // arrival, attendees before pool refills; and warm pools. An inventory's hosts exist already.
+  const booting = opts.bootsHosts ?? BOOTING_PROVIDERS.includes(opts.provider.name);
+  const queue = booting ? new BootQueue(opts.config.bootConcurrency) : undefined;
+  const booter = queue ? queuedProvider(opts.provider, queue, 'attendee') : opts.provider;
+  // Each open workshop keeps environments of its lab warm (workshop-pools.ts): a joining attendee gets one at once.
+  const pools = new PoolSet(booter, 0, logger('warm-pool'), queue ? { refillProvider: queuedProvider(opts.provider, queue, 'refill') } : {});
+  const workshopPools = new WorkshopPools({
+    k: booting ? opts.config.poolSize : 0,
+    open: () => store.workshops.open().map((w) => ({ id: w.id, labId: w.labId, seats: w.capacity, joined: store.workshops.attendeeCount(w.id) })),
+    shape: (labId) => opts.labs.view(labId)?.meta,
+    apply: (targets) => pools.setTargets(targets),
+  });
   const provider: Provider = {
     name: opts.provider.name,
     create: (spec, o) => pools.claim(spec, o),
     destroy: (env) => opts.provider.destroy(env),
     list: () => opts.provider.list(),
   };
-  const warm = (labId: string): void => {
-    const meta = opts.labs.view(labId)?.meta;
-    if (meta) pools.warm([{ hosts: [...meta.hosts], services: { ...meta.services } }]);
-  };
+  const warm = (): void => void workshopPools.refresh();
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
@@ -145,6 +163,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     versions,
     log,
     onWorkshopOpen: warm,
+    onJoin: (workshopId) => void workshopPools.joined(workshopId),
     faults: faultsView,
     catchUp: catchUpView,
     help: { of: (sessionId) => help.rowOf(sessionId), forget: (sessionId) => help.forget(sessionId) },
@@ -265,7 +284,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       if (leftovers.kept.length + leftovers.waiting.length + leftovers.destroyed.length > 0) log.info(leftovers, 'environments of an earlier run settled');
       // Setup records of environments nobody owns any more (destroyed while the server was down).
       store.setups.prune();
-      for (const w of store.workshops.open()) warm(w.labId);
+      warm();
     },
     close() {
       closing ??= (async () => {
@@ -281,6 +300,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         // A restart mid-workshop (upgrade, SIGTERM) keeps attendees' hosts and shells for the next
         // process; the workshop's end or expiry frees them. Solo hosts have no such owner: freed now.
         await workspaces.close({ keep: (sessionId) => service.holdsHosts(sessionId) });
+        workshopPools.close();
         await pools.drain();
         store.close();
       })();

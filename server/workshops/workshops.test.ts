@@ -353,7 +353,7 @@ describe('workshop lifecycle without HTTP', () => {
   it('with a warm pool configured, creating a workshop fills it and a joining attendee gets a ready environment', async () => {
     await stack.close();
     provider = new FakeProvider();
-    stack = createWorkshopStack({ config: loadConfig({}, { port: 0, dataDir: dir, poolSize: 2 }), catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0 });
+    stack = createWorkshopStack({ config: loadConfig({}, { port: 0, dataDir: dir, poolSize: 2 }), catalog: { get: () => undefined }, labs: new StaticLabViews([sampleLabView('demo')]), provider, recheckMs: 0, bootsHosts: true });
     const w = stack.service.create({ labId: 'demo', capacity: 3, minutes: 30 });
     await expect.poll(() => provider.live.size).toBe(2);
     const ada = stack.service.join(w.joinPath.split('/').pop()!, 'Ada');

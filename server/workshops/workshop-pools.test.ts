@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { PoolSet } from '../../provisioning/pool-set.ts';
+import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
+import { ARRIVAL_WINDOW_MS, WorkshopPools, poolTarget } from './workshop-pools.ts';
+
+const shape = { hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster' as const, docker: true } };
+
+describe('workshop warm pool sizing', () => {
+  it('keeps min(seats − joined, max(K, joins in the last minute)) warm, none when K is 0', () => {
+    // Before anyone comes: K, or the seats when fewer.
+    expect(poolTarget({ seats: 30, joined: 0, recentJoins: 0 }, 3)).toBe(3);
+    expect(poolTarget({ seats: 2, joined: 0, recentJoins: 0 }, 3)).toBe(2);
+    // A class arriving faster than K raises it to the arrivals of the last minute…
+    expect(poolTarget({ seats: 30, joined: 10, recentJoins: 10 }, 3)).toBe(10);
+    // …capped by the seats still free; a full workshop keeps nothing warm.
+    expect(poolTarget({ seats: 30, joined: 25, recentJoins: 25 }, 3)).toBe(5);
+    expect(poolTarget({ seats: 30, joined: 30, recentJoins: 30 }, 3)).toBe(0);
+    expect(poolTarget({ seats: 30, joined: 0, recentJoins: 50 }, 0)).toBe(0);
+  });
+
+  it('moves the pool with joins: it grows while a class arrives, then shrinks as seats fill and arrivals stop', async () => {
+    const provider = new FakeProvider();
+    const pools = new PoolSet(provider, 0);
+    let now = 1_000_000;
+    const w = { id: 'w1', labId: 'demo', seats: 8, joined: 0 };
+    const planner = new WorkshopPools({ k: 2, open: () => [w], shape: () => shape, apply: (t) => pools.setTargets(t), now: () => now });
+    await planner.refresh();
+    const size = (): number => Object.values(pools.stats())[0]?.size ?? 0;
+    expect(size()).toBe(2);
+    await expect.poll(() => provider.live.size).toBe(2);
+    // Five attendees arrive within the minute: each takes a warm environment, the target follows arrivals.
+    for (let i = 0; i < 5; i++) {
+      await pools.claim(shape);
+      w.joined += 1;
+      await planner.joined('w1');
+    }
+    expect(planner.targets()[0]?.size).toBe(3); // min(8 − 5, max(2, 5))
+    expect(size()).toBe(3);
+    // Everyone else arrives: the warm environments left over are destroyed, memory goes back.
+    w.joined = 8;
+    await planner.refresh();
+    expect(size()).toBe(0);
+    await expect.poll(() => provider.live.size).toBe(5);
+    // The workshop ends (no longer open): nothing is warmed for it again.
+    now += ARRIVAL_WINDOW_MS + 1;
+    planner.close();
+    await pools.drain();
+    expect(provider.live.size).toBe(5);
+  });
+
+  it('without a target for its shape, a claim creates directly and keeps nothing warm', async () => {
+    const provider = new FakeProvider();
+    const pools = new PoolSet(provider, 0);
+    await pools.claim(shape);
+    expect(provider.live.size).toBe(1);
+    expect(pools.stats()).toEqual({});
+    await pools.drain();
+  });
+});

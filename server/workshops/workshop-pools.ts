@@ -1,0 +1,85 @@
+// Warm pools sized per open workshop: each keeps environments of its lab ready for the attendees still to
+// come, more while they arrive quickly, none once every seat is taken. Targets are recomputed on every
+// join, when a workshop opens, and every few seconds (ends, expiries, the arrival window moving on).
+import type { EnvironmentSpec } from '../../provisioning/provider.ts';
+import type { LabServices } from '../../common/lab.ts';
+
+/** How far back joins count as "arriving now". */
+export const ARRIVAL_WINDOW_MS = 60_000;
+
+/**
+ * Environments a workshop keeps warm: min(seats − joined, max(K, joins in the last minute)), 0 when K is 0
+ * (pools off). K (LABWRIGHT_POOL_SIZE) is the floor while seats are left; a class arriving faster than that
+ * raises it to the arrivals of the last minute, and the seats left cap it so that nothing is booted for
+ * attendees who cannot come.
+ */
+export function poolTarget(w: { seats: number; joined: number; recentJoins: number }, k: number): number {
+  if (k <= 0) return 0;
+  return Math.max(0, Math.min(w.seats - w.joined, Math.max(k, w.recentJoins)));
+}
+
+export interface WorkshopPoolsOptions {
+  /** K: LABWRIGHT_POOL_SIZE. */
+  k: number;
+  /** The open workshops now: their lab and seats, and how many have joined. */
+  open: () => { id: string; labId: string; seats: number; joined: number }[];
+  /** The hosts and services of a lab (undefined: no such lab; nothing is warmed for it). */
+  shape: (labId: string) => { hosts: readonly string[]; services: LabServices } | undefined;
+  /** Where the targets go (PoolSet.setTargets). */
+  apply: (targets: { spec: EnvironmentSpec; size: number }[]) => Promise<void>;
+  refreshMs?: number;
+  now?: () => number;
+}
+
+export class WorkshopPools {
+  readonly #joins = new Map<string, number[]>();
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: WorkshopPoolsOptions) {
+    if (opts.k > 0) {
+      this.#timer = setInterval(() => void this.refresh(), opts.refreshMs ?? 5000);
+      this.#timer.unref();
+    }
+  }
+
+  /** An attendee joined workshop `id`: counts toward its arrival rate, and the targets move at once. */
+  joined(id: string): Promise<void> {
+    const list = this.#joins.get(id) ?? [];
+    list.push(this.#now());
+    this.#joins.set(id, list);
+    return this.refresh();
+  }
+
+  /** The target of each open workshop now (for logs and tests). */
+  targets(): { workshopId: string; spec: EnvironmentSpec; size: number }[] {
+    if (this.opts.k <= 0) return [];
+    const since = this.#now() - ARRIVAL_WINDOW_MS;
+    const open = this.opts.open();
+    for (const id of this.#joins.keys()) if (!open.some((w) => w.id === id)) this.#joins.delete(id);
+    const out: { workshopId: string; spec: EnvironmentSpec; size: number }[] = [];
+    for (const w of open) {
+      const shape = this.opts.shape(w.labId);
+      if (!shape) continue;
+      const recent = (this.#joins.get(w.id) ?? []).filter((t) => t > since);
+      if (recent.length) this.#joins.set(w.id, recent);
+      else this.#joins.delete(w.id);
+      const size = poolTarget({ seats: w.seats, joined: w.joined, recentJoins: recent.length }, this.opts.k);
+      out.push({ workshopId: w.id, spec: { hosts: [...shape.hosts], services: { ...shape.services } }, size });
+    }
+    return out;
+  }
+
+  /** Recomputes and applies every target now; resolves once environments no longer wanted are destroyed. */
+  refresh(): Promise<void> {
+    if (this.opts.k <= 0) return Promise.resolve();
+    return this.opts.apply(this.targets().map(({ spec, size }) => ({ spec, size }))).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  #now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+}
