@@ -62,7 +62,7 @@ async function resolveLabs(arg: string, labsDir: string): Promise<string[]> {
   if (info.isFile()) return [arg];
   if (await isFile(join(arg, LAB_FILE))) return [join(arg, LAB_FILE)];
   const found: string[] = [];
-  for (const e of (await readdir(arg, { withFileTypes: true })).filter((d) => d.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await readdir(arg, { withFileTypes: true })).filter((d) => d.isDirectory() || d.isSymbolicLink()).sort((a, b) => a.name.localeCompare(b.name))) {
     if (await isFile(join(arg, e.name, LAB_FILE))) found.push(join(arg, e.name, LAB_FILE));
   }
   if (found.length === 0) throw new UsageError(`no lab files in ${arg}`);

@@ -337,9 +337,12 @@ export function dashboardPage(workshopId: string): Page {
         ...faults.map((f) => {
           const fired = r.faults?.find((x) => x.name === f.name);
           const button = h('button', { type: 'button', class: 'danger', 'aria-label': `Fire "${f.title}" for ${r.name}` }, 'Fire');
-          button.disabled = over || fired?.state === 'broken' || fired?.state === 'firing';
+          // The server refuses a fault whose step the attendee has not finished (its checks would show the repair): say so before the click.
+          const finished = r.cells[f.step] === 'done' || r.cells[f.step] === 'skipped';
+          button.disabled = over || !finished || fired?.state === 'broken' || fired?.state === 'firing';
           button.addEventListener('click', () => fire(f.name, r.id));
-          return h('li', { 'data-fault': f.name, 'data-state': fired?.state ?? 'none' }, h('span', {}, faultLabel(f)), h('span', { class: 'muted' }, fired ? faultStateText(fired) : 'not fired'), button);
+          const state = fired ? faultStateText(fired) : finished ? 'not fired' : `not fired · can be fired once step ${f.step + 1} is done`;
+          return h('li', { 'data-fault': f.name, 'data-state': fired?.state ?? 'none' }, h('span', {}, faultLabel(f)), h('span', { class: 'muted' }, state), button);
         }),
       ),
     );
