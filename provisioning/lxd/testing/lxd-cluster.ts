@@ -1,0 +1,240 @@
+// A real LXD cluster of two members on this machine, as LXD's own test suite makes one: one `lxd`
+// daemon per member with its own LXD_DIR, each in a network namespace of its own joined to a bridge in
+// the root namespace (10.252.0.0/24, made here), each with a btrfs pool on a loop file. For tests only:
+// everything it makes (daemons, containers, namespaces, links, loop files, mounts) goes in close().
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const pexec = promisify(execFile);
+
+/** The private subnet of the members; the root namespace's bridge is .1, members .2, .3, … */
+export const CLUSTER_SUBNET = '10.252.0';
+/** The storage pool every member has (the name the LXD provider puts root disks on). */
+export const CLUSTER_POOL = 'labwright';
+
+/** Whether this machine can run the cluster: root and the `lxd` binary. */
+export function lxdClusterProblem(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, LXD daemons)';
+  if (!['/usr/bin/lxd', '/usr/sbin/lxd', '/snap/bin/lxd'].some((p) => existsSync(p))) return 'lxd is not installed (scripts/setup.sh installs the Debian package lxd)';
+  return undefined;
+}
+
+export interface ClusterMember {
+  /** LXD's name of the member (m1, m2, …). */
+  name: string;
+  /** The member's address on the private subnet (its cluster and API address, port 8443). */
+  address: string;
+  netns: string;
+  dir: string;
+  daemon: ChildProcess | null;
+}
+
+export interface LxdTestCluster {
+  readonly members: ClusterMember[];
+  /** The API of the first member (any member answers for the whole cluster). */
+  readonly url: string;
+  /** PEM client certificate and key the cluster trusts, and the cluster's own certificate. */
+  readonly clientCert: string;
+  readonly clientKey: string;
+  readonly serverCert: string;
+  /** How long forming the cluster took (ms): daemons up, bootstrap, join. */
+  readonly formedMs: number;
+  /** Kills a member as a machine dies: its daemon and everything in its namespace, and its containers. */
+  killMember(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<string> {
+  if (input === undefined) return (await pexec(cmd, args, { env: env ?? process.env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 })).stdout;
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
+    p.stdin.end(input);
+  });
+}
+
+const quiet = (p: Promise<unknown>): Promise<void> => p.then(() => undefined, () => undefined);
+
+/** Pids of processes in a network namespace. */
+async function netnsPids(ns: string): Promise<number[]> {
+  const out = await sh('ip', ['netns', 'pids', ns]).catch(() => '');
+  return out.split('\n').map(Number).filter((n) => n > 0);
+}
+
+async function cmdline(pid: number): Promise<string> {
+  return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
+}
+
+/** Kills every process of a member: its containers first (their init, which takes the pid namespace with it), then its namespace. */
+async function killAll(m: ClusterMember): Promise<void> {
+  const pids = await netnsPids(m.netns);
+  for (const pid of pids) {
+    if (!(await cmdline(pid)).startsWith('[lxc monitor]')) continue;
+    const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).map(Number).filter((n) => n > 0);
+    for (const c of children) quietKill(c);
+  }
+  m.daemon?.kill('SIGKILL');
+  for (const pid of pids) quietKill(pid);
+  for (let i = 0; i < 50 && (await netnsPids(m.netns)).length > 0; i++) {
+    for (const pid of await netnsPids(m.netns)) quietKill(pid);
+    await sleep(100);
+  }
+  m.daemon = null;
+}
+
+function quietKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+export async function startLxdCluster(opts: { members?: number; poolGb?: number; log?: (line: string) => void } = {}): Promise<LxdTestCluster> {
+  const problem = lxdClusterProblem();
+  if (problem) throw new Error(`cannot start an LXD cluster: ${problem}`);
+  const count = opts.members ?? 2;
+  const poolGb = opts.poolGb ?? 4;
+  const log = opts.log ?? (() => undefined);
+  const routes = await sh('ip', ['-4', 'route', 'show', `${CLUSTER_SUBNET}.0/24`]);
+  if (routes.trim()) throw new Error(`${CLUSTER_SUBNET}.0/24 is in use on this machine (${routes.trim()}): another cluster test running?`);
+  const id = randomBytes(3).toString('hex');
+  const bridge = `lwc${id}br`;
+  const root = await fs.mkdtemp('/tmp/lwlxdc-');
+  const members: ClusterMember[] = [];
+  const t0 = performance.now();
+  const cluster = {
+    members,
+    url: `https://${CLUSTER_SUBNET}.2:8443`,
+    clientCert: '',
+    clientKey: '',
+    serverCert: '',
+    formedMs: 0,
+    killMember: async (name: string) => {
+      const m = members.find((x) => x.name === name);
+      if (m) await killAll(m);
+    },
+    close: async () => {
+      for (const [i, m] of members.entries()) {
+        await killAll(m);
+        // The pair goes with its outer end, even while the kernel still holds the namespace a while.
+        await quiet(sh('ip', ['link', 'del', `lwc${id}v${i + 1}`]));
+        await quiet(sh('ip', ['netns', 'del', m.netns]));
+      }
+      await quiet(sh('ip', ['link', 'del', bridge]));
+      // The daemons' mounts (btrfs pools on their loop files, shmounts) lived in their own mount
+      // namespaces (ip netns exec) and went with their last process; a loop device left bound goes here.
+      for (const m of members) {
+        const img = path.join(m.dir, 'disks', `${CLUSTER_POOL}.img`);
+        const loops = await sh('losetup', ['-j', img]).catch(() => '');
+        for (const line of loops.split('\n')) {
+          const dev = line.split(':')[0];
+          if (dev) await quiet(sh('losetup', ['-d', dev]));
+        }
+      }
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    await sh('ip', ['addr', 'add', `${CLUSTER_SUBNET}.1/24`, 'dev', bridge]);
+    await sh('ip', ['link', 'set', bridge, 'up']);
+    for (let i = 1; i <= count; i++) {
+      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: `lwc${id}m${i}`, dir: path.join(root, `m${i}`), daemon: null };
+      members.push(m);
+      await fs.mkdir(m.dir, { mode: 0o711 });
+      await sh('ip', ['netns', 'add', m.netns]);
+      const outer = `lwc${id}v${i}`;
+      await sh('ip', ['link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns]);
+      await sh('ip', ['link', 'set', outer, 'master', bridge, 'up']);
+      const inNs = (...args: string[]): Promise<string> => sh('ip', ['netns', 'exec', m.netns, ...args]);
+      await inNs('ip', 'link', 'set', 'lo', 'up');
+      await inNs('ip', 'addr', 'add', `${m.address}/24`, 'dev', 'eth0');
+      await inNs('ip', 'link', 'set', 'eth0', 'up');
+      await inNs('ip', 'route', 'add', 'default', 'via', `${CLUSTER_SUBNET}.1`);
+      // ip netns exec gives the daemon its own mount namespace with this namespace's /sys (LXD reads
+      // /sys/class/net), whose mounts do not propagate back: they go when its processes do.
+      const out = openSync(path.join(m.dir, 'daemon.out'), 'a');
+      m.daemon = spawn('ip', ['netns', 'exec', m.netns, 'lxd', '--logfile', path.join(m.dir, 'lxd.log')], { env: { ...process.env, LXD_DIR: m.dir }, stdio: ['ignore', out, out] });
+      closeSync(out);
+    }
+    const lxdEnv = (m: ClusterMember): NodeJS.ProcessEnv => ({ ...process.env, LXD_DIR: m.dir });
+    await Promise.all(members.map((m) => sh('lxd', ['waitready', '--timeout', '120'], lxdEnv(m))));
+    log(`daemons up after ${Math.round(performance.now() - t0)} ms`);
+    const [first, ...rest] = members;
+    if (!first) throw new Error('a cluster needs a member');
+    await sh(
+      'lxd',
+      ['init', '--preseed'],
+      lxdEnv(first),
+      [
+        'config:',
+        `  core.https_address: ${first.address}:8443`,
+        'storage_pools:',
+        `- name: ${CLUSTER_POOL}`,
+        '  driver: btrfs',
+        `  config: { size: ${poolGb}GiB }`,
+        'cluster:',
+        `  server_name: ${first.name}`,
+        '  enabled: true',
+        '',
+      ].join('\n'),
+    );
+    log(`bootstrapped ${first.name} after ${Math.round(performance.now() - t0)} ms`);
+    for (const m of rest) {
+      const added = await sh('lxc', ['cluster', 'add', m.name, '--quiet'], lxdEnv(first)).catch(() => sh('lxc', ['cluster', 'add', m.name], lxdEnv(first)));
+      const token = added.trim().split('\n').filter(Boolean).at(-1)?.trim();
+      if (!token) throw new Error(`no join token for ${m.name}: ${added}`);
+      await sh(
+        'lxd',
+        ['init', '--preseed'],
+        lxdEnv(m),
+        [
+          'cluster:',
+          '  enabled: true',
+          `  server_name: ${m.name}`,
+          `  server_address: ${m.address}:8443`,
+          `  cluster_token: ${token}`,
+          '  member_config:',
+          '  - entity: storage-pool',
+          `    name: ${CLUSTER_POOL}`,
+          '    key: size',
+          `    value: ${poolGb}GiB`,
+          '  - entity: storage-pool',
+          `    name: ${CLUSTER_POOL}`,
+          '    key: source',
+          '    value: ""',
+          '',
+        ].join('\n'),
+      );
+      log(`joined ${m.name} after ${Math.round(performance.now() - t0)} ms`);
+    }
+    // The server's client certificate, trusted by the cluster (the remote way: HTTPS, no socket).
+    const certFile = path.join(root, 'client.crt');
+    const keyFile = path.join(root, 'client.key');
+    await sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=labwright-cluster-test']);
+    const der = (await fs.readFile(certFile, 'utf8')).replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    const trusted = await sh('curl', ['-sS', '--unix-socket', path.join(first.dir, 'unix.socket'), '-X', 'POST', 'lxd/1.0/certificates', '-H', 'content-type: application/json', '-d', JSON.stringify({ type: 'client', name: 'labwright-test', certificate: der })]);
+    if (!/"status_code":\s*200/.test(trusted)) throw new Error(`the cluster did not trust the client certificate: ${trusted}`);
+    cluster.clientCert = await fs.readFile(certFile, 'utf8');
+    cluster.clientKey = await fs.readFile(keyFile, 'utf8');
+    cluster.serverCert = await fs.readFile(path.join(first.dir, 'cluster.crt'), 'utf8');
+    cluster.formedMs = performance.now() - t0;
+    return cluster;
+  } catch (e) {
+    const tail = await Promise.all(members.map(async (m) => `${m.name}: ${(await fs.readFile(path.join(m.dir, 'lxd.log'), 'utf8').catch(() => '')).slice(-1500)}`));
+    await cluster.close();
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tail.join('\n')}`);
+  }
+}
