@@ -95,7 +95,7 @@ try {
     );
   }
   console.log(`ratio labwright/wetty: file throughput ${fmt(b.seconds / a.seconds)}x, peak RSS ${fmt(a.peakRssMiB / b.peakRssMiB)}x`);
-  console.log('labwright runs the shell in tmux, which sends a slow reader screen updates rather than every byte: "wire MiB" is what reached the client.');
+  console.log('labwright keeps the shell in its session keeper (lw-term), which passes every byte through unparsed: "wire MiB" is what reached the client.');
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await bench.destroy();

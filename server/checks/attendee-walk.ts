@@ -1,6 +1,6 @@
 // `labwright test --as-attendee`: each step replayed the way an attendee follows the text — its
 // `run` blocks (not its solutions) typed, key for key as a Run button types them, into the host's
-// tmux session (the shell the lab page shows), in the order of the text.
+// terminal session (the shell the lab page shows), in the order of the text.
 //
 // A reader waits for a command to finish before the next one, but not for one that waits on
 // them (a watch, an interactive container shell, a foreground server): a block "ends" when its

@@ -12,6 +12,8 @@ export interface TargetExecOptions {
   timeoutMs: number;
   signal: AbortSignal;
   maxOutputBytes?: number;
+  /** Written to the command's stdin (execSession only; warm shells read their commands from theirs). */
+  stdin?: string;
 }
 
 export interface EtcdReader {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PaneState } from '../terminals/tmux-command.ts';
+import type { PaneState } from '../terminals/keeper-command.ts';
 import type { TerminalTiming } from './host-terminal.ts';
 import { waitForBlock } from './host-terminal.ts';
 

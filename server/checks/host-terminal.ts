@@ -1,8 +1,8 @@
-// Driving a host's terminal from the server, as a person at the keyboard would: the tmux session
+// Driving a host's terminal from the server, as a person at the keyboard would: the keeper's session
 // the lab page shows, its state read from outside (is the shell back? what runs in the foreground?
 // did the screen change?), keys sent into it. Used by "skip step" (type the solution where the
-// attendee sees it) and by `labwright test --as-attendee` (type the run blocks). The tmux commands
-// themselves are in terminals/tmux-command.ts.
+// attendee sees it) and by `labwright test --as-attendee` (type the run blocks). The keeper commands
+// themselves are in terminals/keeper-command.ts.
 import {
   PANE_STATE_COMMAND,
   ensureDetachedCommand,
@@ -10,8 +10,9 @@ import {
   parsePaneState,
   sendKeysCommand,
   typeTextCommand,
-} from '../terminals/tmux-command.ts';
-import type { PaneState } from '../terminals/tmux-command.ts';
+} from '../terminals/keeper-command.ts';
+import type { PaneState } from '../terminals/keeper-command.ts';
+import { installKeeper } from '../terminals/keeper-binary.ts';
 import type { CheckTarget } from './check-target.ts';
 
 export interface TerminalTiming {
@@ -53,7 +54,7 @@ export async function waitForBlock(look: () => Promise<PaneState>, timing: Termi
   return 'timeout';
 }
 
-/** The terminals (one tmux session per host) of one environment. */
+/** The terminals (one keeper session per host) of one environment. */
 export class HostTerminals {
   constructor(
     private readonly target: CheckTarget,
@@ -74,6 +75,7 @@ export class HostTerminals {
 
   /** Creates the host's session if it has none (the size a lab page typically has), and waits for its prompt. */
   async ensure(host: string, cols = 160, rows = 45): Promise<void> {
+    await installKeeper((command, stdin) => this.target.execSession(host, command, { timeoutMs: 30_000, signal: AbortSignal.timeout(30_000), ...(stdin !== undefined ? { stdin } : {}) }));
     const r = await this.target.execSession(host, ensureDetachedCommand(cols, rows), { timeoutMs: 10_000, signal: AbortSignal.timeout(10_000) });
     if (r.code !== 0) throw new Error(`could not start a terminal session on ${host}: ${r.stderr.trim()}`);
     await this.settle(host);
@@ -83,7 +85,7 @@ export class HostTerminals {
     return this.sh(host, PANE_STATE_COMMAND).then(parsePaneState);
   }
 
-  /** Named keys, as tmux spells them (`C-c`, `q`). */
+  /** Named keys, as tmux spells them (`C-c`, `q`; see keyBytes). */
   async press(host: string, key: string): Promise<void> {
     await this.sh(host, sendKeysCommand(key));
   }

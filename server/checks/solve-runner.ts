@@ -1,5 +1,5 @@
 // Runs a step's solve blocks on their hosts: non-interactively (`bash -e -c`, for the lab tester
-// and as the fallback of "skip step"), or typed into the attendee's tmux terminal so they see it.
+// and as the fallback of "skip step"), or typed into the attendee's terminal session so they see it.
 // Setup blocks (step-setup.ts) run through the same execHostBlocks, with their own timeout.
 import type { SolveBlock } from '../../common/lab.ts';
 import { typedForm } from '../../common/typed-form.ts';
@@ -61,7 +61,7 @@ export async function execHostBlocks(target: CheckTarget, blocks: readonly Solve
 }
 
 /**
- * Types each block into the host's tmux session (the one the attendee's terminal shows), so
+ * Types each block into the host's terminal session (the one the attendee's terminal shows), so
  * skipping a step looks like someone typing the solution, and waits for it to end (the shell has
  * the terminal back and the screen is still) before the next block, which may depend on it. Nothing
  * but the solution appears in the terminal. A host without a terminal session yet gets the block

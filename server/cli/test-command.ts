@@ -30,7 +30,7 @@ Prints a per-step report and tears the hosts down.
   <path>         a lab file, a lab folder, or a folder of lab folders (tests each),
                  anywhere: absolute, or relative to the current folder
   --as-attendee  instead of the solve blocks, type each step's run blocks into its
-                 host's terminal (tmux), key for key as the Run button does, waiting
+                 host's terminal (its session), key for key as the Run button does, waiting
                  as a reader would: proves the text alone gets an attendee through
   --keep         leave the hosts running and print how to ssh in (for debugging)
   --json         print the results as JSON instead of the report

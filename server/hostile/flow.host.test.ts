@@ -1,5 +1,5 @@
 // Hostile: a client that floods its terminal, acknowledges far more than it was sent and stops
-// reading its socket must not grow the server's memory. Real sshd + tmux in an nspawn lab host.
+// reading its socket must not grow the server's memory. Real sshd + the session keeper in an nspawn lab host.
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabView } from '../../common/lab.ts';
@@ -62,7 +62,7 @@ describe('hostile: lying acknowledgements', () => {
     const c = new TermClient({ url: server.url, cookie, labId: 'flood', autoAck: false });
     client = c;
     c.keepOutput = false;
-    // The largest terminal the protocol allows: tmux redraws whole screens, so this is the most it sends.
+    // The largest terminal the protocol allows.
     await c.open(0, 'host0', { cols: 1000, rows: 500 });
     // Only the tail of the output is kept: enough to find a marker split across frames.
     let tail = '';

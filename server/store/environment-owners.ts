@@ -1,5 +1,5 @@
 // Which provider environment each (session, lab) uses, kept durably so that a restarted server
-// adopts the same hosts (tmux there still holds the shells) instead of creating new ones.
+// adopts the same hosts (the session keeper there still holds the shells) instead of creating new ones.
 import type { Db } from './database.ts';
 
 export interface EnvironmentOwnership {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PaneAccess } from './pane-interrupt.ts';
 import { interruptPane } from './pane-interrupt.ts';
-import type { PaneState } from './tmux-command.ts';
+import type { PaneState } from './keeper-command.ts';
 
 const timing = { pollMs: 1, waitMs: 30 };
 const idle: PaneState = { idle: true, commands: ['bash'], screen: 's', group: '100' };

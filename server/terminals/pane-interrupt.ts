@@ -1,11 +1,11 @@
 // "Interrupt and run": gives a host's terminal back to its shell before a Run button types into it,
 // pressing what a person would (q for a pager, Ctrl-C, then Ctrl-D for a shell or REPL Ctrl-C keeps).
-import type { PaneState } from './tmux-command.ts';
+import type { PaneState } from './keeper-command.ts';
 
-/** How the server looks into and presses keys in one host's terminal (tmux, over SSH). */
+/** How the server looks into and presses keys in one host's terminal (the session keeper, over SSH). */
 export interface PaneAccess {
   look(): Promise<PaneState>;
-  /** A key as tmux names it (`C-c`, `q`). */
+  /** A key as tmux names it (`C-c`, `q`); see keyBytes. */
   press(key: string): Promise<void>;
 }
 

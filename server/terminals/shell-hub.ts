@@ -3,6 +3,7 @@
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import type { Environment } from '../../provisioning/provider.ts';
 import { SshConnection, SshError, sshTargetOf } from '../ssh/ssh-connection.ts';
+import { installKeeper } from './keeper-binary.ts';
 
 /**
  * sshd's MaxSessions is 10 per connection by default; a connection past it fails every new
@@ -21,6 +22,8 @@ interface Slot {
 
 export class ShellHub {
   readonly #slots = new Map<string, Slot[]>();
+  /** Hosts (env/host) being checked for the session keeper: concurrent opens share one check. */
+  readonly #keepers = new Map<string, Promise<void>>();
 
   /** Opens a channel on `host` of `env` running `command` with a PTY; rejects with SshError. */
   async open(env: Environment, host: string, pty: PseudoTtyOptions, command: string): Promise<ClientChannel> {
@@ -48,6 +51,7 @@ export class ShellHub {
     s.shells++;
     let channel: ClientChannel;
     try {
+      await this.#keeperOn(k, s.conn);
       channel = await s.conn.shell(pty, command);
     } catch (e) {
       this.#done(k, s);
@@ -55,6 +59,23 @@ export class ShellHub {
     }
     channel.once('close', () => this.#done(k, s));
     return channel;
+  }
+
+  /**
+   * The session keeper on the host: checked before every shell (one exec on a warm connection; a host
+   * restored from a snapshot may have lost it), copied there when missing.
+   */
+  #keeperOn(k: string, conn: SshConnection): Promise<void> {
+    let p = this.#keepers.get(k);
+    if (!p) {
+      p = installKeeper((command, stdin) => conn.exec(command, { timeoutMs: 30_000, ...(stdin !== undefined ? { stdin } : {}) }));
+      this.#keepers.set(k, p);
+      const done = (): void => {
+        if (this.#keepers.get(k) === p) this.#keepers.delete(k);
+      };
+      p.then(done, done);
+    }
+    return p;
   }
 
   #done(k: string, s: Slot): void {

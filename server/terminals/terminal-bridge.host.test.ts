@@ -1,5 +1,6 @@
-// Real hosts: the terminal bridge against sshd + tmux in nspawn lab hosts, through the real
-// server's WebSocket gateway. Needs root and the cached host image (scripts/setup.sh).
+// Real hosts: the terminal bridge against sshd + the session keeper (lw-term) in nspawn lab hosts,
+// through the real server's WebSocket gateway, and a server restart that keeps the shells and their
+// history. Needs root and the cached host image (scripts/setup.sh).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabView } from '../../common/lab.ts';
 import { ok } from '../../common/result.ts';
@@ -7,6 +8,9 @@ import { createLocalProvider } from '../../provisioning/local/local-provider.ts'
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { MemorySessionStore } from '../sessions/session-store.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import type { EnvironmentOwnership } from '../store/environment-owners.ts';
 import { StaticLabViews } from '../testing/static-lab-views.ts';
 import { sampleLabView } from '../testing/test-labs.ts';
 import type { LabWorkspaces } from '../workshops/lab-workspaces.ts';
@@ -29,15 +33,33 @@ function client(autoAck = true): TermClient {
   return c;
 }
 
-beforeAll(async () => {
-  const config = loadConfig({}, { port: 0 });
+/** What a restarted server keeps of the earlier one (its durable store): sessions and who owns which environment. */
+const memory = new MemorySessionStore();
+const sessions: SessionStore = { create: () => memory.create(), get: (id) => memory.get(id), close: () => Promise.resolve() };
+const owners = new Map<string, string>();
+const ownership: EnvironmentOwnership = {
+  find: (s, l) => owners.get(`${s}/${l}`),
+  record: (s, l, e) => void owners.set(`${s}/${l}`, e),
+  forget: (s, l) => void owners.delete(`${s}/${l}`),
+  ofSession: (s) => [...owners].filter(([k]) => k.startsWith(`${s}/`)).map(([k, envId]) => ({ labId: k.slice(s.length + 1), envId })),
+  all: () => [...owners].map(([k, envId]) => ({ sessionId: k.split('/')[0] ?? '', labId: k.split('/')[1] ?? '', envId })),
+};
+
+const config = loadConfig({}, { port: 0 });
+
+async function startStack(): Promise<void> {
   stack = createLabWorkspaces({
     provider: createLocalProvider(config),
+    ownership,
     labMeta: (id) => (id === 'term' ? lab.meta : undefined),
     // Only for this test: a connection may mirror its own session, so the read-only path can be exercised.
     mirrorPolicy: ({ requester, labId }) => ok({ sessionId: requester, labId }),
   });
-  server = await startServer(config, { labs: new StaticLabViews([lab]), gatewayModules: stack.modules });
+  server = await startServer(config, { labs: new StaticLabViews([lab]), gatewayModules: stack.modules, sessions });
+}
+
+beforeAll(async () => {
+  await startStack();
   cookie = await fetchSessionCookie(server.url);
 });
 
@@ -45,6 +67,10 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await server?.close();
   await stack?.close();
+  // Whatever a failed restart left running is destroyed too.
+  const provider = createLocalProvider(config);
+  await Promise.all([...owners.values()].map((id) => provider.destroy(id).catch(() => undefined)));
+  await memory.close();
 });
 
 describe('terminal bridge on real hosts', () => {
@@ -65,7 +91,7 @@ describe('terminal bridge on real hosts', () => {
     await a.close();
     const b = client();
     await b.open(0, 'host0');
-    // tmux redraws the screen on attach: the earlier output is there without typing anything.
+    // The keeper replays the output on attach: the earlier output is there without typing anything.
     await b.waitForOutput(0, /before-42-drop/);
     b.send({ type: 'term-input', channel: 0, data: 'echo again-$((1+1))\r' });
     await b.waitForOutput(0, /again-2/);
@@ -83,12 +109,12 @@ describe('terminal bridge on real hosts', () => {
     await b.open(4, 'host1', { cols: 120, rows: 30 });
     const out = await b.waitForOutput(4, /printed-42/);
     const small = { ms: performance.now() - t0, chars: out.length };
-    // A reset first, then line 1 (270 lines above a 30-row screen), before tmux draws the screen.
+    // A reset first, then line 1 (270 lines above a 30-row screen), then the rest as it was printed.
     expect(out.startsWith('\x1bc')).toBe(true);
     expect(out.indexOf('early-001\r\n')).toBeGreaterThan(0);
     expect(out.indexOf('early-001')).toBeLessThan(out.lastIndexOf('printed-42'));
-    // The cost of a full replay: 2500 lines of 80 characters, of which the last 2000 above the screen are sent.
-    b.send({ type: 'term-input', channel: 4, data: "for i in $(seq 1 2500); do printf 'wide-%04d-%073d\\n' $i 0; done; echo big-$((40+2))\r" });
+    // The cost of a full replay: 4000 lines of 85 bytes, of which the last HISTORY_BYTES (~3000 lines) are sent.
+    b.send({ type: 'term-input', channel: 4, data: "for i in $(seq 1 4000); do printf 'wide-%04d-%073d\\n' $i 0; done; echo big-$((40+2))\r" });
     await b.waitForOutput(4, /big-42/);
     await b.close();
     const c = client();
@@ -99,7 +125,8 @@ describe('terminal bridge on real hosts', () => {
     const lines = full.match(/wide-\d{4}-/g)?.length ?? 0;
     expect(lines).toBeGreaterThanOrEqual(2000);
     expect(full).not.toContain('wide-0001-');
-    process.stderr.write(`[reattach] 270 lines: ${small.chars} chars in ${small.ms.toFixed(0)} ms; 2000 lines: ${full.length} chars in ${ms.toFixed(0)} ms (open to screen drawn)\n`);
+    expect(full).toContain('wide-4000-');
+    process.stderr.write(`[reattach] 270 lines: ${small.chars} chars in ${small.ms.toFixed(0)} ms; ${lines} lines: ${full.length} chars in ${ms.toFixed(0)} ms (open to screen drawn)\n`);
     await c.close();
   }, 120_000);
 
@@ -147,6 +174,23 @@ describe('terminal bridge on real hosts', () => {
     await Promise.all([owner.close(), mirror.close()]);
   });
 
+  it('two pages share one shell; Ctrl-C during `cat /dev/urandom | base64` brings the prompt back to both', async () => {
+    const a = client();
+    const b = client();
+    await a.open(2, 'host1');
+    await b.open(2, 'host1');
+    a.send({ type: 'term-input', channel: 2, data: 'echo shared-$((20+1))\r' });
+    await b.waitForOutput(2, /shared-21/);
+    b.send({ type: 'term-input', channel: 2, data: 'cat /dev/urandom | base64\r' });
+    await a.waitForOutput(2, /[A-Za-z0-9+/]{76}\r\n[A-Za-z0-9+/]{76}/);
+    const mark = (a.output.get(2) ?? '').length;
+    a.send({ type: 'term-input', channel: 2, data: '\x03' });
+    a.send({ type: 'term-input', channel: 2, data: 'echo stopped-$((50-8))\r' });
+    await a.waitForOutput(2, /stopped-42\r\n/, 30_000, mark);
+    await b.waitForOutput(2, /stopped-42\r\n/, 30_000, mark);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('answers bad input with errors and keeps the connection usable', async () => {
     const c = client();
     await c.open(1, 'host1');
@@ -161,4 +205,26 @@ describe('terminal bridge on real hosts', () => {
     await c.waitForOutput(1, /still-10/);
     await c.close();
   });
+});
+
+describe('a server restart', () => {
+  it('keeps the shell and its history: the restarted server attaches to the same shell, output printed before it replayed', async () => {
+    const a = client();
+    await a.open(0, 'host0');
+    a.send({ type: 'term-input', channel: 0, data: 'cd /tmp; restart_var=kept-$((30+7)); for i in $(seq 1 500); do echo before-restart-$i; done\r' });
+    await a.waitForOutput(0, /before-restart-500\r\n/);
+    await a.close();
+    // The server goes away with every SSH connection it held; the workshop's hosts stay (as at a restart).
+    await server.close();
+    await stack.close({ keep: () => true });
+    await startStack();
+    const b = client();
+    await b.open(0, 'host0');
+    const out = await b.waitForOutput(0, /before-restart-500\r\n/);
+    expect(out).toContain('before-restart-1\r\n');
+    // The same shell: its working directory and variables are still there.
+    b.send({ type: 'term-input', channel: 0, data: 'echo "$restart_var in $PWD"\r' });
+    await b.waitForOutput(0, /kept-37 in \/tmp/);
+    await b.close();
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
 // One browser terminal channel bridged to one SSH shell channel: output is batched, UTF-8
 // decoded and flow-controlled; input and resizes go the other way; a dropped shell is reopened
-// with backoff (it re-attaches to the same tmux session, so the user keeps their screen).
+// with backoff (it re-attaches to the same keeper session, so the user keeps their screen and history).
 import type { ServerMessage, TermState } from '../../common/protocol.ts';
 import type { Logger } from '../log.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
@@ -26,7 +26,7 @@ export interface TermSize {
   rows: number;
 }
 
-/** Opens the shell (already attached to tmux); rejects with SshError when the host cannot be reached. */
+/** Opens the shell (already attached to the session keeper); rejects with SshError when the host cannot be reached. */
 export type ShellOpener = (size: TermSize) => Promise<ShellStream>;
 
 export type Schedule = (fn: () => void, ms: number) => () => void;

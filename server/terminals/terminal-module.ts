@@ -13,18 +13,18 @@ import type { TermMessage } from './terminal-mux.ts';
 import { TerminalMux } from './terminal-mux.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { PaneAccess } from './pane-interrupt.ts';
-import { PANE_STATE_COMMAND, attachCommand, mirrorCommand, parsePaneState, sendKeysCommand } from './tmux-command.ts';
+import { PANE_STATE_COMMAND, attachCommand, mirrorCommand, parsePaneState, sendKeysCommand } from './keeper-command.ts';
 
 export interface TerminalModuleOptions {
   workspaces: WorkspaceManager;
-  /** Connections that look into a host's tmux pane for a Run button (term-probe, term-interrupt); without it those answer `unknown`. */
+  /** Connections that look into a host's terminal session for a Run button (term-probe, term-interrupt); without it those answer `unknown`. */
   ssh?: SshPool;
   mirrorPolicy?: MirrorPolicy;
   hub?: ShellHub;
   highWater?: number;
   lowWater?: number;
   /**
-   * The tmux session a terminal attaches to. Default: one fixed session per host, shared by
+   * The keeper session a terminal attaches to. Default: one fixed session per host, shared by
    * every tab and reconnect. The bench gives each terminal its own shell this way.
    */
   sessionName?: (host: string, channel: number, connectionId: string) => string;
@@ -41,7 +41,7 @@ export interface TerminalModuleOptions {
   /**
    * Take the keyboard (server/help/): whether `requester`'s mirrors may type into `owner`'s
    * terminals now, and a feed of owners whose keyboard changed hands (their mirrors reopen with
-   * or without tmux's read-only flag). Absent: mirrors are read-only, always.
+   * or without the keeper's read-only flag). Absent: mirrors are read-only, always.
    */
   mirrorKeyboard?: { mayType(requester: string, owner: string): boolean; onChange(listener: (owner: string) => void): () => void };
 }
@@ -55,7 +55,7 @@ export interface TerminalModule extends GatewayModule {
   close(): void;
 }
 
-/** xterm.js speaks xterm; with 256 colours tmux and the shell's tools use the full palette. */
+/** xterm.js speaks xterm; with 256 colours the shell's tools use the full palette. */
 const TERM = 'xterm-256color';
 
 export function createTerminalModule(opts: TerminalModuleOptions): TerminalModule {
@@ -102,8 +102,8 @@ export function createTerminalModule(opts: TerminalModuleOptions): TerminalModul
         const env = await workspace.whenReady();
         const pty: PseudoTtyOptions = { term: TERM, cols: size.cols, rows: size.rows };
         const command = mirror
-          ? mirrorCommand(size.rows, keyboard?.mayType(sessionId, mirror.sessionId) === true)
-          : attachCommand(size.rows, opts.sessionName?.(host, channel, ctx.connectionId));
+          ? mirrorCommand(keyboard?.mayType(sessionId, mirror.sessionId) === true)
+          : attachCommand(opts.sessionName?.(host, channel, ctx.connectionId));
         const shell = await hub.open(env, host, pty, command);
         // Released while the shell connected (a reset, the workshop's end): never a shell on hosts
         // being destroyed; the bridge tries again and gets the new ones, or the refusal.

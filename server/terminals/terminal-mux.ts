@@ -29,7 +29,7 @@ export interface MuxOptions {
   log: Logger;
   onReachability?: (host: string, reachable: boolean) => void;
   /**
-   * Looks into and presses keys in the tmux pane of one of the connection's own hosts (term-probe,
+   * Looks into and presses keys in the terminal session of one of the connection's own hosts (term-probe,
    * term-interrupt); absent or undefined, those are answered `unknown`.
    */
   panes?: (host: string) => PaneAccess | undefined;

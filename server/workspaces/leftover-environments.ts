@@ -1,6 +1,6 @@
 // What becomes of the environments an earlier process of this server left running: at start each
 // is kept, waits a grace time for its session, or is destroyed as an orphan; a session that comes
-// back adopts its recorded hosts (tmux there still holds its shells) instead of getting new ones.
+// back adopts its recorded hosts (the session keeper there still holds its shells) instead of getting new ones.
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { Logger } from '../log.ts';
 import type { EnvironmentOwnership } from '../store/environment-owners.ts';

@@ -52,7 +52,7 @@ export interface WorkspaceManagerOptions {
   /**
    * Durable record of which environment each (session, lab) uses. With it, a restarted server
    * adopts the same environment (found through provider.list()) instead of creating a new one,
-   * so tmux on its hosts still holds the attendee's shells.
+   * so the session keeper on its hosts still holds the attendee's shells.
    */
   ownership?: EnvironmentOwnership;
   /**
