@@ -134,6 +134,18 @@ describe('the keeper on this machine', () => {
     await expect.poll(() => t.out().slice(-2000), { timeout: 10_000 }).toMatch(/^back-2\r$/m);
   });
 
+  it('a terminal that stops reading for good holds the shell back only for a while, not for ever', async () => {
+    sh(ensureDetachedCommand(80, 24));
+    const stuck = attach(attachCommand());
+    stuck.proc.stdout.pause();
+    expect(sh(typeTextCommand('seq 1 2000000; echo flood-$((1+1))-done\n')).code).toBe(0);
+    await expect.poll(() => look().idle, { timeout: 10_000 }).toBe(false);
+    // Held while the stuck terminal may still come back; then it is skipped and the command ends.
+    await expect.poll(() => look().idle, { timeout: 60_000, interval: 1000 }).toBe(true);
+    const other = attach(attachCommand());
+    await expect.poll(other.out, { timeout: 10_000 }).toMatch(/^flood-2-done\r$/m);
+  }, 90_000);
+
   it('typed text reaches the shell as text, quotes and escapes included', async () => {
     sh(ensureDetachedCommand(80, 24));
     const t = attach(attachCommand());

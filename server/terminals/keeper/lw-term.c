@@ -8,7 +8,8 @@
  *   lw-term send SOCK                     stdin typed into the shell
  *   lw-term info SOCK                     prints "<shell pid> <foreground process group> <output bytes so far>"
  *   lw-term has SOCK                      exit 0 when the keeper runs
- * Read-write clients hold the shell back when they fall RING behind (flow control, nothing lost);
+ * Read-write clients hold the shell back when they fall RING behind (flow control, nothing lost),
+ * unless they read nothing for STALL_S seconds (a dead connection must not freeze the shell);
  * read-only clients skip ahead instead. An interrupt key (VINTR/VQUIT/VSUSP while ISIG is on) drops
  * every client's backlog, as a tty flushes its output queue, so the prompt comes back at once. */
 #define _GNU_SOURCE
@@ -27,12 +28,14 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RING (1u << 20)
 #define CHUNK 65536
 #define MAXCLI 64
 #define PENDING 65536
+#define STALL_S 10
 
 enum { F_RW = 'w', F_RO = 'r', F_SEND = 's', F_INFO = 'i' };
 
@@ -43,6 +46,7 @@ struct cli {
   unsigned char in[4 + 65535];
   size_t inlen;
   int hello;
+  time_t progress; /* when it last took output or had nothing to take */
 };
 
 static unsigned char ring[RING];
@@ -149,6 +153,12 @@ static int frames(struct cli *c) {
   return 0;
 }
 
+static time_t now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec;
+}
+
 /* The first frame: 'h' mode replay32. Read-write and read-only clients get the last `replay`
  * bytes of output, from the first line start in them; an info client gets its answer. */
 static int hello(struct cli *c) {
@@ -160,6 +170,7 @@ static int hello(struct cli *c) {
   c->inlen -= 6;
   c->hello = 1;
   c->pos = total;
+  c->progress = now();
   if (c->mode == F_INFO) {
     char line[96];
     int n = snprintf(line, sizeof line, "%d %d %llu\n", (int)shell, (int)tcgetpgrp(master), (unsigned long long)total);
@@ -188,8 +199,10 @@ static void serve(int lfd) {
     for (int i = 0; i < nclis; i++) {
       struct cli *c = &clis[i];
       if (!c->hello) continue;
-      if (c->mode == F_RO && c->pos < oldest()) c->pos = total; /* a slow mirror skips ahead */
-      if (c->mode == F_RW && total - c->pos >= RING - 2 * CHUNK) hold = 1;
+      if (c->pos == total) c->progress = now();
+      int stalled = now() - c->progress >= STALL_S;
+      if ((c->mode == F_RO || stalled) && c->pos < oldest()) c->pos = total; /* a slow mirror skips ahead */
+      if (c->mode == F_RW && !stalled && total - c->pos >= RING - 2 * CHUNK) hold = 1;
     }
     p[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
     p[1] = (struct pollfd){.fd = master, .events = (short)((hold ? 0 : POLLIN) | (npend ? POLLOUT : 0))};
@@ -200,7 +213,7 @@ static void serve(int lfd) {
       p[2 + i] = (struct pollfd){.fd = c->fd, .events = ev};
     }
     int n = nclis;
-    if (poll(p, (nfds_t)(2 + n), -1) < 0) {
+    if (poll(p, (nfds_t)(2 + n), hold ? 1000 : -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
@@ -235,8 +248,10 @@ static void serve(int lfd) {
         size_t at = c->pos % RING, len = total - c->pos;
         if (len > RING - at) len = RING - at;
         ssize_t w = write(c->fd, ring + at, len);
-        if (w > 0) c->pos += (uint64_t)w;
-        else if (w < 0 && errno != EAGAIN && errno != EINTR) bad = 1;
+        if (w > 0) {
+          c->pos += (uint64_t)w;
+          c->progress = now();
+        } else if (w < 0 && errno != EAGAIN && errno != EINTR) bad = 1;
       }
       if (bad) drop(i);
     }
