@@ -13,6 +13,8 @@ export interface EnvironmentSpec {
    * environment is given back: the lab's front matter `reset:`. Providers that throw hosts away ignore it.
    */
   reset?: string;
+  /** Ask for virtual machines instead of containers (LXD, where a member has KVM); other providers refuse or ignore it. */
+  vm?: boolean;
 }
 
 /** An SSH login other than the environment's key (inventory hosts). Server side only: never sent to a browser. */

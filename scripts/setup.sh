@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 # nginx-light: the reverse-proxy test runs the README's nginx snippet; gcc + libc6-dev: the small
 # idmap helper that lets local hosts run unprivileged (built once into the cache dir).
-for p in systemd-container debootstrap chromium openssh-client iproute2 iptables nginx-light gcc libc6-dev; do
+# lxd + btrfs-progs + dnsmasq-base: the lxd provider's own daemon (LABWRIGHT_PROVIDER=lxd, and its test) with a
+# copy-on-write btrfs pool; LXD needs dnsmasq's binary for any bridge it manages, even with DHCP off.
+for p in systemd-container debootstrap chromium openssh-client iproute2 iptables nginx-light gcc libc6-dev lxd lxd-client btrfs-progs dnsmasq-base; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -16,6 +18,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# Isolated LXD containers take 65536 ids each from root's subordinate range; Debian's lxd package gives root
+# 10 M ids (152 hosts). A larger range, far below the local provider's (0x70000000 and up), for big rooms.
+if [ "$(id -u)" -eq 0 ]; then
+  for f in /etc/subuid /etc/subgid; do
+    grep -q '^root:200000000:1000000000$' "$f" 2>/dev/null || echo 'root:200000000:1000000000' >> "$f"
+  done
 fi
 
 # npm ci only when the lock file changed since the last install.

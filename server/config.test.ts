@@ -22,7 +22,15 @@ describe('loadConfig: provider', () => {
     expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'inventory' })).toThrow(/LABWRIGHT_PROVIDER=inventory needs LABWRIGHT_INVENTORY/);
     expect(() => loadConfig({ LABWRIGHT_INVENTORY: 'inv.yaml' })).toThrow(/LABWRIGHT_PROVIDER is not inventory/);
     expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'inventory', LABWRIGHT_INVENTORY: 'x', LABWRIGHT_POOL_SIZE: '2' })).toThrow(/LABWRIGHT_POOL_SIZE must be 0/);
-    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'lxd' })).toThrow(/LABWRIGHT_PROVIDER must be local or inventory, got "lxd"/);
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'kvm' })).toThrow(/LABWRIGHT_PROVIDER must be local, lxd or inventory, got "kvm"/);
+  });
+
+  it('selects lxd with its own daemon under the cache directory unless a remote URL (with its certificate) is given', () => {
+    expect(loadConfig({ LABWRIGHT_PROVIDER: 'lxd', LABWRIGHT_CACHE_DIR: '/c' })).toMatchObject({ provider: 'lxd', lxdDir: '/c/lxd', lxdPoolGb: 50 });
+    expect(loadConfig({ LABWRIGHT_PROVIDER: 'lxd', LABWRIGHT_LXD_DIR: '/l' }).lxdDir).toBe('/l');
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'lxd', LABWRIGHT_LXD_URL: 'https://lxd.example:8443' })).toThrow(/LABWRIGHT_LXD_URL needs LABWRIGHT_LXD_CERT/);
+    expect(() => loadConfig({ LABWRIGHT_PROVIDER: 'lxd', LABWRIGHT_LXD_URL: 'http://lxd.example' })).toThrow(/must be https/);
+    expect(() => loadConfig({ LABWRIGHT_LXD_CERT: '/x.pem' })).toThrow(/LABWRIGHT_LXD_URL is not/);
   });
 });
 

@@ -1,4 +1,5 @@
 // Configuration, parsed once at start into a frozen typed object; nothing else reads process.env.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,9 +103,19 @@ export interface Config {
   inventoryFile: string | undefined;
   /** The ssh-agent socket (SSH_AUTH_SOCK) that inventory hosts with `agent: true` log in with. */
   sshAuthSock: string | undefined;
+  /** LXD_DIR of the LXD daemon the lxd provider starts on this machine (LABWRIGHT_LXD_DIR, default <cacheDir>/lxd). */
+  lxdDir: string;
+  /** Size in GiB of that daemon's btrfs storage pool, a sparse loop file (LABWRIGHT_LXD_POOL_GB, default 50). */
+  lxdPoolGb: number;
+  /** A remote LXD or cluster (LABWRIGHT_LXD_URL, https://host:8443) instead of a daemon here. */
+  lxdUrl?: string;
+  /** PEM client certificate and key that remote LXD trusts (LABWRIGHT_LXD_CERT / LABWRIGHT_LXD_KEY: files), and its server certificate (LABWRIGHT_LXD_SERVER_CERT). */
+  lxdCert?: string;
+  lxdKey?: string;
+  lxdServerCert?: string;
 }
 
-export type ProviderName = 'local' | 'inventory';
+export type ProviderName = 'local' | 'inventory' | 'lxd';
 
 export type SoloSetting = 'auto' | 'on' | 'off';
 
@@ -172,10 +183,38 @@ function hostIsolation(raw: string | undefined): HostIsolation {
   throw new ConfigError(`LABWRIGHT_HOST_ISOLATION must be userns or privileged, got "${raw}"`);
 }
 
+/** A remote LXD: its URL and the PEM files of the client certificate it trusts, read once here. */
+function lxdRemote(env: NodeJS.ProcessEnv): Pick<Config, 'lxdUrl' | 'lxdCert' | 'lxdKey' | 'lxdServerCert'> {
+  const url = env.LABWRIGHT_LXD_URL || undefined;
+  if (url === undefined) {
+    if (env.LABWRIGHT_LXD_CERT || env.LABWRIGHT_LXD_KEY) throw new ConfigError('LABWRIGHT_LXD_CERT/KEY are set but LABWRIGHT_LXD_URL is not: set the remote LXD URL, or unset them');
+    return {};
+  }
+  if (!/^https:\/\/[^/]+\/?$/.test(url)) throw new ConfigError(`LABWRIGHT_LXD_URL must be https://host[:port], got "${url}"`);
+  const pem = (name: string, file: string | undefined, required: boolean): string | undefined => {
+    if (!file) {
+      if (required) throw new ConfigError(`LABWRIGHT_LXD_URL needs ${name}: a PEM file (the client certificate and key the LXD server trusts: lxc config trust add)`);
+      return undefined;
+    }
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`${name}=${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  return {
+    lxdUrl: url,
+    lxdCert: pem('LABWRIGHT_LXD_CERT', env.LABWRIGHT_LXD_CERT, true),
+    lxdKey: pem('LABWRIGHT_LXD_KEY', env.LABWRIGHT_LXD_KEY, true),
+    lxdServerCert: pem('LABWRIGHT_LXD_SERVER_CERT', env.LABWRIGHT_LXD_SERVER_CERT, false),
+  };
+}
+
 function providerName(raw: string | undefined): ProviderName {
   if (raw === undefined || raw === '' || raw === 'local') return 'local';
   if (raw === 'inventory') return 'inventory';
-  throw new ConfigError(`LABWRIGHT_PROVIDER must be local or inventory, got "${raw}"`);
+  if (raw === 'lxd') return 'lxd';
+  throw new ConfigError(`LABWRIGHT_PROVIDER must be local, lxd or inventory, got "${raw}"`);
 }
 
 /** A DNS name under which preview names are made: lowercase labels, at least two, no port or scheme. */
@@ -261,8 +300,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     provider: providerName(env.LABWRIGHT_PROVIDER),
     inventoryFile: env.LABWRIGHT_INVENTORY ? path.resolve(env.LABWRIGHT_INVENTORY) : undefined,
     sshAuthSock: env.SSH_AUTH_SOCK || undefined,
+    lxdDir: '',
+    lxdPoolGb: int('LABWRIGHT_LXD_POOL_GB', env.LABWRIGHT_LXD_POOL_GB, 50, 5, 1_000_000),
+    ...lxdRemote(env),
     ...overrides,
   };
+  cfg.lxdDir ||= path.resolve(folder('LABWRIGHT_LXD_DIR', env.LABWRIGHT_LXD_DIR) ?? path.join(cfg.cacheDir, 'lxd'));
   if (cfg.provider === 'inventory' && cfg.inventoryFile === undefined) {
     throw new ConfigError('LABWRIGHT_PROVIDER=inventory needs LABWRIGHT_INVENTORY: the file listing your environments (see provisioning/inventory/example-inventory.yaml)');
   }

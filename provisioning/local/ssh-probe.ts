@@ -4,7 +4,7 @@ import { Client } from 'ssh2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from '../exec-result.ts';
 
-function connectOnce(address: string, privateKey: string, timeoutMs: number): Promise<Client> {
+function connectOnce(address: string, privateKey: string, timeoutMs: number, port: number): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new Client();
     let settled = false;
@@ -20,7 +20,7 @@ function connectOnce(address: string, privateKey: string, timeoutMs: number): Pr
       c.end();
       reject(e);
     });
-    c.connect({ host: address, port: 22, username: 'root', privateKey, readyTimeout: timeoutMs, keepaliveInterval: 0 });
+    c.connect({ host: address, port, username: 'root', privateKey, readyTimeout: timeoutMs, keepaliveInterval: 0 });
   });
 }
 
@@ -34,12 +34,12 @@ function isTransient(e: unknown): boolean {
 }
 
 /** Connects as root, retrying every few ms until the deadline (the host's sshd may not be up yet). */
-export async function connectWhenUp(address: string, privateKey: string, deadline: number, signal?: AbortSignal): Promise<Client> {
+export async function connectWhenUp(address: string, privateKey: string, deadline: number, signal?: AbortSignal, port = 22): Promise<Client> {
   let last: unknown;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     try {
-      return await connectOnce(address, privateKey, Math.max(1000, Math.min(5000, deadline - Date.now())));
+      return await connectOnce(address, privateKey, Math.max(1000, Math.min(5000, deadline - Date.now())), port);
     } catch (e) {
       if (!isTransient(e)) throw e;
       last = e;

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { LAB_ID, MAX_HOSTS } from '../../common/lab.ts';
 import { ensureImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
-import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
+import { LXD_ENV_ID_RE } from '../../provisioning/lxd/lxd-config.ts';
+import { createLxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
+import type { Provider } from '../../provisioning/provider.ts';
 import { ENV_ID_RE } from '../../provisioning/local/names.ts';
 import { ProvisionError } from '../../provisioning/provider.ts';
 import type { Environment, EnvironmentSpec, ProvisionProgress } from '../../provisioning/provider.ts';
@@ -104,6 +106,14 @@ export function parseUpArgs(args: string[]): { lab?: string; hosts?: number; etc
   return out;
 }
 
+/** The provider `env` commands work with (LABWRIGHT_PROVIDER: local or lxd). */
+type EnvProvider = Provider & { recover(): Promise<{ adopted: string[]; reaped: string[] }> };
+
+function envProvider(config: Config): EnvProvider {
+  if (config.provider === 'lxd') return createLxdProvider(config, { log: logger('lxd-provider') });
+  return createLocalProvider(config, { log: logger('local-provider') });
+}
+
 function printEnv(env: Environment): void {
   console.log(`environment ${env.id} (${env.hosts.length} host${env.hosts.length === 1 ? '' : 's'}; etcd: ${env.spec.services.etcd}, docker: ${env.spec.services.docker ? 'yes' : 'no'})`);
   for (const h of env.hosts) console.log(`  ${h.name.padEnd(8)} ${h.address.padEnd(15)} ssh ${sshArgs(env, h.address).join(' ')}`);
@@ -121,7 +131,7 @@ function envJson(env: Environment): unknown {
   };
 }
 
-async function up(provider: LocalProvider, config: Config, args: string[]): Promise<number> {
+async function up(provider: EnvProvider, config: Config, args: string[]): Promise<number> {
   const o = parseUpArgs(args);
   const spec: EnvironmentSpec =
     o.lab !== undefined
@@ -146,7 +156,7 @@ async function up(provider: LocalProvider, config: Config, args: string[]): Prom
   }
 }
 
-async function ls(provider: LocalProvider, args: string[]): Promise<number> {
+async function ls(provider: EnvProvider, args: string[]): Promise<number> {
   const unknown = args.find((a) => a !== '--json');
   if (unknown) throw new UsageError(`unknown argument ${unknown}; usage: labwright env ls [--json]`);
   const envs = await provider.list();
@@ -156,7 +166,7 @@ async function ls(provider: LocalProvider, args: string[]): Promise<number> {
   return 0;
 }
 
-async function down(provider: LocalProvider, args: string[]): Promise<number> {
+async function down(provider: EnvProvider, args: string[]): Promise<number> {
   if (args.length === 0) throw new UsageError('give environment ids or --all');
   if (args.includes('--all')) {
     if (args.length > 1) throw new UsageError('--all takes no ids');
@@ -166,8 +176,8 @@ async function down(provider: LocalProvider, args: string[]): Promise<number> {
     console.log(`destroyed ${envs.length} environment(s)${r.reaped.length ? `, reaped ${r.reaped.length} leftover(s)` : ''}`);
     return 0;
   }
-  const bad = args.find((a) => !ENV_ID_RE.test(a));
-  if (bad !== undefined) throw new UsageError(`"${bad}" is not an environment id (like lwk3x9a); see labwright env ls`);
+  const bad = args.find((a) => !ENV_ID_RE.test(a) && !LXD_ENV_ID_RE.test(a));
+  if (bad !== undefined) throw new UsageError(`"${bad}" is not an environment id (like lwk3x9a, or lxk3x9a for LXD); see labwright env ls`);
   for (const id of args) {
     await provider.destroy(id);
     console.log(`destroyed ${id}`);
@@ -175,7 +185,7 @@ async function down(provider: LocalProvider, args: string[]): Promise<number> {
   return 0;
 }
 
-async function ssh(provider: LocalProvider, args: string[]): Promise<number> {
+async function ssh(provider: EnvProvider, args: string[]): Promise<number> {
   const [id, host, ...command] = args;
   if (id === undefined || host === undefined) throw new UsageError('usage: labwright env ssh <env-id> <host> [command…]');
   const env = (await provider.list()).find((e) => e.id === id);
@@ -215,7 +225,7 @@ export const envCommand: Command = {
     const config = loadConfig();
     // The CLI speaks in lines of its own; the structured log only carries warnings here.
     setLogLevel(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const provider = createLocalProvider(config, { log: logger('local-provider') });
+    const provider = envProvider(config);
     try {
       switch (sub) {
         case 'up':

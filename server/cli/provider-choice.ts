@@ -5,6 +5,8 @@ import { InventoryError, loadInventory } from '../../provisioning/inventory/inve
 import { createInventoryProvider } from '../../provisioning/inventory/inventory-provider.ts';
 import type { InventoryProvider } from '../../provisioning/inventory/inventory-provider.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
+import { createLxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
+import type { LxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
 import type { LocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { ComposedProvider } from '../compose.ts';
 import type { Config } from '../config.ts';
@@ -29,6 +31,10 @@ export function chooseProvider(config: Readonly<Config>): ChosenProvider {
     }
     return { provider, banner: () => inventoryBanner(provider) };
   }
+  if (config.provider === 'lxd') {
+    const provider = createLxdProvider(config, { log: logger('lxd-provider') });
+    return { provider, banner: () => lxdBanner(provider, config) };
+  }
   const provider = createLocalProvider(config, { log: logger('local-provider') });
   return { provider, banner: () => isolationBanner(provider, config) };
 }
@@ -50,4 +56,15 @@ async function isolationBanner(provider: LocalProvider, config: Readonly<Config>
   return problem
     ? `Lab hosts: UNAVAILABLE, unprivileged hosts cannot run here (${problem}); set LABWRIGHT_HOST_ISOLATION=privileged to run them as privileged containers`
     : 'Lab hosts: unprivileged (each host in its own user namespace and id range; LABWRIGHT_HOST_ISOLATION=userns)';
+}
+
+/** Which LXD hosts come from (starting the local daemon now, so a missing package is said at start) and whether VMs are possible. */
+export async function lxdBanner(provider: LxdProvider, config: Readonly<Config>): Promise<string> {
+  const where = config.lxdUrl ? `remote LXD ${config.lxdUrl}` : `LXD daemon here (LXD_DIR=${config.lxdDir})`;
+  try {
+    const vm = await provider.vmProblem();
+    return `Lab hosts: unprivileged LXD containers, each in its own id range, from the ${where}; ${vm ? `no VMs (${vm})` : 'VMs possible where a lab asks'}`;
+  } catch (e) {
+    return `Lab hosts: UNAVAILABLE, the ${where} cannot be used: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }

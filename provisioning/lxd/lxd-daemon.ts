@@ -1,0 +1,107 @@
+// The project's own LXD daemon (machines here have no systemd to start it): started on first use with
+// its own LXD_DIR, initialised once (a btrfs storage pool on a loop file LXD makes itself; no networks,
+// no NAT, no listening address), and stopped only by whoever asks for it (tests, `env lxd-stop`).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { haveCommand, run } from '../exec.ts';
+import { ProvisionError } from '../provider.ts';
+import { LxdClient, LxdError } from './lxd-client.ts';
+
+/** The storage pool every instance's root disk lives on. */
+export const STORAGE_POOL = 'labwright';
+
+export interface LxdDaemonOptions {
+  /** LXD_DIR: the daemon's database, socket, images and storage loop file. */
+  dir: string;
+  /** Size of the pool's sparse loop file (GiB): the sum of what hosts write beyond the image. */
+  poolGb: number;
+  /** Give up waiting for the daemon after this long. */
+  startTimeoutMs?: number;
+}
+
+export const socketPathOf = (dir: string): string => path.join(dir, 'unix.socket');
+
+/** True when a daemon answers on the socket of `dir`. */
+export async function daemonAnswers(dir: string): Promise<boolean> {
+  const c = new LxdClient({ socketPath: socketPathOf(dir) });
+  try {
+    await c.get('/1.0');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
+}
+
+/** Why LXD cannot run here (undefined: it can). Checked before anything is started, so a missing package is a clear error, not a hang. */
+export async function lxdMissing(): Promise<string | undefined> {
+  if (!(await haveCommand('lxd'))) return 'lxd not found: install the Debian package lxd (scripts/setup.sh does)';
+  if (!(await haveCommand('mkfs.btrfs'))) return 'mkfs.btrfs not found: install the Debian package btrfs-progs (scripts/setup.sh does)';
+  if (process.getuid?.() !== 0) return 'the LXD daemon must be started as root';
+  return undefined;
+}
+
+/**
+ * A client of the daemon of `opts.dir`, starting and initialising it first when nothing answers there.
+ * `started` says whether this call started it (so a test can stop what it started).
+ */
+export async function ensureDaemon(opts: LxdDaemonOptions): Promise<{ client: LxdClient; started: boolean }> {
+  let started = false;
+  if (!(await daemonAnswers(opts.dir))) {
+    const missing = await lxdMissing();
+    if (missing) throw new ProvisionError('missing-dependency', missing);
+    await fs.mkdir(opts.dir, { recursive: true, mode: 0o711 });
+    const logFile = path.join(opts.dir, 'lxd.log');
+    const out = openSync(path.join(opts.dir, 'lxd.out'), 'a');
+    try {
+      // Detached into its own session: the daemon (and the hosts) outlive the process that started it.
+      const args = ['--logfile', logFile, ...((await groupExists('lxd')) ? ['--group', 'lxd'] : [])];
+      const child = spawn('lxd', args, { env: { ...process.env, LXD_DIR: opts.dir }, detached: true, stdio: ['ignore', out, out] });
+      child.on('error', () => undefined);
+      child.unref();
+    } finally {
+      closeSync(out);
+    }
+    started = true;
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+    while (!(await daemonAnswers(opts.dir))) {
+      if (Date.now() > deadline) {
+        const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+        throw new ProvisionError('missing-dependency', `the LXD daemon (LXD_DIR=${opts.dir}) did not answer within ${opts.startTimeoutMs ?? 60_000} ms${tail ? `: ${tail}` : ''}`);
+      }
+      await sleep(100);
+    }
+  }
+  const client = new LxdClient({ socketPath: socketPathOf(opts.dir) });
+  await initialise(client, opts.poolGb);
+  return { client, started };
+}
+
+/** The one-time set-up (idempotent): our storage pool. Nothing else — no network with NAT, no listener. */
+export async function initialise(client: LxdClient, poolGb: number): Promise<void> {
+  if (await client.exists(`/1.0/storage-pools/${STORAGE_POOL}`)) return;
+  try {
+    await client.call('POST', '/1.0/storage-pools', {
+      body: { name: STORAGE_POOL, driver: 'btrfs', description: 'labwright: copy-on-write instances', config: { size: `${poolGb}GiB` } },
+    });
+  } catch (e) {
+    // Two processes initialising at once: the other one made it.
+    if (!(e instanceof LxdError && /already exists/i.test(e.message))) throw e;
+  }
+}
+
+/** Stops the daemon of `dir` (and with it every instance it runs). For tests and explicit shutdowns. */
+export async function stopDaemon(dir: string): Promise<void> {
+  if (!(await daemonAnswers(dir))) return;
+  await run('lxd', ['shutdown', '--timeout', '60'], { env: { ...process.env, LXD_DIR: dir }, okCodes: [0, 1] });
+  for (let i = 0; i < 100 && (await daemonAnswers(dir)); i++) await sleep(100);
+}
+
+async function groupExists(name: string): Promise<boolean> {
+  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  return groups.split('\n').some((l) => l.startsWith(`${name}:`));
+}

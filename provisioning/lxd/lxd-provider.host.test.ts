@@ -1,0 +1,143 @@
+// The LXD provider against a real LXD daemon (started here with its own LXD_DIR, stopped at the end if this
+// test started it): two unprivileged hosts with etcd and Docker, used through the real ssh client; adoption
+// by a new provider; crash leftovers reaped; VMs refused clearly where no member has KVM; nothing left behind.
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProvisionError } from '../provider.ts';
+import type { Environment } from '../provider.ts';
+import { canRunHosts, sshRun, testConfig } from '../testing/host-test-support.ts';
+import { ensureImage } from '../image/build-image.ts';
+import { KEY, instanceName, networkConfig, networkName } from './lxd-config.ts';
+import { stopDaemon } from './lxd-daemon.ts';
+import { lxdLeftoversOf } from './lxd-leftovers.ts';
+import { createLxdProvider } from './lxd-provider.ts';
+import type { LxdProvider, LxdProviderConfig } from './lxd-provider.ts';
+
+const config: LxdProviderConfig = { ...testConfig, lxdDir: path.join(testConfig.cacheDir, 'lxd'), lxdPoolGb: 50, hostPids: 3000, hostMemoryMb: 768 };
+
+describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a real LXD daemon', () => {
+  let provider: LxdProvider;
+  let env: Environment;
+  const phases = new Set<string>();
+
+  beforeAll(async () => {
+    await ensureImage({ cacheDir: config.cacheDir });
+    provider = createLxdProvider(config, { readyTimeoutMs: 150_000 });
+    env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: true }, owner: 'test' }, { onProgress: (p) => phases.add(p.phase) });
+  });
+
+  afterAll(async () => {
+    if (env) await provider.destroy(env).catch(() => undefined);
+    const started = provider?.startedDaemon;
+    provider?.close();
+    if (started) await stopDaemon(config.lxdDir);
+  });
+
+  it('reports progress through network, boot and readiness', () => {
+    expect([...phases]).toEqual(expect.arrayContaining(['network', 'boot', 'services', 'ready']));
+  });
+
+  it('runs each host unprivileged, in an id range of its own, with a running systemd', async () => {
+    const bases = new Set<string>();
+    for (const h of env.hosts) {
+      const r = await sshRun(env, h.name, 'hostname; systemctl is-system-running; cat /proc/self/uid_map');
+      const [name, state, map] = r.stdout.trim().split('\n');
+      expect([name, state]).toEqual([h.name, 'running']);
+      const [inside, outside] = (map ?? '').trim().split(/\s+/);
+      expect(inside).toBe('0');
+      expect(Number(outside)).toBeGreaterThan(0);
+      bases.add(outside!);
+    }
+    expect(bases.size).toBe(2);
+  });
+
+  it('runs a healthy two-member etcd cluster, written on one host and read on the other', async () => {
+    const r = await sshRun(env, 'host1', 'etcdctl endpoint health --cluster 2>&1');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/is healthy/g)).toHaveLength(2);
+    expect((await sshRun(env, 'host0', 'etcdctl put /t from-host0 >/dev/null && echo put')).stdout.trim()).toBe('put');
+    expect((await sshRun(env, 'host1', 'etcdctl get --print-value-only /t')).stdout.trim()).toBe('from-host0');
+  });
+
+  it('runs containers from the built-in busybox image with no registry', async () => {
+    expect((await sshRun(env, 'host1', 'docker run --rm busybox echo ok')).stdout.trim()).toBe('ok');
+  });
+
+  it('applies the configured memory and process limits to each host', async () => {
+    const r = await sshRun(env, 'host0', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max');
+    const [mem, pids] = r.stdout.trim().split('\n');
+    expect(Number(mem)).toBe(config.hostMemoryMb * 2 ** 20);
+    expect(pids).toBe(String(config.hostPids));
+  });
+
+  it('keeps hosts off the server machine: a port listening on the bridge address is unreachable from a host', async () => {
+    const gateway = env.hosts[0]!.address.replace(/\.\d+$/, (m) => `.${Number(m.slice(1)) - 1}`);
+    const server = net.createServer((sock) => sock.end());
+    await new Promise<void>((resolve) => server.listen(0, gateway, resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const r = await sshRun(env, 'host0', `nc -z -w1 ${gateway} ${port} && echo reached || echo blocked`);
+      expect(r.stdout.trim()).toBe('blocked');
+      expect((await sshRun(env, 'host0', 'ping -c1 -W2 host1 >/dev/null && echo reached')).stdout.trim()).toBe('reached');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('is adopted by a new provider (a restarted server): listed with the same hosts and key', async () => {
+    const again = createLxdProvider(config);
+    try {
+      const report = await again.recover();
+      expect(report.adopted).toContain(env.id);
+      const listed = (await again.list()).find((e) => e.id === env.id);
+      expect(listed?.hosts).toEqual(env.hosts);
+      expect(listed?.privateKey).toBe(env.privateKey);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('reaps what a crashed create left (a network and a stopped instance of a dead process)', async () => {
+    const dead = spawnSync('true').pid;
+    const client = await provider.client();
+    const id = 'lxdead0';
+    const net0 = networkConfig(id, '10.213.255.225', 27);
+    await client.call('POST', '/1.0/networks', { body: { ...net0, config: { ...net0.config, 'user.labwright.creator-pid': String(dead) } } });
+    const image = (await client.get<{ target: string }[]>('/1.0/images/aliases?recursion=1')).find((a) => a.target)!.target;
+    await client.call('POST', '/1.0/instances', {
+      body: {
+        name: instanceName(id, 0),
+        type: 'container',
+        profiles: [],
+        source: { type: 'image', fingerprint: image },
+        config: { [KEY.env]: id, [KEY.index]: '0', [KEY.status]: 'creating', [KEY.creatorPid]: String(dead), 'security.idmap.isolated': 'true' },
+        devices: { root: { type: 'disk', path: '/', pool: 'labwright' }, host0: { type: 'nic', network: networkName(id), name: 'host0' } },
+      },
+    });
+    const report = await provider.recover();
+    expect(report.reaped).toContain(id);
+    expect(report.reaped).not.toContain(env.id);
+    expect(await lxdLeftoversOf(client, config.dataDir, id)).toEqual([]);
+  });
+
+  it('refuses VMs with a clear reason when no member can run them', async () => {
+    const why = await provider.vmProblem();
+    if (why === undefined) return; // a machine with KVM: nothing to refuse here
+    const err = await provider.create({ hosts: ['vm0'], services: { etcd: 'none', docker: false }, vm: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProvisionError);
+    expect((err as ProvisionError).code).toBe('isolation-unavailable');
+    expect((err as ProvisionError).message).toMatch(/no LXD member can run virtual machines/);
+  });
+
+  it('destroys everything it created (instances, network, firewall rules, key), and a second destroy is harmless', async () => {
+    await provider.destroy(env);
+    const client = await provider.client();
+    expect(await lxdLeftoversOf(client, config.dataDir, env.id)).toEqual([]);
+    await provider.destroy(env.id);
+    expect((await provider.list()).some((e) => e.id === env.id)).toBe(false);
+    expect(await fs.readdir(path.join(config.dataDir, 'lxd-envs')).catch(() => [])).not.toContain(env.id);
+  });
+});
