@@ -45,6 +45,8 @@ export interface Child {
   peakRssMiB(): number;
   resetPeak(): void;
   stop(): Promise<void>;
+  /** Labwright only: automatic check runs the server started so far (reported twice a second). */
+  autoChecksStarted?: () => number;
 }
 
 function childOf(proc: ChildProcess, url: string): Child {
@@ -82,6 +84,8 @@ export interface LabwrightOptions {
   instructorToken?: string;
   /** Run the server on these CPUs only (taskset list, e.g. "0"), so hosts and load generator stay off its core. */
   cpus?: string;
+  /** Nice value of the server (see renice). */
+  nice?: number;
   /** Extra node flags for the server (e.g. --cpu-prof). */
   nodeArgs?: string[];
   /** LABWRIGHT_* settings for the server (loadConfig's input). */
@@ -90,13 +94,22 @@ export interface LabwrightOptions {
   profileDir?: string;
 }
 
+/**
+ * Raises (negative) or lowers the priority of every thread of `pid`; children it starts later
+ * inherit it. The benches raise theirs so that on a machine shared with other jobs the figures are
+ * about the measured processes, not about waiting behind everyone else for a CPU.
+ */
+export function renice(pid: number, nice: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) execFileSync('renice', ['-n', String(nice), '-p', tid], { stdio: 'ignore' });
+}
+
 /** Pins every thread of `pid` to `cpus` (a taskset list); children it starts later inherit it. */
 export function pinToCpus(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
-/** The processes of every lab host this machine runs (the labwright parent cgroup, any depth). */
-export function hostPids(): number[] {
+/** The processes of the lab hosts of environment `envId` (their cgroups under the labwright parent, named <envId>-<n>). */
+export function hostPids(envId: string): number[] {
   const own = /(?:^|\n)\d+:pids:([^\n]*)/.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
   const found: number[] = [];
   const walk = (dir: string): void => {
@@ -113,16 +126,24 @@ export function hostPids(): number[] {
       // gone meanwhile
     }
   };
-  walk(path.join('/sys/fs/cgroup/pids', own, 'labwright'));
+  const parent = path.join('/sys/fs/cgroup/pids', own, 'labwright');
+  let machines: string[] = [];
+  try {
+    machines = readdirSync(parent).filter((d) => d.startsWith(`${envId}-`));
+  } catch {
+    // no hosts
+  }
+  for (const m of machines) walk(path.join(parent, m));
   return found;
 }
 
-/** Pins every process of the lab hosts to `cpus`; returns how many were pinned. New ones inherit it from their parents. */
-export function pinHosts(cpus: string): number {
+/** Pins every process of environment `envId`'s hosts (never another's) to `cpus`; returns how many. New ones inherit it. */
+export function pinHosts(envId: string, cpus: string, nice?: number): number {
   let n = 0;
-  for (const pid of hostPids()) {
+  for (const pid of hostPids(envId)) {
     try {
       pinToCpus(pid, cpus);
+      if (nice !== undefined) renice(pid, nice);
       n++;
     } catch {
       // exited meanwhile
@@ -142,19 +163,24 @@ export async function startLabwright(env: Environment, opts: LabwrightOptions = 
   const args = [path.join(work, 'labs'), path.join(work, 'data'), ...(opts.instructorToken ? [opts.instructorToken] : [])];
   const node = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file, ...args];
   // taskset execs node in place: the child's pid is the server's.
-  const [cmd = '', ...argv] = opts.cpus ? ['taskset', '-c', opts.cpus, ...node] : node;
+  const pinned = opts.cpus ? ['taskset', '-c', opts.cpus, ...node] : node;
+  const [cmd = '', ...argv] = opts.nice !== undefined ? ['nice', '-n', String(opts.nice), ...pinned] : pinned;
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   proc.once('exit', () => rmSync(work, { recursive: true, force: true }));
+  let checks = 0;
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /READY (\S+)/.exec(buf);
       if (m?.[1]) resolve(m[1]);
+      const c = [...buf.matchAll(/CHECKS (\d+)\n/g)].at(-1);
+      if (c?.[1]) checks = Number(c[1]);
+      buf = buf.slice(Math.max(0, buf.lastIndexOf('\n') + 1));
     });
     proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return childOf(proc, url);
+  return { ...childOf(proc, url), autoChecksStarted: () => checks };
 }
 
 const freePort = (): Promise<number> =>
@@ -232,3 +258,25 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** CPU seconds of a process and of its children it has waited for (utime, stime, cutime, cstime). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // Fields 14–17 of stat, i.e. 11–14 after "pid (comm) "; clock ticks are 1/100 s on Linux.
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds the hosts of `envId` used so far: every live process's own time plus what it reaped
+ * from exited children (a check's short-lived processes end up in their shell's cutime). Deltas
+ * over a phase are what the benches print; a long-lived process exiting mid-phase adds some error.
+ */
+export function hostCpuSeconds(envId: string): number {
+  let t = 0;
+  for (const pid of hostPids(envId)) t += processCpuSeconds(pid);
+  return t;
+}

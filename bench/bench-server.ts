@@ -41,6 +41,8 @@ const composed = await composeServer({
   },
 });
 process.stdout.write(`READY ${composed.server.url}\n`);
+// Automatic check runs started so far, for the benches' checks/s.
+setInterval(() => process.stdout.write(`CHECKS ${composed.stack.checks.module.autoChecks.started}\n`), 500).unref();
 process.on('SIGTERM', () => {
   void composed.close().finally(() => process.exit(0));
 });

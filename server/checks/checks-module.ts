@@ -56,6 +56,8 @@ export interface ChecksModule extends GatewayModule {
   refresh(sessionId: string): Promise<void>;
   /** Stops every auto re-check timer. */
   close(): void;
+  /** The automatic re-check queue's figures (the bench's checks/s). */
+  readonly autoChecks: Pick<AutoCheckQueue, 'started' | 'running' | 'waiting' | 'peak' | 'concurrency'>;
 }
 
 export const DEFAULT_RECHECK_MS = 2500;
@@ -308,6 +310,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   return {
     name: 'checks',
+    autoChecks: autoQueue,
     setupChanged(sessionId, labId, status) {
       const room = rooms.get(roomKey(sessionId, labId));
       if (room) broadcast(room, { type: 'step-setup', setup: status });
