@@ -2,12 +2,13 @@
 // pointed at the same hosts, their peak memory, and simple statistics.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
+import type { LabServices } from '../common/lab.ts';
 import type { Environment } from '../provisioning/provider.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { loadConfig } from '../server/config.ts';
@@ -23,10 +24,10 @@ export interface BenchEnv {
 }
 
 /** `config`: LABWRIGHT_* settings for the hosts (e.g. a larger LABWRIGHT_HOST_MEMORY_MB for hundreds of shells). */
-export async function createBenchEnv(hosts: string[], config: Record<string, string> = {}): Promise<BenchEnv> {
+export async function createBenchEnv(hosts: string[], config: Record<string, string> = {}, services: LabServices = { etcd: 'none', docker: false }): Promise<BenchEnv> {
   setLogLevel('warn');
   const provider = createLocalProvider(loadConfig(config), { log: logger('local-provider') });
-  const env = await provider.create({ hosts, services: { etcd: 'none', docker: false }, owner: 'bench' });
+  const env = await provider.create({ hosts, services, owner: 'bench' });
   const ssh = new SshPool();
   return {
     env,
@@ -279,4 +280,47 @@ export function hostCpuSeconds(envId: string): number {
   let t = 0;
   for (const pid of hostPids(envId)) t += processCpuSeconds(pid);
   return t;
+}
+
+/**
+ * Takes the hosts of `envId` onto `cpus` with a CPU weight of their own, in cgroups of the bench
+ * (cpuset and cpu hierarchies only; their memory and pids cgroups, through which the provider
+ * stops them, stay as they are). Why: all lab hosts share one parent cgroup whose weight equals one
+ * process's, so on a machine busy with other jobs the bench's hosts would wait behind everyone.
+ * Returns an undo that removes the bench cgroups (call it after the environment is destroyed).
+ * Linux with cgroup v1 cpuset and cpu controllers (the hybrid layout here); elsewhere does nothing.
+ */
+export function isolateHosts(envId: string, cpus: string, shares = 8192): () => void {
+  const made: string[] = [];
+  const cpuset = path.join('/sys/fs/cgroup/cpuset', `labwright-bench-${envId}`);
+  const cpu = path.join('/sys/fs/cgroup/cpu', `labwright-bench-${envId}`);
+  try {
+    mkdirSync(cpuset);
+    made.push(cpuset);
+    writeFileSync(path.join(cpuset, 'cpuset.cpus'), cpus);
+    writeFileSync(path.join(cpuset, 'cpuset.mems'), readFileSync('/sys/fs/cgroup/cpuset/cpuset.mems', 'utf8').trim());
+    mkdirSync(cpu);
+    made.push(cpu);
+    writeFileSync(path.join(cpu, 'cpu.shares'), String(shares));
+    for (const pid of hostPids(envId)) {
+      for (const d of made) {
+        try {
+          writeFileSync(path.join(d, 'cgroup.procs'), String(pid));
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+  } catch (e) {
+    console.warn(`hosts not isolated (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return () => {
+    for (const d of made.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch (e) {
+        console.warn(`could not remove ${d}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
 }

@@ -59,7 +59,7 @@ if (profileDir) {
       if (!profiling) {
         profiling = true;
         await inspector.post('Profiler.enable');
-        await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+        await inspector.post('Profiler.setSamplingInterval', { interval: 1000 });
         await inspector.post('Profiler.start');
         return;
       }

@@ -14,7 +14,7 @@ import { runCheck } from '../server/checks/check-engine.ts';
 import { EtcdClients, WarmShells, environmentTarget } from '../server/checks/env-target.ts';
 import { DEFAULT_AUTO_CHECK_CONCURRENCY, DEFAULT_RECHECK_MS } from '../server/checks/checks-module.ts';
 import { SshPool } from '../server/ssh/ssh-pool.ts';
-import { createBenchEnv, fmt, hostCpuSeconds, percentile, pinHosts, pinToCpus, renice } from './bench-kit.ts';
+import { createBenchEnv, fmt, hostCpuSeconds, isolateHosts, percentile, pinHosts, pinToCpus, renice } from './bench-kit.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_AUTO_CHECK_CONCURRENCY);
@@ -33,13 +33,15 @@ const pin = os.availableParallelism() > 1;
 if (pin) pinToCpus(process.pid, '1');
 // Ahead of other jobs on a shared machine (as attendee-capacity.ts).
 renice(process.pid, -10);
-const bench = await createBenchEnv(['host0', 'host1'], {});
+const bench = await createBenchEnv(['host0', 'host1'], {}, { etcd: 'cluster', docker: false });
+let unisolate = (): void => undefined;
 const pool = new SshPool();
 const etcd = new EtcdClients();
 const warm = new WarmShells();
 try {
   if (pin) {
     pinHosts(bench.env.id, '1', -10);
+    unisolate = isolateHosts(bench.env.id, '1');
     // From here on this process is the server side: its own CPU.
     pinToCpus(process.pid, '0');
   }
@@ -108,5 +110,6 @@ try {
   warm.closeAll();
   pool.closeAll();
   await bench.destroy();
+  unisolate();
 }
 process.exit(0);
