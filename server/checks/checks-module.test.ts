@@ -176,6 +176,38 @@ describe('checks module', () => {
     release.splice(0).forEach((r) => r());
   });
 
+  it('a room whose hosts do not answer is re-checked less and less often (while a healthy one keeps its pace), so dead hosts cannot crowd the queue', async () => {
+    vi.useFakeTimers();
+    try {
+      const runs = new Map<string, number>();
+      const targetOf = (e: Environment): CheckTarget => ({
+        ...fakeTarget(['host0'], () => ({})),
+        etcd: () => ({
+          get: () => {
+            runs.set(e.id, (runs.get(e.id) ?? 0) + 1);
+            return e.id === 'dead' ? Promise.reject(new Error('connect ECONNREFUSED')) : Promise.resolve('Blue');
+          },
+          getPrefix: () => Promise.resolve(new Map()),
+          countPrefix: () => Promise.resolve(0),
+        }),
+      });
+      const mod = createChecksModule({ lab: () => lab(), environment: (sessionId) => ({ id: sessionId, hosts: [] }) as unknown as Environment, target: targetOf, progress: new MemoryProgressStore(), recheckMs: 100 });
+      const dead = fakeConn('dead');
+      const healthy = fakeConn('healthy');
+      await mod.onConnect!(dead.ctx);
+      await mod.onConnect!(healthy.ctx);
+      // 100 + 200 + 400 + 800 + 1600 ms of back-off: five runs of the dead room, one every 100 ms for the other.
+      for (let i = 0; i < 31; i++) await vi.advanceTimersByTimeAsync(100);
+      expect(runs.get('dead')).toBe(5);
+      expect(runs.get('healthy')).toBe(31);
+      await dead.close();
+      await healthy.close();
+      mod.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('soft gate: any step may be checked and marked done', async () => {
     const { mod, target } = setup(lab('soft'));
     const { ctx, sent, close } = fakeConn();

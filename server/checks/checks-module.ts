@@ -67,6 +67,12 @@ export const DEFAULT_RECHECK_MS = 2500;
  * reconnecting at once) costs the event loop and the hosts at most 16 runs at a time.
  */
 export const DEFAULT_AUTO_CHECK_CONCURRENCY = 16;
+/**
+ * A room whose automatic re-check could not reach its hosts (an `error` result: unreachable,
+ * timed out) waits twice as long before the next one, up to this: a run that times out holds a
+ * slot of the shared queue for seconds, so dead hosts must not crowd out everyone else's checks.
+ */
+export const MAX_ERROR_BACKOFF_MS = 30_000;
 
 /** The pages of one (session, lab): progress goes to all of them, and they share one re-check loop. */
 interface Room {
@@ -79,6 +85,8 @@ interface Room {
   cancelQueued: (() => void) | null;
   /** No page left: the re-check chain stops. */
   closed: boolean;
+  /** Automatic re-checks in a row that ended in an `error` result (backs the next one off). */
+  errorStreak: number;
   /** What the last report sent for each step said, so unchanged automatic reports are not re-sent. */
   lastSent: Map<number, string>;
   /** Steps being skipped: auto re-check leaves them alone so the skip marks them done as skipped. */
@@ -163,6 +171,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     }
     if (step.checks.length === 0) return;
     const report = await runStepChecks(deps.target(env), step);
+    room.errorStreak = report.results.some((r) => r.status === 'error') ? room.errorStreak + 1 : 0;
     if (room.conns.size > 0) await settle(room, lab, report, { explicit: false, skipped: false });
   }
 
@@ -173,6 +182,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
    */
   function scheduleRecheck(room: Room): void {
     if (recheckMs <= 0 || room.closed || room.timer || room.cancelQueued) return;
+    const delay = room.errorStreak === 0 ? recheckMs : Math.min(MAX_ERROR_BACKOFF_MS, recheckMs * 2 ** Math.min(room.errorStreak, 16));
     room.timer = setTimeout(() => {
       room.timer = null;
       if (room.closed) return;
@@ -184,7 +194,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
             scheduleRecheck(room);
           }),
       );
-    }, recheckMs);
+    }, Math.max(recheckMs, delay));
     room.timer.unref();
   }
 
@@ -199,7 +209,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     const k = roomKey(ctx.session.id, ctx.labId);
     let room = rooms.get(k);
     if (!room) {
-      room = { sessionId: ctx.session.id, labId: ctx.labId, conns: new Set(), timer: null, cancelQueued: null, closed: false, lastSent: new Map(), skipping: new Set(), log: ctx.log.child({ component: 'checks' }) };
+      room = { sessionId: ctx.session.id, labId: ctx.labId, conns: new Set(), timer: null, cancelQueued: null, closed: false, errorStreak: 0, lastSent: new Map(), skipping: new Set(), log: ctx.log.child({ component: 'checks' }) };
       rooms.set(k, room);
     }
     room.conns.add(ctx);
