@@ -8,10 +8,11 @@
  *   lw-term send SOCK                     stdin typed into the shell
  *   lw-term info SOCK                     prints "<shell pid> <foreground process group> <output bytes so far>"
  *   lw-term has SOCK                      exit 0 when the keeper runs
- * Read-write clients hold the shell back when they fall RING behind (flow control, nothing lost),
- * unless they read nothing for STALL_S seconds (a dead connection must not freeze the shell);
- * read-only clients skip ahead instead. An interrupt key (VINTR/VQUIT/VSUSP while ISIG is on) drops
- * every client's backlog, as a tty flushes its output queue, so the prompt comes back at once. */
+ * The pty is always drained: a client that falls LAG behind (a browser slower than a flood) skips
+ * ahead to the last KEEP bytes, at a line start, told so by a one-line note, as tmux sent a slow
+ * client the screen rather than every byte; no client ever holds the shell back. An interrupt key
+ * (VINTR/VQUIT/VSUSP while ISIG is on) drops every client's backlog, as a tty flushes its output
+ * queue, so the prompt comes back at once. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -28,14 +29,14 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RING (1u << 20)
 #define CHUNK 65536
 #define MAXCLI 64
 #define PENDING 65536
-#define STALL_S 10
+#define LAG (RING / 2)
+#define KEEP (64 * 1024)
 
 enum { F_RW = 'w', F_RO = 'r', F_SEND = 's', F_INFO = 'i' };
 
@@ -46,7 +47,8 @@ struct cli {
   unsigned char in[4 + 65535];
   size_t inlen;
   int hello;
-  time_t progress; /* when it last took output or had nothing to take */
+  char note[96]; /* sent before its next output: what it skipped */
+  size_t notelen;
 };
 
 static unsigned char ring[RING];
@@ -153,10 +155,14 @@ static int frames(struct cli *c) {
   return 0;
 }
 
-static time_t now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec;
+/* The client fell LAG behind: it goes on from the first line start in the last KEEP bytes. */
+static void skip_ahead(struct cli *c) {
+  uint64_t to = total - KEEP;
+  while (to < total && ring[to % RING] != '\n') to++;
+  if (to < total) to++;
+  int n = snprintf(c->note, sizeof c->note, "\r\n\033[0m[lw-term: %llu KiB of output skipped]\r\n", (unsigned long long)((to - c->pos) / 1024));
+  c->notelen = n > 0 ? (size_t)n : 0;
+  c->pos = to;
 }
 
 /* The first frame: 'h' mode replay32. Read-write and read-only clients get the last `replay`
@@ -170,7 +176,6 @@ static int hello(struct cli *c) {
   c->inlen -= 6;
   c->hello = 1;
   c->pos = total;
-  c->progress = now();
   if (c->mode == F_INFO) {
     char line[96];
     int n = snprintf(line, sizeof line, "%d %d %llu\n", (int)shell, (int)tcgetpgrp(master), (unsigned long long)total);
@@ -195,25 +200,20 @@ static void serve(int lfd) {
   fcntl(lfd, F_SETFL, O_NONBLOCK);
   for (;;) {
     struct pollfd p[2 + MAXCLI];
-    int hold = 0;
     for (int i = 0; i < nclis; i++) {
       struct cli *c = &clis[i];
-      if (!c->hello) continue;
-      if (c->pos == total) c->progress = now();
-      int stalled = now() - c->progress >= STALL_S;
-      if ((c->mode == F_RO || stalled) && c->pos < oldest()) c->pos = total; /* a slow mirror skips ahead */
-      if (c->mode == F_RW && !stalled && total - c->pos >= RING - 2 * CHUNK) hold = 1;
+      if (c->hello && (c->mode == F_RW || c->mode == F_RO) && total - c->pos > LAG) skip_ahead(c);
     }
     p[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
-    p[1] = (struct pollfd){.fd = master, .events = (short)((hold ? 0 : POLLIN) | (npend ? POLLOUT : 0))};
+    p[1] = (struct pollfd){.fd = master, .events = (short)(POLLIN | (npend ? POLLOUT : 0))};
     for (int i = 0; i < nclis; i++) {
       struct cli *c = &clis[i];
       short ev = POLLIN;
-      if (c->hello && (c->mode == F_RW || c->mode == F_RO) && c->pos < total) ev |= POLLOUT;
+      if (c->hello && (c->mode == F_RW || c->mode == F_RO) && (c->pos < total || c->notelen)) ev |= POLLOUT;
       p[2 + i] = (struct pollfd){.fd = c->fd, .events = ev};
     }
     int n = nclis;
-    if (poll(p, (nfds_t)(2 + n), hold ? 1000 : -1) < 0) {
+    if (poll(p, (nfds_t)(2 + n), -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
@@ -243,15 +243,21 @@ static void serve(int lfd) {
           if (!bad && c->hello && frames(c) < 0) bad = 1;
         }
       } else if (re & (POLLHUP | POLLERR)) bad = 1;
-      if (!bad && (re & POLLOUT) && c->pos < total) {
+      if (!bad && (re & POLLOUT) && c->notelen) {
+        ssize_t w = write(c->fd, c->note, c->notelen);
+        if (w > 0) {
+          memmove(c->note, c->note + w, c->notelen - (size_t)w);
+          c->notelen -= (size_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EINTR) bad = 1;
+      }
+      if (!bad && (re & POLLOUT) && !c->notelen && c->pos < total) {
         if (c->pos < oldest()) c->pos = oldest();
         size_t at = c->pos % RING, len = total - c->pos;
         if (len > RING - at) len = RING - at;
         ssize_t w = write(c->fd, ring + at, len);
         if (w > 0) {
           c->pos += (uint64_t)w;
-          c->progress = now();
-        } else if (w < 0 && errno != EAGAIN && errno != EINTR) bad = 1;
+                } else if (w < 0 && errno != EAGAIN && errno != EINTR) bad = 1;
       }
       if (bad) drop(i);
     }
