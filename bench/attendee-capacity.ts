@@ -6,7 +6,7 @@
 // session; each terminal gets its own tmux session there). Prints figures; never fails.
 // Run as root: npx tsx bench/attendee-capacity.ts
 //   BENCH_LEVELS=50,100,200,300,400 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1
-//   BENCH_NICE=-10 (priority of server, hosts and load generator; '' to leave it)  BENCH_PROFILE_DIR=/tmp/prof  (a V8 CPU profile of the server per level, while everyone types)
+//   BENCH_AUTO_CHECK_CONCURRENCY=16 (the server's LABWRIGHT_AUTO_CHECK_CONCURRENCY)  BENCH_NICE=-10 (priority of server, hosts and load generator; '' to leave it)  BENCH_PROFILE_DIR=/tmp/prof  (a V8 CPU profile of the server per level, while everyone types)
 import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       ...(pin ? { cpus: serverCpus } : {}),
       ...(nice !== undefined ? { nice } : {}),
       ...(profileDir ? { profileDir } : {}),
-      config: { LABWRIGHT_JOINS_PER_MINUTE: '100000' },
+      config: { LABWRIGHT_JOINS_PER_MINUTE: '100000', ...(process.env.BENCH_AUTO_CHECK_CONCURRENCY ? { LABWRIGHT_AUTO_CHECK_CONCURRENCY: process.env.BENCH_AUTO_CHECK_CONCURRENCY } : {}) },
     });
     const { url } = server;
     const proc = server.proc;

@@ -17,6 +17,8 @@ interface Profile {
 /** First matching area wins; matched against "url function". */
 const AREAS: [string, RegExp][] = [
   ['idle', /^ \(idle\)$/],
+  // The in-process inspector's own call (Profiler.start/stop): its samples carry the gaps around it.
+  ['idle', /^ dispatch$/],
   ['GC', /\(garbage collector\)/],
   ['SSH (ssh2: crypto, packets)', /node_modules\/ssh2\//],
   ['WebSocket frames (ws)', /node_modules\/ws\//],
