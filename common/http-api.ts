@@ -8,6 +8,7 @@ import { err, ok } from './result.ts';
 import type { DashboardSnapshot, WorkshopInfo } from './workshop.ts';
 import type { ProgressExport } from './workshop-export.ts';
 import type { CatchUpOutcome } from './catch-up.ts';
+import type { StepResetStatus } from './protocol.ts';
 
 // ---- errors ----
 
@@ -229,6 +230,8 @@ export const API = {
   /** The workshop's progress, one row per attendee and step; `?format=csv` answers text/csv instead of JSON. */
   exportWorkshop: route<ProgressExport>()('GET', '/workshops/:id/export', { id: opaqueId }),
   resetAttendee: route<void>()('POST', '/workshops/:id/attendees/:attendee/reset', { id: opaqueId, attendee: opaqueId }),
+  /** Puts one attendee's hosts back to the snapshot of their open step; `unavailable` in the answer: nothing was done (offer resetAttendee). */
+  resetAttendeeStep: route<StepResetStatus>()('POST', '/workshops/:id/attendees/:attendee/reset-step', { id: opaqueId, attendee: opaqueId }),
   previews: route<PreviewsAnswer>()('GET', '/labs/:id/previews', { id: labId }),
   attendeePreviews: route<PreviewsAnswer>()('GET', '/labs/:id/attendees/:attendee/previews', { id: labId, attendee: opaqueId }),
   openPreview: route<OpenPreviewAnswer>()('POST', '/labs/:id/previews', { id: labId }, openPreview),

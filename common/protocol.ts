@@ -63,6 +63,8 @@ const clientSchemas = [
   z.strictObject({ type: z.literal('step-skip'), step: z.number().int().min(0) }),
   /** Run the failed setup of this step again (the attendee pressed Retry on "could not be prepared"). */
   z.strictObject({ type: z.literal('setup-retry'), step: z.number().int().min(0) }),
+  /** "Reset this step": put the caller's hosts back to how they were when this (the open) step opened. Answered with step-reset. */
+  z.strictObject({ type: z.literal('step-reset'), step: z.number().int().min(0) }),
   /** Instructor dashboard: push this workshop's snapshot now and on every change. */
   z.strictObject({ type: z.literal('dashboard-watch'), workshopId: z.string().min(1).max(40) }),
   /** Lab page: push `cluster-view` snapshots of this page's environment while `watch` is true (the Cluster tab is open). */
@@ -132,6 +134,21 @@ const stepSetupStatus = z.strictObject({
 export type StepSetupStatus = z.infer<typeof stepSetupStatus>;
 export type SetupState = StepSetupStatus['state'];
 
+/**
+ * Where a "Reset this step" stands: `running` (hosts going back to the step's snapshot), `done`, `unavailable`
+ * (nothing was touched: `code` says why — the provider has no snapshots, there is no snapshot of this step, a
+ * reset or snapshot is under way, the step is not the open one, the hosts are not ready), or `failed` (the hosts
+ * were given back; the page gets fresh ones).
+ */
+const stepResetStatus = z.strictObject({
+  step: z.number().int().min(0),
+  state: z.enum(['running', 'done', 'unavailable', 'failed']),
+  code: z.enum(['unsupported', 'no-snapshot', 'busy', 'not-current', 'not-ready', 'failed']).optional(),
+  message: z.string().max(500),
+});
+export type StepResetStatus = z.infer<typeof stepResetStatus>;
+export type StepResetCode = NonNullable<StepResetStatus['code']>;
+
 export interface HostStatus {
   name: string;
   reachable: boolean;
@@ -165,6 +182,7 @@ export type ServerMessage =
   | { type: 'check-report'; report: StepReport }
   | { type: 'progress'; progress: ProgressState }
   | { type: 'step-setup'; setup: StepSetupStatus }
+  | { type: 'step-reset'; reset: StepResetStatus }
   | { type: 'lab-changed'; labId: string }
   | { type: 'dashboard'; snapshot: DashboardSnapshot }
   | { type: 'cluster-view'; snapshot: ClusterSnapshot }
@@ -243,6 +261,7 @@ const SERVER_SCHEMAS: Partial<Record<ServerMessageType, z.ZodType>> = {
   'fault-fired': z.strictObject({ type: z.literal('fault-fired'), fault: z.string().max(40), outcomes: z.array(fireOutcomeSchema).max(10_000) }),
   'fault-notices': z.strictObject({ type: z.literal('fault-notices'), notices: z.array(faultNoticeSchema).max(100) }),
   'help-state': z.strictObject({ type: z.literal('help-state'), help: helpStateSchema }),
+  'step-reset': z.strictObject({ type: z.literal('step-reset'), reset: stepResetStatus }),
 };
 
 // A record, not a list, so that adding a ServerMessage type without listing it is a type error.
@@ -256,6 +275,7 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   'check-report': true,
   progress: true,
   'step-setup': true,
+  'step-reset': true,
   'lab-changed': true,
   dashboard: true,
   'cluster-view': true,

@@ -398,6 +398,9 @@ export class LocalProvider implements Provider {
       if (metas.some((m) => m === undefined)) throw new ProvisionError('no-snapshot', `environment ${env.id} has no snapshot "${name}"`);
       const key = await fs.readFile(keyPath(this.config.dataDir, env.id), 'utf8');
       const links = await listLinks();
+      // Slowest host's time to each phase (the log says where a restore spends its time).
+      const phase = { stoppedMs: 0, copiedMs: 0 };
+      const mark = (k: keyof typeof phase): void => void (phase[k] = Math.max(phase[k], Date.now() - t0));
       const trash = await Promise.all(
         st.hosts.map(async (h) => {
           const p = hostPaths(h.dir);
@@ -409,7 +412,9 @@ export class LocalProvider implements Provider {
           await removeNspawnRuntime(h.machine);
           // The host end of its veth goes with the host's network namespace, asynchronously: nspawn needs the name.
           if (links.includes(vethName(h.machine))) await deleteBridge(vethName(h.machine));
+          mark('stoppedMs');
           const moved = await putBackHostSnapshot(h.dir, name, h.idBase);
+          mark('copiedMs');
           await mountMerged(h.idBase !== undefined ? p.lower : st.imageRootfs, p);
           h.note = undefined;
           h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: st.bridge, idBase: h.idBase }), h.cgroups, p.log);
@@ -425,7 +430,7 @@ export class LocalProvider implements Provider {
         await Promise.all(trash.map((t) => fs.rm(t, { recursive: true, force: true })));
       }
       await writeState(this.config.dataDir, st);
-      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, launchedMs: launched }, 'snapshot restored');
+      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, ...phase, launchedMs: launched }, 'snapshot restored');
     });
   }
 

@@ -1,7 +1,7 @@
 // The one fake Provider of the tests (server, provisioning) and the dashboard demo: environments are
 // map entries (hosts at 127.0.0.1:1, which refuses at once). Creates and destroys can be held, so
 // tests can drive races against a slow provider, and environments an earlier process left can be seeded.
-import type { CreateOptions, Environment, EnvironmentSpec, Provider } from '../provider.ts';
+import type { CreateOptions, Environment, EnvironmentSpec, Provider, SnapshotInfo } from '../provider.ts';
 import { ProvisionError } from '../provider.ts';
 
 export class FakeProvider implements Provider {
@@ -102,6 +102,7 @@ export class FakeProvider implements Provider {
       this.onDestroy?.(id);
       if (this.#destroyGate) await this.#destroyGate.promise;
       this.live.delete(id);
+      this.snapshots.delete(id);
     } finally {
       this.#destroying--;
     }
@@ -128,5 +129,30 @@ export class FakeProvider implements Provider {
 
   list(): Promise<Environment[]> {
     return Promise.resolve([...this.live.values()]);
+  }
+
+  /** Snapshots that exist now, by environment id (names). */
+  readonly snapshots = new Map<string, Set<string>>();
+  /** Every restore, in order, as "envId/name". */
+  readonly restored: string[] = [];
+  /** The next snapshot() fails. */
+  failNextSnapshot = false;
+
+  snapshot(env: Environment, name: string): Promise<SnapshotInfo> {
+    if (!this.live.has(env.id)) return Promise.reject(new ProvisionError('busy', `environment ${env.id} is not ready`));
+    if (this.failNextSnapshot) {
+      this.failNextSnapshot = false;
+      return Promise.reject(new ProvisionError('internal', 'disk full'));
+    }
+    let names = this.snapshots.get(env.id);
+    if (!names) this.snapshots.set(env.id, (names = new Set()));
+    names.add(name);
+    return Promise.resolve({ name, takenAt: Date.now(), bytes: 1 });
+  }
+
+  restore(env: Environment, name: string): Promise<void> {
+    if (!this.snapshots.get(env.id)?.has(name)) return Promise.reject(new ProvisionError('no-snapshot', `environment ${env.id} has no snapshot "${name}"`));
+    this.restored.push(`${env.id}/${name}`);
+    return Promise.resolve();
   }
 }

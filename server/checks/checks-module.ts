@@ -4,7 +4,7 @@
 // checks wait until it is ready, and `setup-retry` runs a failed one again.
 import type { StepReport } from '../../common/checks.ts';
 import type { Lab, Step } from '../../common/lab.ts';
-import type { ServerMessage, StepSetupStatus } from '../../common/protocol.ts';
+import type { ServerMessage, StepResetStatus, StepSetupStatus } from '../../common/protocol.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import { AutoCheckQueue } from './auto-check-queue.ts';
 import { runStepChecks } from './check-engine.ts';
@@ -45,6 +45,15 @@ export interface ChecksModuleDeps {
   checkRunsPerMinute?: number;
   /** Runs the setup blocks of the step that opens; without it, setup blocks are not run. */
   setups?: StepSetups;
+  /**
+   * "Reset this step" (server/workspaces/step-snapshots.ts): told when a step is open and prepared (it takes
+   * the step's snapshot), and asked to put the hosts back to it. Without it, a reset is answered unavailable.
+   */
+  snapshots?: {
+    stepOpened(env: Environment, step: Step): void;
+    /** Puts env back to the snapshot of step; the status says done, unavailable (with a code) or failed. */
+    reset(sessionId: string, labId: string, env: Environment, step: Step): Promise<Omit<StepResetStatus, 'step'>>;
+  };
 }
 
 export interface ChecksModule extends GatewayModule {
@@ -54,6 +63,11 @@ export interface ChecksModule extends GatewayModule {
   environmentReady(sessionId: string, labId: string, env: Environment): Promise<void>;
   /** The lab version of this session changed (its workshop moved): its pages get progress by the new order. */
   refresh(sessionId: string): Promise<void>;
+  /**
+   * Puts the hosts of (session, lab) back to how they were when the open step opened; the session's pages
+   * are told (step-reset) as it starts and ends. The attendee's button and the instructor's dashboard use it.
+   */
+  resetStep(sessionId: string, labId: string): Promise<StepResetStatus>;
   /** Stops every auto re-check timer. */
   close(): void;
   /** The automatic re-check queue's figures (the bench's checks/s). */
@@ -105,7 +119,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
   const autoQueue = new AutoCheckQueue({ concurrency: deps.autoCheckConcurrency ?? DEFAULT_AUTO_CHECK_CONCURRENCY });
 
   /** Counts a press of the session; false (and an error reply) past the per-minute budget. */
-  function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip' | 'setup-retry'): boolean {
+  function admit(ctx: ConnectionContext, ref: 'check-run' | 'step-skip' | 'setup-retry' | 'step-reset'): boolean {
     const waitMs = presses.take(ctx.session.id);
     if (waitMs === 0) return true;
     ctx.log.warn({ type: ref }, 'check refused: too many for this session');
@@ -143,7 +157,38 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     // The step that opens now is prepared (its setup runs once).
     const env = deps.environment(room.sessionId, room.labId);
     const next = lab.steps[currentStep(lab, after)];
-    if (env && next) deps.setups?.open(room.sessionId, room.labId, env, next);
+    if (env && next) {
+      deps.setups?.open(room.sessionId, room.labId, env, next);
+      snapshotIfPrepared(env, next);
+    }
+  }
+
+  /** A step that is open and prepared (no setup, or its setup ran) gets its snapshot (once; see StepSnapshots). */
+  function snapshotIfPrepared(env: Environment, step: Step): void {
+    if (deps.snapshots && (!deps.setups || deps.setups.prepared(env, step))) deps.snapshots.stepOpened(env, step);
+  }
+
+  async function resetStep(sessionId: string, labId: string, only?: number): Promise<StepResetStatus> {
+    const lab = deps.lab(sessionId, labId);
+    const env = deps.environment(sessionId, labId);
+    if (!lab || !env) return { step: only ?? 0, state: 'unavailable', code: 'not-ready', message: 'the lab hosts are not ready' };
+    const step = lab.steps[currentStep(lab, await deps.progress.get(sessionId, labId))];
+    if (!step) return { step: only ?? 0, state: 'unavailable', code: 'not-current', message: 'every step is done: there is no open step to reset' };
+    if (only !== undefined && only !== step.index) return { step: only, state: 'unavailable', code: 'not-current', message: 'only the step that is open now can be reset' };
+    if (!deps.snapshots) return { step: step.index, state: 'unavailable', code: 'unsupported', message: 'this server cannot reset a step' };
+    const room = rooms.get(roomKey(sessionId, labId));
+    const tell = (s: StepResetStatus): void => {
+      if (room) broadcast(room, { type: 'step-reset', reset: s });
+    };
+    tell({ step: step.index, state: 'running', message: 'Putting your hosts back to how they were when this step opened…' });
+    const out: StepResetStatus = { step: step.index, ...(await deps.snapshots.reset(sessionId, labId, env, step)) };
+    tell(out);
+    if (room && out.state === 'done') {
+      // The restored hosts have not been checked yet: the next report goes out even if it reads as before.
+      room.lastSent.clear();
+      await sendProgress(room, lab);
+    }
+    return out;
   }
 
   /** A step is checked only once prepared: an error (and false) while its setup runs or after it failed. */
@@ -310,12 +355,22 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (s) ctx.send({ type: 'step-setup', setup: s });
   }
 
+  async function stepReset(ctx: ConnectionContext, msg: MessageOf<'step-reset'>): Promise<void> {
+    if (!admit(ctx, 'step-reset')) return;
+    const out = await resetStep(ctx.session.id, ctx.labId, msg.step);
+    // Refusals are told to the asking page only (the others saw nothing start).
+    if (out.state === 'unavailable') ctx.send({ type: 'step-reset', reset: out });
+  }
+
   /** Prepares the current step of (session, lab) and returns where its setup stands. */
   async function openCurrent(sessionId: string, labId: string, env: Environment): Promise<StepSetupStatus | undefined> {
     const lab = deps.lab(sessionId, labId);
     if (!lab || !deps.setups) return undefined;
     const step = lab.steps[currentStep(lab, await deps.progress.get(sessionId, labId))];
-    return step ? deps.setups.open(sessionId, labId, env, step) : undefined;
+    if (!step) return undefined;
+    const s = deps.setups.open(sessionId, labId, env, step);
+    snapshotIfPrepared(env, step);
+    return s;
   }
 
   return {
@@ -324,7 +379,19 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     setupChanged(sessionId, labId, status) {
       const room = rooms.get(roomKey(sessionId, labId));
       if (room) broadcast(room, { type: 'step-setup', setup: status });
+      if (status.state === 'ready' && deps.snapshots) {
+        // The open step is prepared now: its snapshot holds what the setup made.
+        const env = deps.environment(sessionId, labId);
+        const step = deps.lab(sessionId, labId)?.steps[status.step];
+        if (env && step) {
+          void deps.progress.get(sessionId, labId).then((p) => {
+            const lab = deps.lab(sessionId, labId);
+            if (lab && currentStep(lab, p) === step.index) snapshotIfPrepared(env, step);
+          });
+        }
+      }
     },
+    resetStep: (sessionId, labId) => resetStep(sessionId, labId),
     async environmentReady(sessionId, labId, env) {
       const setup = await openCurrent(sessionId, labId, env);
       // A page that connected before the hosts were ready (a restart re-adopting them, a reset) was
@@ -344,7 +411,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       const setup = env ? await openCurrent(room.sessionId, room.labId, env) : undefined;
       if (setup) ctx.send({ type: 'step-setup', setup });
     },
-    handlers: { 'check-run': checkRun, 'step-skip': stepSkip, 'setup-retry': setupRetry },
+    handlers: { 'check-run': checkRun, 'step-skip': stepSkip, 'setup-retry': setupRetry, 'step-reset': stepReset },
     async refresh(sessionId) {
       for (const room of rooms.values()) {
         if (room.sessionId !== sessionId) continue;

@@ -11,9 +11,11 @@ import type { ChecksModule, ChecksModuleDeps } from './checks-module.ts';
 import { StepSetups } from './setup-service.ts';
 import type { SetupRecords } from './setup-records.ts';
 import { MemorySetupRecords } from './setup-records.ts';
-import type { StepSetupStatus } from '../../common/protocol.ts';
+import type { StepResetStatus, StepSetupStatus } from '../../common/protocol.ts';
 import { logger } from '../log.ts';
 import { createChecksModule } from './checks-module.ts';
+import { StepSnapshotError } from '../workspaces/step-snapshots.ts';
+import type { StepSnapshots } from '../workspaces/step-snapshots.ts';
 import type { ProgressStore } from '../progress/progress-store.ts';
 import { MemoryProgressStore } from '../progress/progress-store.ts';
 
@@ -22,7 +24,9 @@ export interface LabChecksOptions {
   catalog: { get(id: string): { ok: true; lab: Lab } | { ok: false } | undefined };
   /** The lab version a session works on (a workshop's pinned one); without it, the catalogue's. */
   labFor?: (sessionId: string, labId: string) => Lab | undefined;
-  workspaces: Pick<WorkspaceManager, 'get' | 'onRelease' | 'onReady'>;
+  workspaces: Pick<WorkspaceManager, 'get' | 'onRelease' | 'onReady'> & Partial<Pick<WorkspaceManager, 'restoreHosts'>>;
+  /** "Reset this step": snapshots taken as steps open, restored on request (needs workspaces.restoreHosts). */
+  snapshots?: StepSnapshots;
   ssh: SshPool;
   /** Defaults to in-memory progress (solo mode). */
   progress?: ProgressStore;
@@ -68,6 +72,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     warm.close(env.id);
     // New hosts start from scratch: every step's setup runs again on them.
     setups.forgetEnvironment(env.id);
+    opts.snapshots?.forgetEnvironment(env.id);
   });
   // Step 1 opens when the hosts are ready, whether or not a page shows them yet.
   const unready = opts.workspaces.onReady((sessionId, labId, env) => {
@@ -86,6 +91,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     target,
     progress,
     setups,
+    ...(opts.snapshots && opts.workspaces.restoreHosts ? { snapshots: stepResets(opts.snapshots, opts.workspaces.restoreHosts.bind(opts.workspaces)) } : {}),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     ...(opts.onReport ? { onReport: opts.onReport } : {}),
     ...(opts.checkRunsPerMinute !== undefined ? { checkRunsPerMinute: opts.checkRunsPerMinute } : {}),
@@ -102,6 +108,22 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
       unready();
       etcd.closeAll();
       warm.closeAll();
+    },
+  };
+}
+
+/** The checks module's view of the step snapshots: the restore runs inside the workspace's restoreHosts. */
+function stepResets(snapshots: StepSnapshots, restoreHosts: WorkspaceManager['restoreHosts']): NonNullable<Parameters<typeof createChecksModule>[0]['snapshots']> {
+  return {
+    stepOpened: (env, step) => void snapshots.stepOpened(env, step),
+    async reset(sessionId, labId, env, step): Promise<Omit<StepResetStatus, 'step'>> {
+      try {
+        await snapshots.restore(env, step, (restore) => restoreHosts(sessionId, labId, 'Putting the hosts back to how they were when this step opened…', restore));
+        return { state: 'done', message: 'This step was reset: your hosts are as they were when it opened.' };
+      } catch (e) {
+        if (e instanceof StepSnapshotError && e.code !== 'failed') return { state: 'unavailable', code: e.code, message: e.message };
+        return { state: 'failed', code: 'failed', message: `This step could not be reset (${e instanceof Error ? e.message : String(e)}); your lab hosts were replaced by fresh ones.` };
+      }
     },
   };
 }

@@ -166,6 +166,12 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     sendAnswer(res, API.resetAttendee);
   });
 
+  router.post(API.resetAttendeeStep.path, async (req, res) => {
+    const params = readParams(API.resetAttendeeStep, req, res);
+    if (!params) return;
+    sendAnswer(res, API.resetAttendeeStep, await service.resetStep(params.id, params.attendee));
+  });
+
   router.use(workshopErrors);
   return router;
 }

@@ -6,6 +6,7 @@ import { currentStep, stepGates } from '../../common/gating.ts';
 import type { Gate } from '../../common/gating.ts';
 import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
+import type { StepResetStatus } from '../../common/protocol.ts';
 import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
 import type { AttendeeFault, FaultInfo } from '../../common/faults.ts';
 import type { CatchUpStatus } from '../../common/catch-up.ts';
@@ -48,6 +49,8 @@ export interface WorkshopServiceOptions {
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
   /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
   catchUp?: { of(sessionId: string): CatchUpStatus | undefined; forget(sessionId: string): void };
+  /** "Reset step" (checks-module resetStep): puts an attendee's hosts back to the snapshot of their open step. */
+  resetStep?: (sessionId: string, labId: string) => Promise<StepResetStatus>;
   /** The help loop (server/help/): what a row shows of it, and a reset lowers the hand and takes the keyboard back. */
   help?: { of(sessionId: string): Pick<AttendeeRow, 'hand' | 'keyboard'>; forget(sessionId: string): void };
 }
@@ -166,6 +169,24 @@ export class WorkshopService {
     this.#startEnvironment(a, w);
     this.changed(w.id);
     await freed;
+  }
+
+  /**
+   * Puts one attendee's hosts back to how they were when their open step opened (progress and other steps
+   * untouched). Answers where that ended: `unavailable` (with a code) means nothing was done — the dashboard
+   * then offers the full reset.
+   */
+  async resetStep(workshopId: string, attendeeId: string): Promise<StepResetStatus> {
+    const w = this.get(workshopId);
+    const a = this.opts.store.sessions.byAttendeeId(attendeeId);
+    if (!a || a.workshopId !== w.id) throw new WorkshopError('not-found', 'no such attendee in this workshop');
+    if (w.endedAt !== undefined || w.expiresAt <= Date.now()) throw new WorkshopError('workshop-ended', 'this workshop has ended');
+    if (!this.opts.resetStep) return { step: 0, state: 'unavailable', code: 'unsupported', message: 'this server cannot reset a step' };
+    this.opts.log.info({ workshop: w.id, attendee: attendeeId }, 'resetting attendee step');
+    const out = await this.opts.resetStep(a.id, w.labId);
+    this.opts.log.info({ workshop: w.id, attendee: attendeeId, state: out.state, code: out.code }, 'attendee step reset ended');
+    this.changed(w.id);
+    return out;
   }
 
   // ---- attendees ----

@@ -15,6 +15,7 @@ import type { LabViewSource } from '../http/lab-source.ts';
 import { soloMode } from '../http/solo-mode.ts';
 import { logger } from '../log.ts';
 import { createLabChecks } from '../checks/lab-checks.ts';
+import { StepSnapshots } from '../workspaces/step-snapshots.ts';
 import { createClusterModule } from '../cluster/cluster-module.ts';
 import { startSessionSweeper } from '../sessions/session-sweeper.ts';
 import type { LabChecks } from '../checks/lab-checks.ts';
@@ -130,6 +131,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     list: () => opts.provider.list(),
   };
   const warm = (): void => void workshopPools.refresh();
+  // "Reset this step": each step's snapshot as it opens, on the provider itself (the pool only makes hosts).
+  const stepSnapshots = new StepSnapshots({ provider: opts.provider, log: logger('step-snapshots') });
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
@@ -167,6 +170,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     faults: faultsView,
     catchUp: catchUpView,
     help: { of: (sessionId) => help.rowOf(sessionId), forget: (sessionId) => help.forget(sessionId) },
+    resetStep: (sessionId, labId) => checks.module.resetStep(sessionId, labId),
     // Its pages reload the lab and get their progress again, in the new version's order.
     onMoved: (sessionId) => {
       versions.moved(sessionId);
@@ -185,6 +189,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     progress: observedProgress(store.progress, (sessionId) => service.progressChanged(sessionId)),
     onReport: (sessionId, labId, report) => service.reportSeen(sessionId, labId, report),
     setupRecords: store.setups,
+    snapshots: stepSnapshots,
     onSetupChange: (sessionId) => service.progressChanged(sessionId),
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,

@@ -430,6 +430,47 @@ export class WorkspaceManager {
     if (refusal) throw new WorkspaceError('refused', refusal.reason, refusal.code);
   }
 
+  /**
+   * Runs `job` (a provider's restore of a step snapshot) on the ready environment of (session, lab) with the
+   * workspace marked as provisioning meanwhile: pages see the message, terminals that reconnect wait for the
+   * hosts (whenReady), and SSH connections to the old boot are dropped. Should the job fail, the hosts are
+   * given back (the next page gets fresh ones) and the error is rethrown.
+   */
+  async restoreHosts(sessionId: string, labId: string, message: string, job: (env: Environment) => Promise<void>): Promise<Environment> {
+    const e = this.#entries.get(key(sessionId, labId));
+    const env = e?.env;
+    if (!e || e.released || e.state !== 'ready' || !env) throw new WorkspaceError('released', 'the lab hosts are not ready');
+    let settle!: { resolve: (env: Environment) => void; reject: (err: Error) => void };
+    e.ready = new Promise<Environment>((resolve, reject) => (settle = { resolve, reject }));
+    e.ready.catch(() => undefined);
+    e.state = 'provisioning';
+    e.progress = { done: 0, total: 1, message };
+    this.#stopProbing(e);
+    e.hosts.forEach((h) => (h.reachable = false));
+    e.publish();
+    this.opts.ssh?.closeEnvironment(env.id);
+    const log = this.#log.child({ lab: labId, env: env.id });
+    try {
+      await job(env);
+    } catch (err) {
+      const failure = new WorkspaceError('failed', `Could not put the hosts back: ${err instanceof Error ? err.message : String(err)}`);
+      log.error({ err: failure.message }, 'restore failed; giving the hosts back');
+      settle.reject(failure);
+      await this.#release(e);
+      throw failure;
+    }
+    // Connections opened while the hosts were down belong to the old boot.
+    this.opts.ssh?.closeEnvironment(env.id);
+    if (e.released) throw new WorkspaceError('released', 'the environment was released while it was being restored');
+    e.state = 'ready';
+    e.progress = undefined;
+    settle.resolve(env);
+    e.publish();
+    if (e.listeners.size > 0) this.#startProbing(e);
+    log.info('hosts restored');
+    return env;
+  }
+
   /** Called when the environment of a (session, lab) is ready, made or adopted; returns an unsubscribe. */
   onReady(listener: (sessionId: string, labId: string, env: Environment) => void): () => void {
     this.#readyListeners.add(listener);

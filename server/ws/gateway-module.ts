@@ -49,6 +49,7 @@ const DEFAULTS: HandlerTable = {
   'check-run': notReady('checks'),
   'step-skip': notReady('checks'),
   'setup-retry': notReady('checks'),
+  'step-reset': notReady('step resets'),
   'dashboard-watch': notReady('workshops'),
   'cluster-watch': notReady('cluster views'),
   'fault-fire': notReady('faults'),

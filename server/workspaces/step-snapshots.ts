@@ -1,0 +1,121 @@
+// "Reset this step": when a step opens on an environment (its setup ran), the provider snapshots the hosts;
+// a reset puts them back to that snapshot. One snapshot per environment (the current step's), so disk use
+// stays bounded. Providers without snapshots, or a snapshot not (yet) taken, are told apart for the fallback.
+import type { Step } from '../../common/lab.ts';
+import type { Environment, Provider } from '../../provisioning/provider.ts';
+import type { Logger } from '../log.ts';
+import { logger } from '../log.ts';
+
+/** The provider-side name: one per environment, replaced when the next step opens. */
+export const STEP_SNAPSHOT = 'step';
+
+/** Why a step cannot be put back (the page and the dashboard offer a full reset instead). */
+export type StepResetRefusal = 'unsupported' | 'no-snapshot' | 'busy';
+
+export class StepSnapshotError extends Error {
+  override name = 'StepSnapshotError';
+  constructor(
+    readonly code: StepResetRefusal | 'failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Taken {
+  stepId: string;
+  state: 'taking' | 'ready' | 'failed';
+  at: number;
+  job: Promise<void>;
+}
+
+export interface StepSnapshotsOptions {
+  provider: Pick<Provider, 'name' | 'snapshot' | 'restore'>;
+  log?: Logger;
+}
+
+export class StepSnapshots {
+  readonly #taken = new Map<string, Taken>();
+  readonly #restoring = new Set<string>();
+  readonly #log: Logger;
+
+  constructor(private readonly opts: StepSnapshotsOptions) {
+    this.#log = opts.log ?? logger('step-snapshots');
+  }
+
+  /** Whether the provider can snapshot at all. */
+  get supported(): boolean {
+    return typeof this.opts.provider.snapshot === 'function' && typeof this.opts.provider.restore === 'function';
+  }
+
+  /**
+   * The step is open and prepared on env: snapshots it unless this step's snapshot exists or is being taken.
+   * Never rejects (a failure is logged; the reset of that step falls back to a full reset).
+   */
+  stepOpened(env: Environment, step: Pick<Step, 'id'>): Promise<void> {
+    const snapshot = this.opts.provider.snapshot?.bind(this.opts.provider);
+    const had = this.#taken.get(env.id);
+    if (!snapshot || this.#restoring.has(env.id)) return Promise.resolve();
+    if (had && had.stepId === step.id && had.state !== 'failed') return had.job;
+    const log = this.#log.child({ env: env.id, step: step.id });
+    const taken: Taken = { stepId: step.id, state: 'taking', at: Date.now(), job: Promise.resolve() };
+    taken.job = (async () => {
+      await had?.job;
+      const t0 = Date.now();
+      try {
+        const info = await snapshot(env, STEP_SNAPSHOT);
+        taken.state = 'ready';
+        taken.at = info.takenAt;
+        log.info({ ms: Date.now() - t0, bytes: info.bytes }, 'step snapshot taken');
+      } catch (e) {
+        taken.state = 'failed';
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'step snapshot failed');
+      }
+    })();
+    this.#taken.set(env.id, taken);
+    return taken.job;
+  }
+
+  /** Why the step cannot be put back now, or undefined when it can. */
+  refusal(env: Environment, step: Pick<Step, 'id'>): { code: StepResetRefusal; message: string } | undefined {
+    if (!this.supported) return { code: 'unsupported', message: `the ${this.opts.provider.name} provider cannot snapshot hosts` };
+    if (this.#restoring.has(env.id)) return { code: 'busy', message: 'this step is being reset already' };
+    const t = this.#taken.get(env.id);
+    if (t?.stepId === step.id && t.state === 'taking') return { code: 'busy', message: 'the snapshot of this step is still being taken; try again in a moment' };
+    if (t?.stepId !== step.id || t.state !== 'ready') return { code: 'no-snapshot', message: 'there is no snapshot of this step (it opened before the server last started, or taking it failed)' };
+    return undefined;
+  }
+
+  /**
+   * Puts env back to the snapshot of `step` through `run` (which wraps the provider's restore, e.g. in the
+   * workspace's restoreHosts). Throws StepSnapshotError with a refusal code, or 'failed'.
+   */
+  async restore(env: Environment, step: Pick<Step, 'id'>, run: (restore: (env: Environment) => Promise<void>) => Promise<unknown>): Promise<void> {
+    const no = this.refusal(env, step);
+    if (no) throw new StepSnapshotError(no.code, no.message);
+    const restore = this.opts.provider.restore!.bind(this.opts.provider);
+    const log = this.#log.child({ env: env.id, step: step.id });
+    this.#restoring.add(env.id);
+    const t0 = Date.now();
+    try {
+      await run((e) => restore(e, STEP_SNAPSHOT));
+      log.info({ ms: Date.now() - t0 }, 'step restored');
+    } catch (e) {
+      log.error({ err: e instanceof Error ? e.message : String(e) }, 'step restore failed');
+      this.#taken.delete(env.id);
+      throw new StepSnapshotError('failed', e instanceof Error ? e.message : String(e));
+    } finally {
+      this.#restoring.delete(env.id);
+    }
+  }
+
+  /** The environment is gone (its snapshots went with it). */
+  forgetEnvironment(envId: string): void {
+    this.#taken.delete(envId);
+  }
+
+  /** Resolves once every snapshot being taken now has ended (tests, shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#taken.values()].map((t) => t.job));
+  }
+}
