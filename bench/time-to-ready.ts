@@ -1,7 +1,8 @@
 // Time until lab hosts are ready (SSH answers, systemd running, etcd healthy, Docker with busybox), cold
 // (image cached, no pool) and warm (claimed from a pool), for 1 and 3 hosts; plus what a host costs in memory.
-// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged].
+// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd].
 // --isolation runs the whole set once per host isolation mode (default: both), to compare them in one run.
+// --provider lxd (or local,lxd) adds the LXD provider (its own daemon here): cold, pool claim, snapshot, restore; a table side by side at the end.
 // Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import { ensureImage } from '../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { leftoversOf } from '../provisioning/local/leftovers.ts';
 import { readState } from '../provisioning/local/state.ts';
+import { lxdLeftoversOf } from '../provisioning/lxd/lxd-leftovers.ts';
+import { createLxdProvider } from '../provisioning/lxd/lxd-provider.ts';
 import { WarmPool } from '../provisioning/pool.ts';
 import type { EnvironmentSpec } from '../provisioning/provider.ts';
 import { loadConfig } from '../server/config.ts';
@@ -22,8 +25,10 @@ const IMAGE = imageArg > 0 ? process.argv[imageArg + 1] : undefined;
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const isolationArg = process.argv.indexOf('--isolation');
 const MODES = (isolationArg > 0 ? (process.argv[isolationArg + 1] ?? '') : 'userns,privileged').split(',') as HostIsolation[];
-if (!Number.isInteger(RUNS) || RUNS < 1 || MODES.some((m) => m !== 'userns' && m !== 'privileged')) {
-  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged]');
+const providerArg = process.argv.indexOf('--provider');
+const PROVIDERS = (providerArg > 0 ? (process.argv[providerArg + 1] ?? '') : 'local').split(',');
+if (!Number.isInteger(RUNS) || RUNS < 1 || MODES.some((m) => m !== 'userns' && m !== 'privileged') || PROVIDERS.some((p) => p !== 'local' && p !== 'lxd')) {
+  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd]');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -39,11 +44,16 @@ const image = IMAGE ?? (await ensureImage({ cacheDir: config.cacheDir })).rootfs
 let provider = createLocalProvider(config, { imageRootfs: image, log: logger('local-provider') });
 const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n }, (_, i) => `host${i}`), services: { etcd: 'cluster', docker: true }, owner: 'bench' });
 
-function summary(label: string, ms: number[]): void {
+/** Medians by provider column and figure, for the side-by-side table at the end. */
+const table = new Map<string, Map<string, number>>();
+const record = (column: string, figure: string, median: number): void => void table.set(column, (table.get(column) ?? new Map<string, number>()).set(figure, median));
+
+function summary(label: string, ms: number[]): number {
   const s = [...ms].sort((a, b) => a - b);
   const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   const f = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
   console.log(`${label.padEnd(34)} median ${f(median).padStart(9)}   min ${f(s[0]!).padStart(9)}   max ${f(s.at(-1)!).padStart(9)}   (n=${s.length})`);
+  return median;
 }
 
 /** v1 memory cgroup usage of each host: everything the host's processes use, page cache included. */
@@ -86,7 +96,7 @@ async function cold(n: number): Promise<void> {
     const left = await leftoversOf(config.dataDir, env.id);
     if (left.length) console.log(`LEAK after destroy of ${env.id}: ${left.join(', ')}`);
   }
-  summary(`${provider.isolation}: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times);
+  record(`local ${provider.isolation}`, `cold ${n}`, summary(`${provider.isolation}: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times));
   summary(`${provider.isolation}: destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
 }
 
@@ -104,14 +114,14 @@ async function warm(n: number): Promise<void> {
   } finally {
     await pool.drain();
   }
-  summary(`${provider.isolation}: warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times);
+  record(`local ${provider.isolation}`, `pool ${n}`, summary(`${provider.isolation}: warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times));
 }
 
 await provider.prepareDockerSeed();
 console.log(`image ${image}, ${RUNS} runs each, ${(await fs.readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs`);
 await provider.recover();
 console.log(`load average before: ${await loadavg()}`);
-for (const mode of MODES) {
+for (const mode of PROVIDERS.includes('local') ? MODES : []) {
   provider = createLocalProvider({ ...config, hostIsolation: mode }, { imageRootfs: image, log: logger('local-provider') });
   const problem = await provider.isolationProblem(image);
   if (problem) {
@@ -120,5 +130,66 @@ for (const mode of MODES) {
   }
   for (const n of [1, 3]) await cold(n);
   for (const n of [1, 3]) await warm(n);
+}
+
+/** The LXD provider (its daemon on this machine, started if needed): the same figures plus LXD snapshots. */
+async function lxdFigures(): Promise<void> {
+  const lxd = createLxdProvider(config, { log: logger('lxd-provider') });
+  const client = await lxd.client();
+  await lxd.recover();
+  for (const n of [1, 3]) {
+    const times: number[] = [];
+    const destroys: number[] = [];
+    const snaps: number[] = [];
+    const restores: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      const env = await lxd.create(spec(n));
+      times.push(performance.now() - t0);
+      if (n === 3) {
+        const t1 = performance.now();
+        await lxd.snapshot(env, 'bench');
+        snaps.push(performance.now() - t1);
+        const t2 = performance.now();
+        await lxd.restore(env, 'bench');
+        restores.push(performance.now() - t2);
+      }
+      const t3 = performance.now();
+      await lxd.destroy(env);
+      destroys.push(performance.now() - t3);
+      const left = await lxdLeftoversOf(client, config.dataDir, env.id);
+      if (left.length) console.log(`LEAK after destroy of ${env.id}: ${left.join(', ')}`);
+    }
+    record('lxd', `cold ${n}`, summary(`lxd: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times));
+    summary(`lxd: destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
+    if (snaps.length) record('lxd', 'snapshot 3', summary('lxd: snapshot, 3 hosts', snaps));
+    if (restores.length) record('lxd', 'restore 3', summary('lxd: restore + ready, 3 hosts', restores));
+  }
+  for (const n of [1, 3]) {
+    const pool = new WarmPool(lxd, spec(n), 1, 1, logger('warm-pool'));
+    const times: number[] = [];
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        await pool.waitReady();
+        const t0 = performance.now();
+        const env = await pool.claim();
+        times.push(performance.now() - t0);
+        await lxd.destroy(env);
+      }
+    } finally {
+      await pool.drain();
+    }
+    record('lxd', `pool ${n}`, summary(`lxd: warm (pool claim), ${n} host${n > 1 ? 's' : ''}`, times));
+  }
+  lxd.close();
+}
+if (PROVIDERS.includes('lxd')) await lxdFigures();
+
+if (table.size > 1 || PROVIDERS.includes('lxd')) {
+  const columns = [...table.keys()];
+  const figures = [...new Set([...table.values()].flatMap((m) => [...m.keys()]))];
+  const f = (x: number | undefined): string => (x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+  console.log(`\nmedians, side by side${' '.repeat(3)}${columns.map((c) => c.padStart(16)).join('')}`);
+  for (const fig of figures) console.log(`${`${fig.replace(/ (\d)$/, ', $1 host(s)')}`.padEnd(25)}${columns.map((c) => f(table.get(c)?.get(fig)).padStart(16)).join('')}`);
 }
 console.log(`load average after: ${await loadavg()} (wall times above stretch with it)`);
