@@ -52,6 +52,7 @@ export const extendWorkshop = (id: string, minutes: number) => request(API.exten
 export const endWorkshop = (id: string) => request(API.endWorkshop, { id });
 export const moveWorkshop = (id: string) => request(API.moveWorkshop, { id });
 export const resetAttendee = (id: string, attendee: string) => request(API.resetAttendee, { id, attendee });
+export const resetAttendeeStep = (id: string, attendee: string) => request(API.resetAttendeeStep, { id, attendee });
 export const catchUp = (id: string, step: number, attendee?: string) => request(API.catchUp, { id }, attendee === undefined ? { step } : { step, attendee });
 export const fetchPreviews = (labId: string) => request(API.previews, { id: labId });
 export const openPreview = (labId: string, body: OpenPreview) => request(API.openPreview, { id: labId }, body);

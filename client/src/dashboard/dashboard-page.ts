@@ -4,7 +4,7 @@
 // terminals read-only with their last check results, and a reset.
 import type { AttendeeRow, DashboardSnapshot } from '../../../common/workshop.ts';
 import { isStuck } from '../../../common/workshop.ts';
-import { ApiError, endWorkshop, extendWorkshop, fetchLab, moveWorkshop, resetAttendee, workshopSnapshot } from '../api.ts';
+import { ApiError, endWorkshop, extendWorkshop, fetchLab, moveWorkshop, resetAttendee, resetAttendeeStep, workshopSnapshot } from '../api.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../page.ts';
 import { duration } from '../pages/format.ts';
@@ -366,6 +366,23 @@ export function dashboardPage(workshopId: string): Page {
       if (!confirm(`Give ${r.name} fresh hosts? Their progress starts over.`)) return;
       void resetAttendee(workshopId, r.id).catch(fail);
     });
+    // "Reset step": back to the snapshot of the attendee's open step; where there is none, the full reset is offered.
+    const stepNote = h('span', { class: 'muted', role: 'status' });
+    const resetStep = h('button', { type: 'button' }, 'Reset step');
+    resetStep.addEventListener('click', () => {
+      if (!confirm(`Put ${r.name}'s hosts back to how they were when their current step opened? What they changed since is lost; finished steps stay done.`)) return;
+      resetStep.disabled = true;
+      stepNote.textContent = `Resetting ${r.name}'s step…`;
+      void resetAttendeeStep(workshopId, r.id)
+        .then((out) => {
+          stepNote.textContent = out.state === 'done' ? `${r.name}'s step was reset.` : `Step not reset: ${out.message}.`;
+          if (out.state === 'unavailable' && (out.code === 'no-snapshot' || out.code === 'unsupported')) {
+            if (confirm(`${r.name}'s step cannot be reset (${out.message}). Give them fresh hosts instead? Their progress starts over from the first step.`)) void resetAttendee(workshopId, r.id).catch(fail);
+          }
+        })
+        .catch(fail)
+        .finally(() => (resetStep.disabled = false));
+    });
     const previewNote = h('span', { class: 'muted', role: 'status' });
     const previewButtons = previews.map((p) => {
       const b = h('button', { type: 'button', class: 'preview-button' }, `Open preview: ${p.host}:${p.port}`);
@@ -387,7 +404,9 @@ export function dashboardPage(workshopId: string): Page {
       helpPanel(r, s.workshop.endedAt !== undefined),
       faultsPanel(s, r),
       attendeeCatchUp(workshopId, s, r, say),
+      resetStep,
       reset,
+      stepNote,
     );
     if (mirrorFor !== r.id || !mirror) {
       mirror?.dispose();
