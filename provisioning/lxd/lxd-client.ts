@@ -2,6 +2,9 @@
 // certificate for a remote LXD (or cluster). Background operations are waited for, errors carry LXD's message.
 import http from 'node:http';
 import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import type { Readable } from 'node:stream';
 
 /** Where the daemon listens: its unix socket, or an https:// URL with the client certificate it trusts. */
@@ -15,6 +18,12 @@ export type LxdEndpoint =
       /** PEM of the server's certificate or CA; without it the server's certificate is not verified. */
       serverCert?: string;
     };
+
+/** Accepts the server whose certificate is exactly `pem`; any other gets the usual name check. */
+function pinnedIdentity(pem: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  const pinned = new X509Certificate(pem).raw;
+  return (host, cert) => (cert.raw.equals(pinned) ? undefined : tls.checkServerIdentity(host, cert));
+}
 
 export class LxdError extends Error {
   override name = 'LxdError';
@@ -68,6 +77,9 @@ export class LxdClient {
             key: endpoint.key,
             ca: endpoint.serverCert,
             rejectUnauthorized: endpoint.serverCert !== undefined,
+            // LXD's certificate names no address (a cluster's is shared by every member): the one
+            // given is pinned, as `lxc remote add` does, whatever address the member answers on.
+            ...(endpoint.serverCert !== undefined ? { checkServerIdentity: pinnedIdentity(endpoint.serverCert) } : {}),
           });
   }
 
@@ -105,7 +117,8 @@ export class LxdClient {
 
   /** Waits for an operation (its URL or id) to finish; throws with LXD's error when it failed. */
   async waitOperation(operation: string, timeoutMs = 120_000): Promise<LxdOperation> {
-    const id = operation.replace(/^.*\/operations\//, '');
+    // A cluster member answers "/1.0/operations/<id>?project=default": the id is the part before the query.
+    const id = operation.replace(/^.*\/operations\//, '').replace(/\?.*$/, '');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));

@@ -33,6 +33,8 @@ import { ensureDaemon } from './lxd-daemon.ts';
 import { isolateLxdBridge, lxdIsolatedEnvIds, unisolateLxd } from './lxd-firewall.ts';
 import { pickBases, rootSlotBases } from './lxd-idmap.ts';
 import { ensureLxdImage } from './lxd-image.ts';
+import { createNetwork, placeEnvironment, targetQuery } from './lxd-placement.ts';
+import type { Placement } from './lxd-placement.ts';
 
 /** The settings the LXD provider reads; the server's Config has all of them. */
 export interface LxdProviderConfig {
@@ -165,6 +167,7 @@ export class LxdProvider implements Provider {
     const t0 = Date.now();
     const keys = generateKeyPair(`labwright-${id}`);
     const dir = this.envDir(id);
+    let placement: Placement | undefined;
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       await fs.writeFile(path.join(dir, 'id_ed25519'), keys.private, { mode: 0o600 });
@@ -173,7 +176,9 @@ export class LxdProvider implements Provider {
       const subnet = await this.reserveSubnet(client, id);
       const addrs = addressesIn(subnet, spec.hosts.length);
       const net = networkConfig(id, addrs.bridge, subnet.prefix);
-      await client.call('POST', '/1.0/networks', { body: { ...net, config: { ...net.config, 'user.labwright.creator-pid': String(process.pid) } } });
+      // On a cluster: every host on one member (the fewest instances), the network defined on each member.
+      placement = await placeEnvironment(client, spec.hosts.length);
+      await createNetwork(client, placement, { ...net, config: { ...net.config, 'user.labwright.creator-pid': String(process.pid) } });
       if (!this.remote) await isolateLxdBridge(networkName(id), id);
       progress('network', 1, 1, `network ${networkName(id)} ${formatCidr(subnet)}`);
       signal?.throwIfAborted();
@@ -187,10 +192,11 @@ export class LxdProvider implements Provider {
         await Promise.all(
           peers.map(async (p, i) => {
             const body = instanceBody({ envId: id, index: i, host: p.name, address: p.address, imageFingerprint: fingerprint, limits: this.limits, vm: spec.vm === true, sshPort: ports[i], idBase: bases[i], meta });
-            await client.call('POST', '/1.0/instances', { body, timeoutMs: 300_000 });
+            await client.call('POST', `/1.0/instances${targetQuery(placement!)}`, { body, timeoutMs: 300_000 });
           }),
         );
       }, { signal, pollMs: 20 });
+      placement.release();
       progress('boot', 0, peers.length, 'instances created');
       let booted = 0;
       await Promise.all(
@@ -219,6 +225,7 @@ export class LxdProvider implements Provider {
       progress('ready', 1, 1, `environment ${id} ready`);
       return env;
     } catch (e) {
+      placement?.release();
       if (signal?.aborted) elog.info('create cancelled; rolling back');
       else elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
       await this.teardown(client, id).catch((te: unknown) => elog.error({ err: String(te) }, 'rollback failed'));

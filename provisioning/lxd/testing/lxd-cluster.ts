@@ -112,6 +112,8 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
   const id = randomBytes(3).toString('hex');
   const bridge = `lwc${id}br`;
   const root = await fs.mkdtemp('/tmp/lwlxdc-');
+  // Unprivileged containers' root (a mapped id) must traverse down to their rootfs, as in /var/lib/lxd.
+  await fs.chmod(root, 0o711);
   const members: ClusterMember[] = [];
   const t0 = performance.now();
   const cluster = {
