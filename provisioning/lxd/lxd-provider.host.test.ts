@@ -1,6 +1,7 @@
 // The LXD provider against a real LXD daemon (started here with its own LXD_DIR, stopped at the end if this
 // test started it): two unprivileged hosts with etcd and Docker, used through the real ssh client; adoption
-// by a new provider; crash leftovers reaped; VMs refused clearly where no member has KVM; nothing left behind.
+// by a new provider; crash leftovers reaped; snapshot/restore; VMs refused clearly where no member has KVM;
+// nothing left behind.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -121,6 +122,16 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
     expect(report.reaped).toContain(id);
     expect(report.reaped).not.toContain(env.id);
     expect(await lxdLeftoversOf(client, config.dataDir, id)).toEqual([]);
+  });
+
+  it("puts every host back to a snapshot (LXD's own): a file written after it is gone, etcd healthy again", async () => {
+    await sshRun(env, 'host0', 'echo before > /root/mark');
+    const snap = await provider.snapshot(env, 'step-1');
+    expect(snap.name).toBe('step-1');
+    await sshRun(env, 'host0', 'echo after > /root/mark; touch /root/later');
+    await provider.restore(env, 'step-1');
+    expect((await sshRun(env, 'host0', 'cat /root/mark; ls /root/later 2>/dev/null || echo no-later')).stdout.trim().split('\n')).toEqual(['before', 'no-later']);
+    expect((await sshRun(env, 'host1', 'etcdctl endpoint health --cluster 2>&1')).stdout.match(/is healthy/g)).toHaveLength(2);
   });
 
   it('refuses VMs with a clear reason when no member can run them', async () => {
