@@ -62,6 +62,12 @@ describe('loadConfig: public URL, trusted proxies, solo mode', () => {
     expect(() => loadConfig({ LABWRIGHT_SOLO: 'yes' })).toThrow(/LABWRIGHT_SOLO \(--solo\) must be on, off or auto/);
   });
 
+  it('takes step snapshots unless LABWRIGHT_STEP_SNAPSHOTS=0', () => {
+    expect(loadConfig({}).stepSnapshots).toBe(true);
+    expect(loadConfig({ LABWRIGHT_STEP_SNAPSHOTS: '0' }).stepSnapshots).toBe(false);
+    expect(() => loadConfig({ LABWRIGHT_STEP_SNAPSHOTS: 'maybe' })).toThrow(/LABWRIGHT_STEP_SNAPSHOTS must be 1 or 0/);
+  });
+
   it('reads the host limits with defaults the shipped labs fit in, and refuses nonsense', () => {
     const c = loadConfig({});
     expect([c.hostMemoryMb, c.hostCpus, c.hostPids, c.hostDiskGb, c.allowUnlimitedHosts]).toEqual([1024, 0, 4096, 4, false]);

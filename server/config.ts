@@ -83,6 +83,11 @@ export interface Config {
    */
   allowUnlimitedHosts: boolean;
   /**
+   * Snapshot an environment's hosts as each step opens, for "Reset this step" (LABWRIGHT_STEP_SNAPSHOTS,
+   * 1 by default; 0 turns it off: the button then says a full reset is needed). Each snapshot freezes the hosts while it copies.
+   */
+  stepSnapshots: boolean;
+  /**
    * How local lab hosts run (LABWRIGHT_HOST_ISOLATION). userns (default): each host in its own user
    * namespace and id range, so root in a host is an unprivileged uid on this machine; the provider
    * refuses to start hosts where the kernel cannot do it. privileged: root in a host is root here.
@@ -292,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     hostPids: int('LABWRIGHT_HOST_PIDS', env.LABWRIGHT_HOST_PIDS, 4096, 256, 4_194_304),
     hostDiskGb: int('LABWRIGHT_HOST_DISK_GB', env.LABWRIGHT_HOST_DISK_GB, 4, 2, 16_384),
     allowUnlimitedHosts: flag('LABWRIGHT_ALLOW_UNLIMITED_HOSTS', env.LABWRIGHT_ALLOW_UNLIMITED_HOSTS),
+    stepSnapshots: flag('LABWRIGHT_STEP_SNAPSHOTS', env.LABWRIGHT_STEP_SNAPSHOTS ?? '1'),
     hostIsolation: hostIsolation(env.LABWRIGHT_HOST_ISOLATION),
     publicUrls: list(env.LABWRIGHT_PUBLIC_URL),
     trustedProxies: list(env.LABWRIGHT_TRUSTED_PROXY),

@@ -132,7 +132,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   };
   const warm = (): void => void workshopPools.refresh();
   // "Reset this step": each step's snapshot as it opens, on the provider itself (the pool only makes hosts).
-  const stepSnapshots = new StepSnapshots({ provider: opts.provider, log: logger('step-snapshots') });
+  // LABWRIGHT_STEP_SNAPSHOTS=0: no snapshots, so the page and the dashboard offer the full reset only.
+  const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, log: logger('step-snapshots') });
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
