@@ -19,7 +19,29 @@ export interface HostFilesInput {
    * here, new files and directories would show up inside as nobody's; they are chowned to idBase instead.
    */
   idBase?: number;
+  /**
+   * The host's /var/lib/docker was planted from the image's Docker seed (docker-seed.ts): the container
+   * images are imported already, so docker.service skips the import check (two Docker CLI runs, ~0.3 s
+   * of CPU on its start-up path).
+   */
+  dockerSeeded?: boolean;
 }
+
+/**
+ * Units of the image a lab host does not need, masked per host before boot (no image rebuild): kernel
+ * command-line network units, utmp records, journal flush (the journal is volatile), tmp cleaning and
+ * password agents — each a process or a watch on every boot. Labs rely on sshd, networkd, journald,
+ * etcd, Docker and nginx, none of which is here.
+ */
+export const MASKED_UNITS: readonly string[] = [
+  'systemd-network-generator.service',
+  'systemd-journal-flush.service',
+  'systemd-update-utmp.service',
+  'systemd-update-utmp-runlevel.service',
+  'systemd-tmpfiles-clean.timer',
+  'systemd-ask-password-console.path',
+  'systemd-ask-password-wall.path',
+];
 
 /** Gives what was just created at `p` (and its new parent directories up from `p`'s dirname to `firstNew`) to host root. */
 async function own(p: string, idBase: number | undefined, firstNew?: string): Promise<void> {
@@ -36,6 +58,20 @@ async function put(root: string, rel: string, content: string, mode = 0o644, idB
   await own(file, idBase, firstNew);
   // After the chown: a chown clears set-id bits, and writeFile's mode is masked by the umask.
   await fs.chmod(file, mode);
+}
+
+/** A symlink at rel (inside root) to target, given to host root; an existing one is left as it is. */
+async function link(root: string, rel: string, target: string, idBase?: number): Promise<void> {
+  const file = path.join(root, rel);
+  const firstNew = await fs.mkdir(path.dirname(file), { recursive: true });
+  const made = await fs.symlink(target, file).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+      return false;
+    },
+  );
+  if (made) await own(file, idBase, firstNew);
 }
 
 async function enable(root: string, target: string, unit: string, idBase?: number): Promise<void> {
@@ -108,5 +144,11 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
   if (input.services.docker) {
     await enable(root, 'multi-user.target', 'docker.service', id);
     await enable(root, 'sockets.target', 'docker.socket', id);
+    // Replaces the image's drop-in of the same name: an empty ExecStartPost= clears the import check.
+    if (input.dockerSeeded) await put(root, 'etc/systemd/system/docker.service.d/labwright-images.conf', '[Service]\nExecStartPost=\n', 0o644, id);
   }
+  for (const unit of MASKED_UNITS) await link(root, `etc/systemd/system/${unit}`, '/dev/null', id);
+  // multi-user, not graphical: nothing graphical is installed, one target less to reach.
+  await fs.rm(path.join(root, 'etc/systemd/system/default.target'), { force: true });
+  await link(root, 'etc/systemd/system/default.target', '/lib/systemd/system/multi-user.target', id);
 }

@@ -45,6 +45,11 @@ describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', ()
     expect((await sshRun(env, 'host2', 'etcdctl get --print-value-only /t')).stdout.trim()).toBe('from-host0');
   });
 
+  it('starts the services the lab declares, and none of the boot-only units a lab host does not need', async () => {
+    const r = await sshRun(env, 'host0', 'systemctl is-active etcd.service docker.service containerd.service ssh.service systemd-networkd.service; systemctl get-default; systemctl is-enabled systemd-update-utmp.service systemd-journal-flush.service');
+    expect(r.stdout.trim().split('\n')).toEqual(['active', 'active', 'active', 'active', 'active', 'multi-user.target', 'masked', 'masked']);
+  });
+
   it('runs containers from the built-in busybox image with no registry', async () => {
     const r = await sshRun(env, 'host2', 'docker run --rm busybox echo ok');
     expect(r.stdout.trim()).toBe('ok');

@@ -38,7 +38,7 @@ import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountMerged, m
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
 import { createBridge, deleteBridge, isolateBridge, isolatedEnvIds, listLinks, unisolate, usedNetworks } from './network.ts';
-import { connectWhenUp, exec } from './ssh-probe.ts';
+import { connectWhenUp, etcdHealthy, exec } from './ssh-probe.ts';
 import { envDir, envsDir, keyPath, listEnvIds, readState, writeState } from './state.ts';
 import type { EnvRecord, HostState } from './state.ts';
 import { addressesIn, chooseSubnet, formatCidr, maxHostsFor, parseCidr } from './subnet.ts';
@@ -212,8 +212,7 @@ export class LocalProvider implements Provider {
     const problem = specProblem(spec, this.config.subnetPrefix);
     if (problem) throw new ProvisionError('bad-spec', problem);
     const { signal } = opts;
-    await this.checkDependencies(false);
-    await this.checkLimits();
+    await this.machineChecks();
     await this.ensureInotifyRoom();
     const image = this.imageRootfs ? { rootfs: this.imageRootfs } : await ensureImage({
       cacheDir: this.config.cacheDir,
@@ -286,7 +285,7 @@ export class LocalProvider implements Provider {
           await this.applyDiskLimit(h.dir);
           await mountOverlay(imageRootfs, p, helper && h.idBase !== undefined ? { base: h.idBase, helper } : undefined);
           if (seed) await plantDockerSeed(seed, p.docker, h.idBase);
-          await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services, idBase: h.idBase });
+          await writeHostFiles(p.merged, { envId: id, index: i, peers, prefix: subnet.prefix, authorizedKey: keys.public, services: spec.services, idBase: h.idBase, dockerSeeded: seed !== undefined });
           h.cgroups = await this.applyCgroupLimits(h.machine);
           signal?.throwIfAborted();
           h.pid = launchHost(nspawnArgs({ machine: h.machine, hostname: h.name, paths: p, bridge: state.bridge, idBase: h.idBase }), h.cgroups, p.log);
@@ -494,6 +493,22 @@ export class LocalProvider implements Provider {
   }
 
   private inotifyChecked: Promise<void> | undefined;
+  private machineChecked: Promise<void> | undefined;
+
+  /**
+   * Commands and cgroup controllers, checked by the first create and remembered (each check starts a
+   * process; the machine does not lose them between two creates). A failed check is asked again next time.
+   */
+  private machineChecks(): Promise<void> {
+    this.machineChecked ??= (async () => {
+      await this.checkDependencies(false);
+      await this.checkLimits();
+    })().catch((e: unknown) => {
+      this.machineChecked = undefined;
+      throw e;
+    });
+    return this.machineChecked;
+  }
 
   /** Once per provider: room for every host's inotify instances (inotify-room.ts), logged when raised. */
   private ensureInotifyRoom(): Promise<void> {
@@ -595,13 +610,14 @@ export class LocalProvider implements Provider {
     const abortable = async (): Promise<void> => {
       const client = await connectWhenUp(h.address, key, deadline, signal);
       try {
+        // One login, a few cheap commands: systemd waits for start-up itself (etcd and Docker are notify
+        // units, ready once they serve); no Go CLI (etcdctl, docker) runs in the host to poll.
         const script = [
           'echo "system=$(systemctl is-system-running --wait 2>/dev/null)"',
           'echo "failed=$(systemctl list-units --failed --no-legend --plain 2>/dev/null | cut -d" " -f1 | tr "\\n" " ")"',
-          services.etcd === 'cluster'
-            ? 'for i in $(seq 1 100); do etcdctl endpoint health >/dev/null 2>&1 && break; sleep 0.1; done; etcdctl endpoint health >/dev/null 2>&1 && echo etcd=ok || echo etcd=bad'
+          services.docker
+            ? 'systemctl is-active -q docker.service && grep -qs \'"busybox"\' /var/lib/docker/image/overlay2/repositories.json && echo docker=ok || echo docker=bad'
             : '',
-          services.docker ? 'docker image inspect busybox >/dev/null 2>&1 && echo docker=ok || echo docker=bad' : '',
         ]
           .filter(Boolean)
           .join('\n');
@@ -616,10 +632,14 @@ export class LocalProvider implements Provider {
           this.log.warn({ host: h.name, failed }, 'host is degraded (units failed that the lab did not ask for)');
           h.note = `degraded: ${failed.join(' ') || 'a unit failed'}`;
         }
-        if (services.etcd === 'cluster' && field('etcd') !== 'ok') throw new Error(`${h.name}: etcd is not healthy`);
         if (services.docker && field('docker') !== 'ok') throw new Error(`${h.name}: docker is not ready`);
       } finally {
         client.end();
+      }
+      // etcd's own health endpoint, asked from here (its client port is open to the server): a member that
+      // restarted because its peers were slow is waited for without any process starting in the host.
+      if (services.etcd === 'cluster' && !(await etcdHealthy(h.address, Math.min(deadline, Date.now() + 10_000), signal))) {
+        throw new Error(`${h.name}: etcd is not healthy`);
       }
     };
     try {

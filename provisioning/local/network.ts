@@ -10,8 +10,18 @@ export async function createBridge(name: string, address: string, prefix: number
   // No IPv6 on the server's side of the bridge (set before it is up, so it never gets a link-local address):
   // the labs use IPv4 and the firewall below is the second line. Hosts still talk IPv6 among themselves (L2).
   await disableIpv6(name);
+  await quickArp(name);
   await run('ip', ['addr', 'add', `${address}/${prefix}`, 'dev', name]);
   await run('ip', ['link', 'set', name, 'up']);
+}
+
+/**
+ * The server's first SSH attempt to a host usually goes out before the host has its address: the kernel
+ * then asks ARP every second (3 times) before the connect fails and is retried. Asking every 100 ms on
+ * the environment's own bridge lets the connection through within 0.1 s of the host coming up.
+ */
+async function quickArp(bridge: string): Promise<void> {
+  await fs.writeFile(`/proc/sys/net/ipv4/neigh/${bridge}/retrans_time_ms`, '100').catch(() => undefined);
 }
 
 const ipv6Sysctl = (link: string): string => `/proc/sys/net/ipv6/conf/${link}/disable_ipv6`;
@@ -74,12 +84,18 @@ async function firewalls(): Promise<string[]> {
  * Traffic the server starts (SSH, etcd checks) still flows, since its replies are ESTABLISHED.
  */
 export async function isolateBridge(bridge: string, envId: string): Promise<void> {
-  const c = ['-m', 'comment', '--comment', ruleComment(envId)];
-  for (const fw of await firewalls()) {
-    await run(fw, ['-w', '-I', 'INPUT', '1', '-i', bridge, ...c, '-j', 'DROP']);
-    await run(fw, ['-w', '-I', 'INPUT', '1', '-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', ...c, '-j', 'ACCEPT']);
-    await run(fw, ['-w', '-I', 'FORWARD', '1', '-i', bridge, '!', '-o', bridge, ...c, '-j', 'DROP']);
-  }
+  const c = `-m comment --comment ${ruleComment(envId)}`;
+  // One iptables-restore per family (--noflush: the rules are inserted, nothing else is touched) instead
+  // of one process per rule. Inserted at 1 in this order: ESTABLISHED accept, then drop, in INPUT.
+  const batch = [
+    '*filter',
+    `-I INPUT 1 -i ${bridge} ${c} -j DROP`,
+    `-I INPUT 1 -i ${bridge} -m conntrack --ctstate ESTABLISHED,RELATED ${c} -j ACCEPT`,
+    `-I FORWARD 1 -i ${bridge} ! -o ${bridge} ${c} -j DROP`,
+    'COMMIT',
+    '',
+  ].join('\n');
+  await Promise.all((await firewalls()).map((fw) => run(`${fw}-restore`, ['-w', '--noflush'], { input: batch })));
 }
 
 /** `iptables -S` / `ip6tables -S` lines of our rules, as [firewall, envId, rule args]. */

@@ -1,5 +1,6 @@
 // Minimal SSH exec used to decide that a host is ready (the server's own SSH pool lives in server/;
 // provisioning does not depend on it). Retries the connection while the host is still booting.
+import http from 'node:http';
 import { Client } from 'ssh2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from '../exec-result.ts';
@@ -70,4 +71,32 @@ export function exec(c: Client, command: string, timeoutMs: number): Promise<Exe
       });
     });
   });
+}
+
+/** One GET of etcd's /health on address:2379; true when the member has a leader and serves. */
+function etcdHealthOnce(address: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: address, port: 2379, path: '/health', timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d.slice(0, 256)));
+      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Polls etcd's health endpoint from the server until it answers healthy or the deadline passes: nothing
+ * runs in the host for it (an `etcdctl endpoint health` loop there cost a Go process every 100 ms).
+ */
+export async function etcdHealthy(address: string, deadline: number, signal?: AbortSignal): Promise<boolean> {
+  for (;;) {
+    signal?.throwIfAborted();
+    if (await etcdHealthOnce(address, Math.max(200, Math.min(2000, deadline - Date.now())))) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
 }
