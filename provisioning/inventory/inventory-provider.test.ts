@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +91,17 @@ describe('inventory provider', () => {
     expect((await p.states())[0]).toEqual({ name: 'a', state: 'free' });
     await p.destroy(env); // idempotent: no second reset
     expect(runs).toHaveLength(2);
+  });
+
+  it('the built-in reset succeeds under set -e on a host with nothing to end (no tmux server, no keeper)', () => {
+    const home = fs.mkdtempSync(path.join(dir, 'home-'));
+    // Real sh, real pkill; PATH without tmux, as on a host that never had it.
+    const r = spawnSync('sh', ['-c', `set -e\n${BUILT_IN_RESET}\necho reset-done`], {
+      env: { HOME: home, PATH: '/usr/bin:/bin', TMUX_TMPDIR: home },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('reset-done');
   });
 
   it('a failed reset keeps the environment from the next attendee until a reset succeeds', async () => {

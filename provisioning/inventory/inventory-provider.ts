@@ -20,10 +20,11 @@ import type { Lease } from './leases.ts';
  * Run after the lab's own `reset:` script on every host of a returned environment: the previous
  * attendee's shells (the server's session keeper, lw-term, keeps them between page loads; older
  * servers used tmux) end with their history, so the next attendee starts afresh. `[.]` keeps pkill
- * from matching the shell running this line.
+ * from matching the shell running this line. It runs under `set -e`, so each step that finds nothing
+ * to end (no tmux server, no keeper) must not fail the reset.
  */
 export const BUILT_IN_RESET =
-  `tmux kill-server >/dev/null 2>&1; pkill -KILL -u "$(id -u)" -f '[.]labwright/bin/lw-term-' >/dev/null 2>&1; rm -rf "$HOME/.labwright/term"; true`;
+  `{ tmux kill-server; } >/dev/null 2>&1 || true; pkill -KILL -u "$(id -u)" -f '[.]labwright/bin/lw-term-' >/dev/null 2>&1 || true; rm -rf "$HOME/.labwright/term"`;
 
 /** Runs a script on one host; rejects when the host cannot be reached or logged in to. Tests pass a fake. */
 export type HostRunner = (host: SshEndpoint & { name: string }, script: string, timeoutMs: number) => Promise<ExecResult>;

@@ -24,7 +24,8 @@ function fakeEtcd(opts: { down?: string[]; leader?: string; terms?: Record<strin
       return Promise.resolve({ memberId: ids[h.name]!, leader: ids[opts.leader ?? 'host1']!, raftTerm: opts.terms?.[h.name] ?? 4 });
     },
     members() {
-      return Promise.resolve(hosts.map((h) => ({ id: ids[h.name]!, name: h.name, clientUrls: [`http://${h.address}:2379`] })));
+      // etcd lists members by their (random) IDs, not in the lab's host order.
+      return Promise.resolve([...hosts].reverse().map((h) => ({ id: ids[h.name]!, name: h.name, clientUrls: [`http://${h.address}:2379`] })));
     },
     range(_via, prefix, limit) {
       const entries = Object.entries(opts.keys ?? {})

@@ -142,7 +142,12 @@ async function readEtcd(src: ClusterSource, statuses: readonly (MemberStatus | n
   try {
     const members = await src.etcd.members(via);
     const hostOf = (urls: readonly string[]): string | null => src.hosts.find((h) => urls.some((u) => new URL(u).hostname === h.address))?.name ?? null;
-    const views = members.map((m) => ({ name: m.name || '(not started)', host: hostOf(m.clientUrls), up: upIds.has(m.id), leader: m.id === leaderId }));
+    // Listed in the lab's host order (etcd lists members by their random IDs, which reorders the tab
+    // from one environment to the next); members on no lab host come last.
+    const rank = (host: string | null): number => (host === null ? src.hosts.length : src.hosts.findIndex((h) => h.name === host));
+    const views = members
+      .map((m) => ({ name: m.name || '(not started)', host: hostOf(m.clientUrls), up: upIds.has(m.id), leader: m.id === leaderId }))
+      .sort((a, b) => rank(a.host) - rank(b.host));
     const leader = views.find((m) => m.leader);
     return { members: views, leader: leader ? (leader.host ?? leader.name) : null, raftTerm };
   } catch (e) {
