@@ -12,9 +12,9 @@ import type { Environment } from '../provider.ts';
 import { canRunHosts, sshRun, testConfig } from '../testing/host-test-support.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { KEY, instanceName, networkConfig, networkName } from './lxd-config.ts';
-import { stopDaemon } from './lxd-daemon.ts';
+import { daemonAnswers, stopDaemon } from './lxd-daemon.ts';
 import { lxdLeftoversOf } from './lxd-leftovers.ts';
-import { createLxdProvider } from './lxd-provider.ts';
+import { createLxdProvider, stopLocalLxd } from './lxd-provider.ts';
 import type { LxdProvider, LxdProviderConfig } from './lxd-provider.ts';
 
 const config: LxdProviderConfig = { ...testConfig, lxdDir: path.join(testConfig.cacheDir, 'lxd'), lxdPoolGb: 50, hostPids: 3000, hostMemoryMb: 768 };
@@ -150,5 +150,17 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
     await provider.destroy(env.id);
     expect((await provider.list()).some((e) => e.id === env.id)).toBe(false);
     expect(await fs.readdir(path.join(config.dataDir, 'lxd-envs')).catch(() => [])).not.toContain(env.id);
+  });
+
+  it('env lxd-stop (stopLocalLxd) destroys what is left and stops the daemon Labwright started, with its storage pool mount', async () => {
+    if (!provider.startedDaemon) return; // someone else's daemon (a developer's running server): not ours to stop
+    const left = await provider.create({ hosts: ['host0'], services: { etcd: 'none', docker: false }, owner: 'test' });
+    provider.close();
+    expect(await stopLocalLxd(config)).toEqual({ wasRunning: true, destroyed: [left.id] });
+    expect(await daemonAnswers(config.lxdDir)).toBe(false);
+    const mounts = await fs.readFile('/proc/mounts', 'utf8');
+    expect(mounts.split('\n').filter((l) => l.includes(config.lxdDir))).toEqual([]);
+    expect(await fs.readdir(path.join(config.dataDir, 'lxd-envs')).catch(() => [])).not.toContain(left.id);
+    expect(await stopLocalLxd(config)).toEqual({ wasRunning: false, destroyed: [] });
   });
 });

@@ -29,7 +29,7 @@ import { LxdClient, LxdError } from './lxd-client.ts';
 import type { LxdEndpoint } from './lxd-client.ts';
 import { EXTRA_FILES, KEY, LXD_ENV_ID_RE, LXD_INSTANCE_RE, instanceBody, instanceName, networkConfig, networkName, newLxdEnvId } from './lxd-config.ts';
 import type { LxdLimits } from './lxd-config.ts';
-import { ensureDaemon } from './lxd-daemon.ts';
+import { daemonAnswers, ensureDaemon, stopDaemon } from './lxd-daemon.ts';
 import { isolateLxdBridge, lxdIsolatedEnvIds, unisolateLxd } from './lxd-firewall.ts';
 import { pickBases, rootSlotBases } from './lxd-idmap.ts';
 import { ensureLxdImage } from './lxd-image.ts';
@@ -544,4 +544,26 @@ async function walk(root: string, rel: string): Promise<Entry[]> {
 
 export function createLxdProvider(config: LxdProviderConfig, opts: LxdProviderOptions = {}): LxdProvider {
   return new LxdProvider(config, opts);
+}
+
+/**
+ * `labwright env lxd-stop`: the provider starts its own daemon on first use and leaves it running after
+ * `serve` exits (its containers are the environments a restarted server adopts); this destroys those
+ * environments and stops that daemon (which unmounts its storage pool). Not for a remote LXD.
+ */
+export async function stopLocalLxd(config: LxdProviderConfig, opts: LxdProviderOptions = {}): Promise<{ wasRunning: boolean; destroyed: string[] }> {
+  if (config.lxdUrl) throw new ProvisionError('bad-spec', 'a remote LXD (LABWRIGHT_LXD_URL) is not ours to stop');
+  if (!(await daemonAnswers(config.lxdDir))) return { wasRunning: false, destroyed: [] };
+  const provider = createLxdProvider(config, opts);
+  const destroyed: string[] = [];
+  try {
+    for (const e of await provider.list()) {
+      await provider.destroy(e);
+      destroyed.push(e.id);
+    }
+  } finally {
+    provider.close();
+  }
+  await stopDaemon(config.lxdDir);
+  return { wasRunning: true, destroyed };
 }

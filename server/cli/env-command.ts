@@ -6,7 +6,7 @@ import { LAB_ID, MAX_HOSTS } from '../../common/lab.ts';
 import { ensureImage } from '../../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import { LXD_ENV_ID_RE } from '../../provisioning/lxd/lxd-config.ts';
-import { createLxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
+import { createLxdProvider, stopLocalLxd } from '../../provisioning/lxd/lxd-provider.ts';
 import type { Provider } from '../../provisioning/provider.ts';
 import { ENV_ID_RE } from '../../provisioning/local/names.ts';
 import { ProvisionError } from '../../provisioning/provider.ts';
@@ -29,6 +29,8 @@ const USAGE = `labwright env <subcommand>
   ssh <env-id> <host> [command…]             ssh into a host as root with the environment's key
   reap                                       remove leftovers of crashed runs; keep live environments
   image [--force]                            build the cached host image now (with progress)
+  lxd-stop                                   destroy the LXD provider's environments and stop the LXD
+                                             daemon Labwright started here (LABWRIGHT_LXD_DIR)
 
 Runs as root. Hosts stay up after the command exits, until \`env down\`.`;
 
@@ -217,14 +219,24 @@ async function image(config: Config, args: string[]): Promise<number> {
   return 0;
 }
 
+async function lxdStop(config: Config, args: string[]): Promise<number> {
+  if (args.length) throw new UsageError('usage: labwright env lxd-stop');
+  if (config.lxdUrl) throw new UsageError(`LABWRIGHT_LXD_URL names a remote LXD (${config.lxdUrl}); lxd-stop only stops the daemon Labwright started on this machine`);
+  const r = await stopLocalLxd(config, { log: logger('lxd-provider') });
+  if (!r.wasRunning) console.log(`no LXD daemon of Labwright runs here (LXD_DIR=${config.lxdDir})`);
+  else console.log(`destroyed ${r.destroyed.length} LXD environment(s); stopped the LXD daemon (LXD_DIR=${config.lxdDir})`);
+  return 0;
+}
+
 export const envCommand: Command = {
-  summary: 'lab hosts on this machine: up, ls, down, ssh, reap, image',
+  summary: 'lab hosts on this machine: up, ls, down, ssh, reap, image, lxd-stop',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
     const [sub, ...rest] = args;
     const config = loadConfig();
     // The CLI speaks in lines of its own; the structured log only carries warnings here.
     setLogLevel(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    if (sub === 'lxd-stop') return await lxdStop(config, rest);
     const provider = envProvider(config);
     try {
       switch (sub) {
@@ -245,9 +257,9 @@ export const envCommand: Command = {
           return 0;
         }
         case undefined:
-          throw new UsageError('missing subcommand: up, ls, down, ssh, reap or image');
+          throw new UsageError('missing subcommand: up, ls, down, ssh, reap, image or lxd-stop');
         default:
-          throw new UsageError(`unknown subcommand "${sub}": up, ls, down, ssh, reap or image`);
+          throw new UsageError(`unknown subcommand "${sub}": up, ls, down, ssh, reap, image or lxd-stop`);
       }
     } catch (e) {
       if (e instanceof ProvisionError) {
