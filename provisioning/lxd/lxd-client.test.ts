@@ -1,7 +1,9 @@
 // The REST client against a fake LXD on a unix socket: sync answers, background operations waited for,
 // LXD's error messages passed on, and a socket where nothing listens failing at once instead of hanging.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +84,50 @@ describe('LxdClient over a unix socket', () => {
     const c = new LxdClient({ socketPath: path.join(dir, 'absent.socket') });
     await expect(c.get('/1.0')).rejects.toThrow(/absent\.socket: ENOENT/);
     c.close();
+  });
+});
+
+describe('LxdClient over HTTPS (a remote LXD with a self-signed certificate, as LXD makes)', () => {
+  let tlsDir: string;
+  let tlsServer: https.Server;
+  let url: string;
+  const pem: Record<string, string> = {};
+
+  beforeAll(async () => {
+    tlsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lxd-client-tls-'));
+    // A server certificate naming no address (like a cluster's) and a client certificate it trusts.
+    for (const who of ['server', 'client']) {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=lxd-${who}`, '-keyout', path.join(tlsDir, `${who}.key`), '-out', path.join(tlsDir, `${who}.crt`)], { stdio: 'ignore' });
+      pem[`${who}.key`] = await fs.readFile(path.join(tlsDir, `${who}.key`), 'utf8');
+      pem[`${who}.crt`] = await fs.readFile(path.join(tlsDir, `${who}.crt`), 'utf8');
+    }
+    tlsServer = https.createServer({ key: pem['server.key'], cert: pem['server.crt'], requestCert: true, rejectUnauthorized: true, ca: pem['client.crt'] }, (_req, res) => reply(res, 200, { type: 'sync', status_code: 200, metadata: { api_version: '1.0' } }));
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    url = `https://127.0.0.1:${(tlsServer.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    tlsServer.close();
+    await fs.rm(tlsDir, { recursive: true, force: true });
+  });
+
+  it('refuses a server whose certificate nobody vouches for, and says to pin it with LABWRIGHT_LXD_SERVER_CERT', async () => {
+    const c = new LxdClient({ url, cert: pem['client.crt']!, key: pem['client.key']! });
+    const err = await c.get('/1.0').catch((e: unknown) => e);
+    c.close();
+    expect(err).toBeInstanceOf(LxdError);
+    expect((err as LxdError).message).toMatch(/certificate is not trusted .*LABWRIGHT_LXD_SERVER_CERT/);
+  });
+
+  it('talks to the server whose certificate is pinned, whatever address it answers on, with its client certificate', async () => {
+    const c = new LxdClient({ url, cert: pem['client.crt']!, key: pem['client.key']!, serverCert: pem['server.crt'] });
+    expect(await c.get('/1.0')).toEqual({ api_version: '1.0' });
+    c.close();
+  });
+
+  it('refuses another server even with a pin (the pin is exact)', async () => {
+    const c = new LxdClient({ url, cert: pem['client.crt']!, key: pem['client.key']!, serverCert: pem['client.crt'] });
+    const err = await c.get('/1.0').catch((e: unknown) => e);
+    c.close();
+    expect(err).toBeInstanceOf(LxdError);
   });
 });

@@ -15,7 +15,7 @@ export type LxdEndpoint =
       /** PEM client certificate and key (added to the server's trust store beforehand). */
       cert: string;
       key: string;
-      /** PEM of the server's certificate or CA; without it the server's certificate is not verified. */
+      /** PEM of the server's certificate (pinned) or CA; without it the system's CAs must vouch for the server. */
       serverCert?: string;
     };
 
@@ -24,6 +24,9 @@ function pinnedIdentity(pem: string): (host: string, cert: PeerCertificate) => E
   const pinned = new X509Certificate(pem).raw;
   return (host, cert) => (cert.raw.equals(pinned) ? undefined : tls.checkServerIdentity(host, cert));
 }
+
+/** What Node's TLS says when a server's certificate cannot be verified (a self-signed LXD without a pin). */
+const TLS_TRUST_ERRORS = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']);
 
 export class LxdError extends Error {
   override name = 'LxdError';
@@ -75,8 +78,9 @@ export class LxdClient {
             maxSockets: 16,
             cert: endpoint.cert,
             key: endpoint.key,
-            ca: endpoint.serverCert,
-            rejectUnauthorized: endpoint.serverCert !== undefined,
+            // Never unverified: the client certificate and every host's files go over this connection.
+            ...(endpoint.serverCert !== undefined ? { ca: endpoint.serverCert } : {}),
+            rejectUnauthorized: true,
             // LXD's certificate names no address (a cluster's is shared by every member): the one
             // given is pinned, as `lxc remote add` does, whatever address the member answers on.
             ...(endpoint.serverCert !== undefined ? { checkServerIdentity: pinnedIdentity(endpoint.serverCert) } : {}),
@@ -173,6 +177,8 @@ export class LxdClient {
       req.on('timeout', () => req.destroy(new LxdError(408, `LXD ${method} ${path}: no answer in ${base.timeout} ms`)));
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof LxdError) reject(e);
+        else if (!('socketPath' in ep) && TLS_TRUST_ERRORS.has(e.code ?? ''))
+          reject(new LxdError(495, `LXD ${ep.url}: its certificate is not trusted (${e.code}): give it in LABWRIGHT_LXD_SERVER_CERT (on the LXD server: /var/lib/lxd/cluster.crt or server.crt; lxc info shows it)`));
         else reject(new LxdError(503, `LXD ${method} ${path}: ${'socketPath' in ep ? `socket ${ep.socketPath}` : ep.url}: ${e.code ?? e.message}`));
       });
       if (opts.stream) {
