@@ -99,6 +99,19 @@ export async function stopDaemon(dir: string): Promise<void> {
   if (!(await daemonAnswers(dir))) return;
   await run('lxd', ['shutdown', '--timeout', '60'], { env: { ...process.env, LXD_DIR: dir }, okCodes: [0, 1] });
   for (let i = 0; i < 100 && (await daemonAnswers(dir)); i++) await sleep(100);
+  // LXD unmounts its pool on shutdown but leaves the loop device attached to the pool's file.
+  for (const dev of await loopDevicesUnder(dir)) await run('losetup', ['-d', dev], { okCodes: [0, 1] });
+}
+
+/** Loop devices whose backing file lies under `dir` (the storage pool's image file). */
+export async function loopDevicesUnder(dir: string): Promise<string[]> {
+  const r = await run('losetup', ['--list', '--noheadings', '--raw', '-O', 'NAME,BACK-FILE'], { okCodes: [0, 1] });
+  const prefix = `${path.resolve(dir)}/`;
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter(([name, file]) => name && file && file.replace(/ \(deleted\)$/, '').startsWith(prefix))
+    .map(([name]) => name!);
 }
 
 async function groupExists(name: string): Promise<boolean> {

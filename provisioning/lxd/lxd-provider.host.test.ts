@@ -12,7 +12,7 @@ import type { Environment } from '../provider.ts';
 import { canRunHosts, sshRun, testConfig } from '../testing/host-test-support.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { KEY, instanceName, networkConfig, networkName } from './lxd-config.ts';
-import { daemonAnswers, stopDaemon } from './lxd-daemon.ts';
+import { daemonAnswers, loopDevicesUnder, stopDaemon } from './lxd-daemon.ts';
 import { lxdLeftoversOf } from './lxd-leftovers.ts';
 import { createLxdProvider, stopLocalLxd } from './lxd-provider.ts';
 import type { LxdProvider, LxdProviderConfig } from './lxd-provider.ts';
@@ -160,6 +160,7 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
     expect(await daemonAnswers(config.lxdDir)).toBe(false);
     const mounts = await fs.readFile('/proc/mounts', 'utf8');
     expect(mounts.split('\n').filter((l) => l.includes(config.lxdDir))).toEqual([]);
+    expect(await loopDevicesUnder(config.lxdDir)).toEqual([]);
     expect(await fs.readdir(path.join(config.dataDir, 'lxd-envs')).catch(() => [])).not.toContain(left.id);
     expect(await stopLocalLxd(config)).toEqual({ wasRunning: false, destroyed: [] });
   });
