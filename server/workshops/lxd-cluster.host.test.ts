@@ -39,12 +39,7 @@ file: { on: host0, path: /tmp/lw-mark }
 \`\`\`
 `;
 
-/**
- * Open: on the test cluster the members' first container does not start (`lxd forkstart … exit 1`,
- * after placement, network and image import succeed). Remove this once that is found and fixed.
- */
-const BLOCKER: string | undefined = 'containers fail to start on the test cluster members (lxd forkstart exit 1): not yet diagnosed';
-const problem = lxdClusterProblem() ?? BLOCKER;
+const problem = lxdClusterProblem();
 if (problem) console.log(`lxd-cluster test skipped: ${problem}`);
 
 /** Fails with what it waited for instead of timing out the whole test silently. */
@@ -116,10 +111,11 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
     for (const s of sockets.splice(0)) s.ws.terminate();
     await composed?.close();
     provider?.close();
-    // The daemons go with everything they ran: containers, networks, pools, namespaces.
+    // The daemons go with everything they ran: containers, proxies, networks, pools, namespaces.
     await cluster?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     console.log(`lxd cluster timings: ${JSON.stringify(timings)}`);
+    if (cluster) expect(await cluster.leftovers()).toEqual([]);
   }, 120_000);
 
   it('places attendees on both members, serves terminals and checks on each, and tells the attendees of a member that dies', { timeout: 600_000 }, async () => {

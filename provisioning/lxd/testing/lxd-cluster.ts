@@ -1,7 +1,8 @@
 // A real LXD cluster of two members on this machine, as LXD's own test suite makes one: one `lxd`
-// daemon per member with its own LXD_DIR, each in a network namespace of its own joined to a bridge in
-// the root namespace (10.252.0.0/24, made here), each with a btrfs pool on a loop file. For tests only:
-// everything it makes (daemons, containers, namespaces, links, loop files, mounts) goes in close().
+// daemon per member with its own LXD_DIR, each in a network and mount namespace of its own (the net one
+// joined to a bridge in the root namespace, 10.252.0.0/24, made here), each with a btrfs pool on a loop
+// file. For tests only: everything it makes (daemons, containers, namespaces, links, loop files, mounts)
+// goes in close().
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +33,10 @@ export interface ClusterMember {
   address: string;
   netns: string;
   dir: string;
+  /** Holds the member's network and mount namespaces (an `unshare`d `sleep`), as LXD's test suite does. */
+  holder: ChildProcess | null;
+  /** The holder's network and mount namespaces (`net:[…]`, `mnt:[…]`): whatever is in them is the member's. */
+  namespaces: string[];
   daemon: ChildProcess | null;
 }
 
@@ -48,6 +53,8 @@ export interface LxdTestCluster {
   /** Kills a member as a machine dies: its daemon and everything in its namespace, and its containers. */
   killMember(name: string): Promise<void>;
   close(): Promise<void>;
+  /** After close(): what is still there (processes, namespaces, links, loop devices, files), each named. */
+  leftovers(): Promise<string[]>;
 }
 
 async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<string> {
@@ -66,10 +73,25 @@ async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: 
 
 const quiet = (p: Promise<unknown>): Promise<void> => p.then(() => undefined, () => undefined);
 
-/** Pids of processes in a network namespace. */
-async function netnsPids(ns: string): Promise<number[]> {
-  const out = await sh('ip', ['netns', 'pids', ns]).catch(() => '');
-  return out.split('\n').map(Number).filter((n) => n > 0);
+/**
+ * Pids of a member's processes: those in its network or mount namespace (a proxy device's forkproxy ends
+ * up in its container's network namespace but keeps the member's mount namespace).
+ */
+async function memberPids(m: ClusterMember): Promise<number[]> {
+  if (m.namespaces.length === 0) return [];
+  const out: number[] = [];
+  for (const entry of await fs.readdir('/proc').catch(() => [])) {
+    const pid = Number(entry);
+    if (!(pid > 0) || pid === process.pid) continue;
+    for (const ns of ['net', 'mnt']) {
+      const id = await fs.readlink(`/proc/${pid}/ns/${ns}`).catch(() => '');
+      if (id && m.namespaces.includes(id)) {
+        out.push(pid);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 async function cmdline(pid: number): Promise<string> {
@@ -78,19 +100,21 @@ async function cmdline(pid: number): Promise<string> {
 
 /** Kills every process of a member: its containers first (their init, which takes the pid namespace with it), then its namespace. */
 async function killAll(m: ClusterMember): Promise<void> {
-  const pids = await netnsPids(m.netns);
+  const pids = await memberPids(m);
   for (const pid of pids) {
     if (!(await cmdline(pid)).startsWith('[lxc monitor]')) continue;
     const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).map(Number).filter((n) => n > 0);
     for (const c of children) quietKill(c);
   }
   m.daemon?.kill('SIGKILL');
+  m.holder?.kill('SIGKILL');
   for (const pid of pids) quietKill(pid);
-  for (let i = 0; i < 50 && (await netnsPids(m.netns)).length > 0; i++) {
-    for (const pid of await netnsPids(m.netns)) quietKill(pid);
+  for (let i = 0; i < 50 && (await memberPids(m)).length > 0; i++) {
+    for (const pid of await memberPids(m)) quietKill(pid);
     await sleep(100);
   }
   m.daemon = null;
+  m.holder = null;
 }
 
 function quietKill(pid: number): void {
@@ -99,6 +123,40 @@ function quietKill(pid: number): void {
   } catch {
     // gone already
   }
+}
+
+/**
+ * A process holding new network and mount namespaces for a member, with a /sys of its own that keeps the
+ * machine's cgroup tree (LXD's test suite, setup_clustering_netns). `ip netns exec` is not enough: its
+ * fresh sysfs hides /sys/fs/cgroup, and LXC then fails every container with a limit ("Failed to setup
+ * cgroup limits", lxd forkstart exit status 1). Resolves with the holder's pid once /sys is in place.
+ */
+async function holdNamespaces(m: ClusterMember): Promise<number> {
+  const old = path.join(m.dir, '.sys');
+  const script = [
+    'set -e',
+    `mkdir "${old}"`,
+    `mount --move /sys "${old}"`,
+    'mount -t sysfs sysfs /sys',
+    `mount --move "${old}/fs/cgroup" /sys/fs/cgroup`,
+    `umount -l "${old}"`,
+    `rmdir "${old}"`,
+    'echo held',
+    // Dies with the test process even if close() never runs (so does the daemon).
+    'exec setpriv --pdeathsig KILL sleep infinity',
+  ].join('\n');
+  const holder = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  m.holder = holder;
+  let err = '';
+  holder.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+    holder.on('error', reject);
+    holder.on('exit', (code) => reject(new Error(`could not make the namespaces of ${m.name} (exit ${code}): ${err.trim()}`)));
+  });
+  if (holder.pid === undefined) throw new Error(`no holder process for ${m.name}`);
+  m.namespaces = await Promise.all(['net', 'mnt'].map((ns) => fs.readlink(`/proc/${holder.pid}/ns/${ns}`)));
+  return holder.pid;
 }
 
 export async function startLxdCluster(opts: { members?: number; poolGb?: number; log?: (line: string) => void } = {}): Promise<LxdTestCluster> {
@@ -135,8 +193,8 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
         await quiet(sh('ip', ['netns', 'del', m.netns]));
       }
       await quiet(sh('ip', ['link', 'del', bridge]));
-      // The daemons' mounts (btrfs pools on their loop files, shmounts) lived in their own mount
-      // namespaces (ip netns exec) and went with their last process; a loop device left bound goes here.
+      // The daemons' mounts (btrfs pools on their loop files, shmounts) lived in their members' mount
+      // namespaces and went with their last process; a loop device left bound goes here.
       for (const m of members) {
         const img = path.join(m.dir, 'disks', `${CLUSTER_POOL}.img`);
         const loops = await sh('losetup', ['-j', img]).catch(() => '');
@@ -147,16 +205,29 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
       }
       await fs.rm(root, { recursive: true, force: true });
     },
+    leftovers: async () => {
+      const out: string[] = [];
+      for (const m of members) for (const pid of await memberPids(m)) out.push(`process ${pid} of ${m.name}: ${await cmdline(pid)}`);
+      const netns = await sh('ip', ['netns', 'list']).catch(() => '');
+      for (const m of members) if (netns.split('\n').some((l) => l.split(' ')[0] === m.netns)) out.push(`network namespace ${m.netns}`);
+      const links = await sh('ip', ['-br', 'link']).catch(() => '');
+      for (const l of links.split('\n')) if (l.startsWith(`lwc${id}`)) out.push(`link ${l.split(/\s+/)[0]}`);
+      const loops = await sh('losetup', ['-a']).catch(() => '');
+      for (const l of loops.split('\n')) if (l.includes(root)) out.push(`loop device ${l}`);
+      if (existsSync(root)) out.push(`directory ${root}`);
+      return out;
+    },
   };
   try {
     await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
     await sh('ip', ['addr', 'add', `${CLUSTER_SUBNET}.1/24`, 'dev', bridge]);
     await sh('ip', ['link', 'set', bridge, 'up']);
     for (let i = 1; i <= count; i++) {
-      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: `lwc${id}m${i}`, dir: path.join(root, `m${i}`), daemon: null };
+      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: `lwc${id}m${i}`, dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
       members.push(m);
       await fs.mkdir(m.dir, { mode: 0o711 });
-      await sh('ip', ['netns', 'add', m.netns]);
+      const holderPid = await holdNamespaces(m);
+      await sh('ip', ['netns', 'attach', m.netns, String(holderPid)]);
       const outer = `lwc${id}v${i}`;
       await sh('ip', ['link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns]);
       await sh('ip', ['link', 'set', outer, 'master', bridge, 'up']);
@@ -165,10 +236,10 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
       await inNs('ip', 'addr', 'add', `${m.address}/24`, 'dev', 'eth0');
       await inNs('ip', 'link', 'set', 'eth0', 'up');
       await inNs('ip', 'route', 'add', 'default', 'via', `${CLUSTER_SUBNET}.1`);
-      // ip netns exec gives the daemon its own mount namespace with this namespace's /sys (LXD reads
-      // /sys/class/net), whose mounts do not propagate back: they go when its processes do.
+      // The daemon joins the holder's namespaces: its /sys shows this namespace's interfaces (LXD reads
+      // /sys/class/net) and still has the machine's cgroups; its mounts (pool, shmounts) stay in there.
       const out = openSync(path.join(m.dir, 'daemon.out'), 'a');
-      m.daemon = spawn('ip', ['netns', 'exec', m.netns, 'lxd', '--logfile', path.join(m.dir, 'lxd.log')], { env: { ...process.env, LXD_DIR: m.dir }, stdio: ['ignore', out, out] });
+      m.daemon = spawn('nsenter', ['-t', String(holderPid), '-m', '-n', 'setpriv', '--pdeathsig', 'KILL', 'lxd', '--logfile', path.join(m.dir, 'lxd.log')], { env: { ...process.env, LXD_DIR: m.dir }, stdio: ['ignore', out, out] });
       closeSync(out);
     }
     const lxdEnv = (m: ClusterMember): NodeJS.ProcessEnv => ({ ...process.env, LXD_DIR: m.dir });
