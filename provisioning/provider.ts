@@ -96,6 +96,11 @@ export interface Provider {
   snapshot?(env: Environment, name: string): Promise<SnapshotInfo>;
   /** Optional: puts every host of `env` back to snapshot `name`; the environment keeps its id, addresses and key. */
   restore?(env: Environment, name: string): Promise<void>;
+  /**
+   * Optional: snapshot `name` of `env` as the provider keeps it now, or undefined when it has none (never taken,
+   * or lost). Lets a restarted caller check that a snapshot it recorded is still there before a restore.
+   */
+  snapshotInfo?(env: Environment, name: string): Promise<SnapshotInfo | undefined>;
 }
 
 export class ProvisionError extends Error {

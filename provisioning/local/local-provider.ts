@@ -385,6 +385,16 @@ export class LocalProvider implements Provider {
     });
   }
 
+  /** The snapshot as the hosts' disks hold it now: every host must have a complete copy of that name. */
+  async snapshotInfo(env: Environment, name: string): Promise<SnapshotInfo | undefined> {
+    if (!SNAPSHOT_NAME_RE.test(name) || !ENV_ID_RE.test(env.id)) return undefined;
+    const st = await readState(this.config.dataDir, env.id);
+    if (!st || st.hosts.length === 0) return undefined;
+    const metas = await Promise.all(st.hosts.map((h) => readHostSnapshot(h.dir, name)));
+    if (metas.some((m) => m === undefined)) return undefined;
+    return { name, takenAt: Math.min(...metas.map((m) => m!.takenAt)) };
+  }
+
   /**
    * Stops every host, puts its saved upper layer and Docker directory back, and boots it again in the same
    * cgroups, on the same bridge and address; resolves once the hosts are ready as after create().

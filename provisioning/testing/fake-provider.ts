@@ -147,12 +147,32 @@ export class FakeProvider implements Provider {
     let names = this.snapshots.get(env.id);
     if (!names) this.snapshots.set(env.id, (names = new Set()));
     names.add(name);
-    return Promise.resolve({ name, takenAt: Date.now(), bytes: 1 });
+    const takenAt = Date.now();
+    this.#takenAt.set(`${env.id}/${name}`, takenAt);
+    return Promise.resolve({ name, takenAt, bytes: 1 });
   }
+
+  readonly #takenAt = new Map<string, number>();
+
+  snapshotInfo(env: Environment, name: string): Promise<SnapshotInfo | undefined> {
+    const takenAt = this.snapshots.get(env.id)?.has(name) ? this.#takenAt.get(`${env.id}/${name}`) : undefined;
+    return Promise.resolve(takenAt === undefined ? undefined : { name, takenAt });
+  }
+
+  /** The next restore() waits until the returned function is called (a reset that takes a while). */
+  holdNextRestore(): () => void {
+    let open!: () => void;
+    this.#restoreGate = new Promise<void>((r) => (open = r));
+    return open;
+  }
+
+  #restoreGate: Promise<void> | undefined;
 
   restore(env: Environment, name: string): Promise<void> {
     if (!this.snapshots.get(env.id)?.has(name)) return Promise.reject(new ProvisionError('no-snapshot', `environment ${env.id} has no snapshot "${name}"`));
     this.restored.push(`${env.id}/${name}`);
-    return Promise.resolve();
+    const gate = this.#restoreGate;
+    this.#restoreGate = undefined;
+    return gate ?? Promise.resolve();
   }
 }

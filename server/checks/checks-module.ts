@@ -168,7 +168,24 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     if (deps.snapshots && (!deps.setups || deps.setups.prepared(env, step))) deps.snapshots.stepOpened(env, step);
   }
 
-  async function resetStep(sessionId: string, labId: string, only?: number): Promise<StepResetStatus> {
+  /** Step resets running now, by room key: a second press (the page's, the instructor's) joins the first. */
+  const resetting = new Map<string, Promise<StepResetStatus>>();
+  /** What a running reset told its pages as it started (a page that presses meanwhile is told it again). */
+  const resetRunning = new Map<string, StepResetStatus>();
+
+  function resetStep(sessionId: string, labId: string, only?: number): Promise<StepResetStatus> {
+    const k = roomKey(sessionId, labId);
+    const running = resetting.get(k);
+    if (running) return running;
+    const job = resetStepNow(sessionId, labId, only).finally(() => {
+      resetting.delete(k);
+      resetRunning.delete(k);
+    });
+    resetting.set(k, job);
+    return job;
+  }
+
+  async function resetStepNow(sessionId: string, labId: string, only?: number): Promise<StepResetStatus> {
     const lab = deps.lab(sessionId, labId);
     const env = deps.environment(sessionId, labId);
     if (!lab || !env) return { step: only ?? 0, state: 'unavailable', code: 'not-ready', message: 'the lab hosts are not ready' };
@@ -180,7 +197,9 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
     const tell = (s: StepResetStatus): void => {
       if (room) broadcast(room, { type: 'step-reset', reset: s });
     };
-    tell({ step: step.index, state: 'running', message: 'Putting your hosts back to how they were when this step opened…' });
+    const running: StepResetStatus = { step: step.index, state: 'running', message: 'Putting your hosts back to how they were when this step opened…' };
+    resetRunning.set(roomKey(sessionId, labId), running);
+    tell(running);
     const out: StepResetStatus = { step: step.index, ...(await deps.snapshots.reset(sessionId, labId, env, step)) };
     tell(out);
     if (room && out.state === 'done') {
@@ -357,6 +376,9 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
 
   async function stepReset(ctx: ConnectionContext, msg: MessageOf<'step-reset'>): Promise<void> {
     if (!admit(ctx, 'step-reset')) return;
+    // A reset of these hosts runs already (another page's press, the instructor's): this press joins it.
+    const running = resetRunning.get(roomKey(ctx.session.id, ctx.labId));
+    if (running) ctx.send({ type: 'step-reset', reset: running });
     const out = await resetStep(ctx.session.id, ctx.labId, msg.step);
     // Refusals are told to the asking page only (the others saw nothing start).
     if (out.state === 'unavailable') ctx.send({ type: 'step-reset', reset: out });

@@ -10,6 +10,7 @@ import type { MigrationLabs } from './migrations.ts';
 import { SqliteProgressStore } from './sqlite-progress-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
 import { SqliteSetupRecords } from './step-setup-records.ts';
+import { SqliteStepSnapshotRecords } from './step-snapshot-records.ts';
 import type { SessionStoreLimits } from './sqlite-session-store.ts';
 import { WorkshopRecords } from './workshop-records.ts';
 
@@ -21,6 +22,8 @@ export interface DurableStore {
   readonly reports: LastReports;
   /** Which steps' setup ran on which environment (see checks/setup-records.ts). */
   readonly setups: SqliteSetupRecords;
+  /** Which step each environment's step snapshot belongs to (see workspaces/step-snapshots.ts). */
+  readonly stepSnapshots: SqliteStepSnapshotRecords;
   /** Raised hands and the instructor's messages (server/help/). */
   readonly help: HelpRecords;
   /** Closes the database; idempotent. */
@@ -38,6 +41,7 @@ export function openDurableStore(dataDir: string, opts: { sessionLimits?: Sessio
     environments: new SqliteEnvironmentOwners(db),
     reports: new LastReports(db),
     setups: new SqliteSetupRecords(db),
+    stepSnapshots: new SqliteStepSnapshotRecords(db),
     help: new HelpRecords(db),
     close() {
       if (closed) return;

@@ -178,6 +178,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX help_messages_by_workshop ON help_messages(workshop_id, at);
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- Which step the provider's step snapshot of an environment belongs to (server/workspaces/step-snapshots.ts),
+      -- so "Reset this step" still works after a restart (the snapshot's files outlive the process).
+      CREATE TABLE step_snapshots (
+        env_id TEXT PRIMARY KEY,
+        step_id TEXT NOT NULL,
+        taken_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -133,7 +133,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const warm = (): void => void workshopPools.refresh();
   // "Reset this step": each step's snapshot as it opens, on the provider itself (the pool only makes hosts).
   // LABWRIGHT_STEP_SNAPSHOTS=0: no snapshots, so the page and the dashboard offer the full reset only.
-  const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, log: logger('step-snapshots') });
+  const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, records: store.stepSnapshots, log: logger('step-snapshots') });
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
@@ -290,6 +290,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       if (leftovers.kept.length + leftovers.waiting.length + leftovers.destroyed.length > 0) log.info(leftovers, 'environments of an earlier run settled');
       // Setup records of environments nobody owns any more (destroyed while the server was down).
       store.setups.prune();
+      store.stepSnapshots.prune();
       warm();
     },
     close() {

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeProvider } from '../../provisioning/testing/fake-provider.ts';
+import { openDurableStore } from '../store/durable-store.ts';
 import { STEP_SNAPSHOT, StepSnapshotError, StepSnapshots } from './step-snapshots.ts';
 
 const spec = { hosts: ['host0'], services: { etcd: 'none' as const, docker: false } };
@@ -62,11 +66,66 @@ describe('step snapshots', () => {
     const env = await provider.create(spec);
     const snaps = new StepSnapshots({ provider });
     await snaps.stepOpened(env, { id: 'one' });
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const first = snaps.restore(env, { id: 'one' }, (restore) => new Promise<void>((r) => (release = r)).then(() => restore(env)));
     expect(snaps.refusal(env, { id: 'one' })?.code).toBe('busy');
-    release();
+    await expect(snaps.restore(env, { id: 'one' }, (restore) => direct(restore, env))).rejects.toSatisfy((e) => e instanceof StepSnapshotError && e.code === 'busy');
+    await expect.poll(() => release).toBeDefined();
+    release?.();
     await first;
+    expect(provider.restored).toEqual([`${env.id}/${STEP_SNAPSHOT}`]);
     expect(snaps.refusal(env, { id: 'one' })).toBeUndefined();
+  });
+
+  it('a restarted server (a new StepSnapshots over the same SQLite file) still resets the step the snapshot belongs to', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-step-snapshots-'));
+    try {
+      const provider = new FakeProvider();
+      const env = await provider.create(spec);
+      const before = openDurableStore(dir);
+      await new StepSnapshots({ provider, records: before.stepSnapshots }).stepOpened(env, { id: 'two' });
+      before.close();
+
+      const after = openDurableStore(dir);
+      const snaps = new StepSnapshots({ provider, records: after.stepSnapshots });
+      expect(snaps.refusal(env, { id: 'two' })).toBeUndefined();
+      expect(snaps.refusal(env, { id: 'one' })?.code).toBe('no-snapshot');
+      // The step is open again after the restart: no second snapshot is taken over the one of when it opened.
+      await snaps.stepOpened(env, { id: 'two' });
+      await snaps.restore(env, { id: 'two' }, (restore) => direct(restore, env));
+      expect(provider.restored).toEqual([`${env.id}/${STEP_SNAPSHOT}`]);
+      // An environment given back takes its record with it.
+      snaps.forgetEnvironment(env.id);
+      expect(after.stepSnapshots.get(env.id)).toBeUndefined();
+      after.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a recorded snapshot the provider no longer holds → no-snapshot, and the hosts are left alone', async () => {
+    const provider = new FakeProvider();
+    const env = await provider.create(spec);
+    const snaps = new StepSnapshots({ provider });
+    await snaps.stepOpened(env, { id: 'one' });
+    provider.snapshots.get(env.id)?.clear();
+    let ran = false;
+    await expect(
+      snaps.restore(env, { id: 'one' }, (restore) => {
+        ran = true;
+        return direct(restore, env);
+      }),
+    ).rejects.toSatisfy((e) => e instanceof StepSnapshotError && e.code === 'no-snapshot');
+    expect(ran).toBe(false);
+  });
+
+  it('a reset pressed while the step’s snapshot is still being taken waits for it, then restores', async () => {
+    const provider = new FakeProvider();
+    const env = await provider.create(spec);
+    const snaps = new StepSnapshots({ provider });
+    void snaps.stepOpened(env, { id: 'one' });
+    expect(snaps.refusal(env, { id: 'one' })?.code).toBe('busy');
+    await snaps.restore(env, { id: 'one' }, (restore) => direct(restore, env));
+    expect(provider.restored).toEqual([`${env.id}/${STEP_SNAPSHOT}`]);
   });
 });

@@ -1,6 +1,7 @@
 // "Reset this step": when a step opens on an environment (its setup ran), the provider snapshots the hosts;
 // a reset puts them back to that snapshot. One snapshot per environment (the current step's), so disk use
 // stays bounded. Providers without snapshots, or a snapshot not (yet) taken, are told apart for the fallback.
+// Which step the snapshot belongs to is recorded durably (StepSnapshotRecords), so a restart keeps the reset.
 import type { Step } from '../../common/lab.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { Logger } from '../log.ts';
@@ -22,6 +23,32 @@ export class StepSnapshotError extends Error {
   }
 }
 
+/** Which step an environment's snapshot belongs to, as recorded once it was taken. */
+export interface StepSnapshotRecord {
+  stepId: string;
+  takenAt: number;
+}
+
+/** Where the records live: the SQLite file (server/store/step-snapshot-records.ts), or memory in tests. */
+export interface StepSnapshotRecords {
+  get(envId: string): StepSnapshotRecord | undefined;
+  set(envId: string, record: StepSnapshotRecord): void;
+  forget(envId: string): void;
+}
+
+export class MemoryStepSnapshotRecords implements StepSnapshotRecords {
+  readonly #m = new Map<string, StepSnapshotRecord>();
+  get(envId: string): StepSnapshotRecord | undefined {
+    return this.#m.get(envId);
+  }
+  set(envId: string, record: StepSnapshotRecord): void {
+    this.#m.set(envId, record);
+  }
+  forget(envId: string): void {
+    this.#m.delete(envId);
+  }
+}
+
 interface Taken {
   stepId: string;
   state: 'taking' | 'ready' | 'failed';
@@ -30,7 +57,9 @@ interface Taken {
 }
 
 export interface StepSnapshotsOptions {
-  provider: Pick<Provider, 'name' | 'snapshot' | 'restore'>;
+  provider: Pick<Provider, 'name' | 'snapshot' | 'restore' | 'snapshotInfo'>;
+  /** Durable records (default: memory only, lost with the process). */
+  records?: StepSnapshotRecords;
   log?: Logger;
 }
 
@@ -38,9 +67,22 @@ export class StepSnapshots {
   readonly #taken = new Map<string, Taken>();
   readonly #restoring = new Set<string>();
   readonly #log: Logger;
+  readonly #records: StepSnapshotRecords;
 
   constructor(private readonly opts: StepSnapshotsOptions) {
     this.#log = opts.log ?? logger('step-snapshots');
+    this.#records = opts.records ?? new MemoryStepSnapshotRecords();
+  }
+
+  /** What this process knows of env's snapshot, else what an earlier process recorded (taken, so ready). */
+  #entry(envId: string): Taken | undefined {
+    const t = this.#taken.get(envId);
+    if (t) return t;
+    const rec = this.#records.get(envId);
+    if (!rec) return undefined;
+    const adopted: Taken = { stepId: rec.stepId, state: 'ready', at: rec.takenAt, job: Promise.resolve() };
+    this.#taken.set(envId, adopted);
+    return adopted;
   }
 
   /** Whether the provider can snapshot at all. */
@@ -54,7 +96,7 @@ export class StepSnapshots {
    */
   stepOpened(env: Environment, step: Pick<Step, 'id'>): Promise<void> {
     const snapshot = this.opts.provider.snapshot?.bind(this.opts.provider);
-    const had = this.#taken.get(env.id);
+    const had = this.#entry(env.id);
     if (!snapshot || this.#restoring.has(env.id)) return Promise.resolve();
     if (had && had.stepId === step.id && had.state !== 'failed') return had.job;
     const log = this.#log.child({ env: env.id, step: step.id });
@@ -64,8 +106,9 @@ export class StepSnapshots {
       const t0 = Date.now();
       try {
         const info = await snapshot(env, STEP_SNAPSHOT);
-        taken.state = 'ready';
         taken.at = info.takenAt;
+        this.#records.set(env.id, { stepId: step.id, takenAt: info.takenAt });
+        taken.state = 'ready';
         log.info({ ms: Date.now() - t0, bytes: info.bytes }, 'step snapshot taken');
       } catch (e) {
         taken.state = 'failed';
@@ -80,9 +123,9 @@ export class StepSnapshots {
   refusal(env: Environment, step: Pick<Step, 'id'>): { code: StepResetRefusal; message: string } | undefined {
     if (!this.supported) return { code: 'unsupported', message: `the ${this.opts.provider.name} provider cannot snapshot hosts` };
     if (this.#restoring.has(env.id)) return { code: 'busy', message: 'this step is being reset already' };
-    const t = this.#taken.get(env.id);
+    const t = this.#entry(env.id);
     if (t?.stepId === step.id && t.state === 'taking') return { code: 'busy', message: 'the snapshot of this step is still being taken; try again in a moment' };
-    if (t?.stepId !== step.id || t.state !== 'ready') return { code: 'no-snapshot', message: 'there is no snapshot of this step (it opened before the server last started, or taking it failed)' };
+    if (t?.stepId !== step.id || t.state !== 'ready') return { code: 'no-snapshot', message: 'there is no snapshot of this step (taking it failed, or snapshots were off when it opened)' };
     return undefined;
   }
 
@@ -91,18 +134,29 @@ export class StepSnapshots {
    * workspace's restoreHosts). Throws StepSnapshotError with a refusal code, or 'failed'.
    */
   async restore(env: Environment, step: Pick<Step, 'id'>, run: (restore: (env: Environment) => Promise<void>) => Promise<unknown>): Promise<void> {
+    // A snapshot of this very step still being taken (the step just opened) is waited for, not refused.
+    const taking = this.#entry(env.id);
+    if (taking?.stepId === step.id && taking.state === 'taking' && !this.#restoring.has(env.id)) await taking.job;
     const no = this.refusal(env, step);
     if (no) throw new StepSnapshotError(no.code, no.message);
+    const t = this.#entry(env.id)!;
     const restore = this.opts.provider.restore!.bind(this.opts.provider);
     const log = this.#log.child({ env: env.id, step: step.id });
     this.#restoring.add(env.id);
     const t0 = Date.now();
     try {
+      // The provider must still hold that very snapshot (a recorded one may have been lost with its disk).
+      const info = await this.opts.provider.snapshotInfo?.(env, STEP_SNAPSHOT);
+      if (this.opts.provider.snapshotInfo && info?.takenAt !== t.at) {
+        this.#forget(env.id);
+        throw new StepSnapshotError('no-snapshot', 'the snapshot of this step is no longer on the hosts’ disk');
+      }
       await run((e) => restore(e, STEP_SNAPSHOT));
       log.info({ ms: Date.now() - t0 }, 'step restored');
     } catch (e) {
+      if (e instanceof StepSnapshotError) throw e;
       log.error({ err: e instanceof Error ? e.message : String(e) }, 'step restore failed');
-      this.#taken.delete(env.id);
+      this.#forget(env.id);
       throw new StepSnapshotError('failed', e instanceof Error ? e.message : String(e));
     } finally {
       this.#restoring.delete(env.id);
@@ -111,7 +165,12 @@ export class StepSnapshots {
 
   /** The environment is gone (its snapshots went with it). */
   forgetEnvironment(envId: string): void {
+    this.#forget(envId);
+  }
+
+  #forget(envId: string): void {
     this.#taken.delete(envId);
+    this.#records.forget(envId);
   }
 
   /** Resolves once every snapshot being taken now has ended (tests, shutdown). */
