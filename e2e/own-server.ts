@@ -39,6 +39,10 @@ export class OwnServer {
       writeFileSync(path.join(dir, 'labs', id, 'lab.md'), text);
     }
     const port = await freePort();
+    return new OwnServer(dir, `http://127.0.0.1:${port}/lw/`, await OwnServer.#spawn(dir, port));
+  }
+
+  static async #spawn(dir: string, port: number): Promise<ChildProcessWithoutNullStreams> {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'labwright.mjs'), 'serve', '--port', String(port), '--labs', path.join(dir, 'labs'), '--base-path', '/lw/'], {
       cwd: ROOT,
       env: { ...process.env, LABWRIGHT_DATA_DIR: path.join(dir, 'data'), LABWRIGHT_INSTRUCTOR_TOKEN: INSTRUCTOR_TOKEN, LABWRIGHT_LOG_LEVEL: 'warn', LABWRIGHT_POOL_SIZE: '0' },
@@ -52,7 +56,23 @@ export class OwnServer {
       });
       child.once('exit', (code) => reject(new Error(`labwright serve exited (${code}) before listening:\n${out}`)));
     });
-    return new OwnServer(dir, `http://127.0.0.1:${port}/lw/`, child);
+    return child;
+  }
+
+  /** The server's data folder (its SQLite file, and `envs/` where the local provider keeps each environment). */
+  get dataDir(): string {
+    return path.join(this.dir, 'data');
+  }
+
+  /**
+   * Stops the server with SIGTERM (a running workshop's hosts outlive it) and starts it again on the same port
+   * and data folder, as an operator's restart does: open pages reconnect by themselves.
+   */
+  async restart(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+    this.child = await OwnServer.#spawn(this.dir, Number(new URL(this.base).port));
   }
 
   labFile(id: string): string {

@@ -35,6 +35,8 @@ export function dashboardPage(workshopId: string): Page {
   let snap: DashboardSnapshot | undefined;
   let clockSkew = 0;
   let selected: string | undefined;
+  /** The dashboard's Reset step note per attendee id (what the last press is doing or ended with). */
+  const stepNotes = new Map<string, { text: string; running: boolean }>();
   let mirror: MirrorPanel | undefined;
   let mirrorFor: string | undefined;
 
@@ -367,21 +369,29 @@ export function dashboardPage(workshopId: string): Page {
       void resetAttendee(workshopId, r.id).catch(fail);
     });
     // "Reset step": back to the snapshot of the attendee's open step; where there is none, the full reset is offered.
-    const stepNote = h('span', { class: 'muted', role: 'status' });
+    // Its note lives in stepNotes (the detail is redrawn at every snapshot, and a reset outlasts many).
+    const note = stepNotes.get(r.id);
+    const stepNote = h('span', { class: 'muted', role: 'status' }, note?.text ?? '');
     const resetStep = h('button', { type: 'button' }, 'Reset step');
+    resetStep.disabled = note?.running === true;
     resetStep.addEventListener('click', () => {
       if (!confirm(`Put ${r.name}'s hosts back to how they were when their current step opened? What they changed since is lost; finished steps stay done.`)) return;
-      resetStep.disabled = true;
-      stepNote.textContent = `Resetting ${r.name}'s step…`;
+      const say = (text: string, running = false): void => {
+        stepNotes.set(r.id, { text, running });
+        if (snap) render(snap);
+      };
+      say(`Resetting ${r.name}'s step…`, true);
       void resetAttendeeStep(workshopId, r.id)
         .then((out) => {
-          stepNote.textContent = out.state === 'done' ? `${r.name}'s step was reset.` : `Step not reset: ${out.message}.`;
+          say(out.state === 'done' ? `${r.name}'s step was reset.` : `Step not reset: ${out.message}.`);
           if (out.state === 'unavailable' && (out.code === 'no-snapshot' || out.code === 'unsupported')) {
             if (confirm(`${r.name}'s step cannot be reset (${out.message}). Give them fresh hosts instead? Their progress starts over from the first step.`)) void resetAttendee(workshopId, r.id).catch(fail);
           }
         })
-        .catch(fail)
-        .finally(() => (resetStep.disabled = false));
+        .catch((e: unknown) => {
+          say('');
+          fail(e);
+        });
     });
     const previewNote = h('span', { class: 'muted', role: 'status' });
     const previewButtons = previews.map((p) => {
