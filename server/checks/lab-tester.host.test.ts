@@ -16,7 +16,8 @@ function labwright(...args: string[]) {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-describe('labwright test', () => {
+// Each test runs `labwright test` as a child (it boots its own hosts, twice for the walks): minutes on a loaded machine.
+describe('labwright test', { timeout: 240_000 }, () => {
   it('passes the etcd lab and reports every step', () => {
     const r = labwright('labs/etcd');
     expect(r.out).toMatch(/✓ PASS etcd: 8\/8 steps passed/);
@@ -136,7 +137,7 @@ echo back > /tmp/back
 \`\`\`
 `;
 
-describe('labwright test --as-attendee', () => {
+describe('labwright test --as-attendee', { timeout: 240_000 }, () => {
   it('types the run blocks into the terminals and every step unlocks', () => {
     const dir = path.join(tmp, 'walk');
     mkdirSync(dir);
@@ -200,7 +201,7 @@ touch /tmp/never
 \`\`\`
 `;
 
-describe('labwright test with setup blocks', () => {
+describe('labwright test with setup blocks', { timeout: 240_000 }, () => {
   it('runs a step\'s setup before its checks must fail, and reports a failing setup with file:line and host', () => {
     const dir = path.join(tmp, 'setup-first');
     mkdirSync(dir);

@@ -43,9 +43,10 @@ describe.skipIf(!canRunHosts)('lw-overlay agent on two hosts', () => {
     provider = await testProvider();
     env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: false }, owner: 'test' });
     await ok(env, 'host0', `etcdctl put /coreos.com/network/config '${CONFIG}'`);
-    // A short TTL so that expiry and renewal show within the test.
+    // A TTL shorter than the default 60 s so that renewal shows within the test, yet long enough that a
+    // loaded CI machine (renewal every TTL/3) never lets a live agent's lease lapse.
     for (const h of ['host0', 'host1']) {
-      await ok(env, h, 'mkdir -p /run/systemd/system/lw-overlay.service.d && printf "[Service]\\nEnvironment=LW_OVERLAY_TTL=6\\n" > /run/systemd/system/lw-overlay.service.d/ttl.conf && systemctl daemon-reload && systemctl start lw-overlay');
+      await ok(env, h, 'mkdir -p /run/systemd/system/lw-overlay.service.d && printf "[Service]\\nEnvironment=LW_OVERLAY_TTL=30\\n" > /run/systemd/system/lw-overlay.service.d/ttl.conf && systemctl daemon-reload && systemctl start lw-overlay');
     }
   });
 
@@ -54,6 +55,8 @@ describe.skipIf(!canRunHosts)('lw-overlay agent on two hosts', () => {
   });
 
   it('takes one disjoint /24 per host inside the network, with its address and vxlan MAC', async () => {
+    // Each agent takes its lease as it starts: host1's may come a moment after host0 is ready.
+    await until('both hosts to hold a lease', async () => (await leases(env)).size === 2);
     const m = await leases(env);
     expect(m.size).toBe(2);
     const s0 = await subnetOf(env, 'host0');
@@ -84,7 +87,7 @@ describe.skipIf(!canRunHosts)('lw-overlay agent on two hosts', () => {
   it('takes its lease back when the key is deleted', async () => {
     const s1 = await subnetOf(env, 'host1');
     await ok(env, 'host0', `etcdctl del ${SUBNETS}${s1}`);
-    await until('the lease to be renewed', async () => (await leases(env)).has(s1));
+    await until('the lease to be renewed', async () => (await leases(env)).has(s1), 45_000);
   });
 
   it('releases everything on stop: lease key, device, iptables rules, and the peer\'s route', async () => {
@@ -98,11 +101,11 @@ describe.skipIf(!canRunHosts)('lw-overlay agent on two hosts', () => {
 
   it('lets a killed agent\'s lease expire after its TTL', async () => {
     // Run by hand so that systemd does not restart it; kill -9 leaves no chance to clean up.
-    await ok(env, 'host1', 'rm -f /run/lw-overlay/ready; LW_OVERLAY_TTL=4 nohup /usr/local/bin/lw-overlay >/tmp/agent.log 2>&1 < /dev/null & echo $! > /tmp/agent.pid; until [ -e /run/lw-overlay/ready ]; do sleep 0.2; done');
+    await ok(env, 'host1', 'rm -f /run/lw-overlay/ready; LW_OVERLAY_TTL=9 nohup /usr/local/bin/lw-overlay >/tmp/agent.log 2>&1 < /dev/null & echo $! > /tmp/agent.pid; until [ -e /run/lw-overlay/ready ]; do sleep 0.2; done');
     const s1 = await subnetOf(env, 'host1');
     expect((await leases(env)).has(s1)).toBe(true);
     await ok(env, 'host1', 'kill -KILL "$(cat /tmp/agent.pid)"');
-    await until('the lease to expire', async () => !(await leases(env)).has(s1), 15_000);
+    await until('the lease to expire', async () => !(await leases(env)).has(s1), 40_000);
   });
 
   it('after a crash, takes over its own stale lease and keeps its subnet', async () => {
