@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { LxdClient } from '../lxd-client.ts';
 
 const pexec = promisify(execFile);
 
@@ -19,10 +20,15 @@ export const CLUSTER_SUBNET = '10.252.0';
 /** The storage pool every member has (the name the LXD provider puts root disks on). */
 export const CLUSTER_POOL = 'labwright';
 
-/** Whether this machine can run the cluster: root and the `lxd` binary. */
+const onPath = (cmd: string): boolean => ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/snap/bin'].some((d) => existsSync(path.join(d, cmd)));
+
+/** Why this machine cannot run the cluster (undefined: it can): root, LXD and the tools the members need. */
 export function lxdClusterProblem(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, LXD daemons)';
-  if (!['/usr/bin/lxd', '/usr/sbin/lxd', '/snap/bin/lxd'].some((p) => existsSync(p))) return 'lxd is not installed (scripts/setup.sh installs the Debian package lxd)';
+  const packages: [string, string][] = [['lxd', 'lxd'], ['lxc', 'lxd-client'], ['mkfs.btrfs', 'btrfs-progs'], ['dnsmasq', 'dnsmasq-base'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['openssl', 'openssl']];
+  const missing = packages.filter(([cmd]) => !onPath(cmd));
+  if (missing.length > 0) return `${missing.map(([c]) => c).join(', ')} not found (Debian packages ${[...new Set(missing.map(([, p]) => p))].join(', ')}; scripts/setup.sh installs lxd, lxd-client, btrfs-progs, dnsmasq-base)`;
+  if (!existsSync('/sys/fs/cgroup')) return 'no cgroup tree at /sys/fs/cgroup (LXD needs one)';
   return undefined;
 }
 
@@ -298,8 +304,12 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
     const keyFile = path.join(root, 'client.key');
     await sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=labwright-cluster-test']);
     const der = (await fs.readFile(certFile, 'utf8')).replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-    const trusted = await sh('curl', ['-sS', '--unix-socket', path.join(first.dir, 'unix.socket'), '-X', 'POST', 'lxd/1.0/certificates', '-H', 'content-type: application/json', '-d', JSON.stringify({ type: 'client', name: 'labwright-test', certificate: der })]);
-    if (!/"status_code":\s*200/.test(trusted)) throw new Error(`the cluster did not trust the client certificate: ${trusted}`);
+    const local = new LxdClient({ socketPath: path.join(first.dir, 'unix.socket') });
+    try {
+      await local.call('POST', '/1.0/certificates', { body: { type: 'client', name: 'labwright-test', certificate: der } });
+    } finally {
+      local.close();
+    }
     cluster.clientCert = await fs.readFile(certFile, 'utf8');
     cluster.clientKey = await fs.readFile(keyFile, 'utf8');
     cluster.serverCert = await fs.readFile(path.join(first.dir, 'cluster.crt'), 'utf8');
