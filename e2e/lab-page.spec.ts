@@ -64,3 +64,13 @@ test('never sends checks or solutions to the browser', async ({ page }) => {
   expect(body).not.toContain('"checks"');
   expect(body).not.toContain('"solves"');
 });
+
+test('says the hosts are starting above the terminals, and the line goes once they are ready', async ({ page }) => {
+  test.setTimeout(300_000);
+  // A fresh page's hosts take seconds to boot (no warm pool in the test server): the page says so.
+  const line = page.locator('.host-start');
+  await expect(line).toHaveText(/^Starting your hosts/);
+  await expect(line).toHaveAttribute('role', 'status');
+  await expect(line).toBeHidden({ timeout: 180_000 });
+  await expect(page.getByRole('tab', { name: /^host0/ })).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
+});

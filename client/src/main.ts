@@ -19,7 +19,9 @@ import { instructorPage } from './dashboard/instructor-page.ts';
 import { parseWorkshopRoute } from './dashboard/workshop-routes.ts';
 import type { WorkshopRoute } from './dashboard/workshop-routes.ts';
 import { joinPage } from './join/join-page.ts';
+import { hostStartFeature } from './hosts/host-start-feature.ts';
 
+registerLabPageFeature(hostStartFeature);
 registerLabPageFeature(terminalFeature);
 registerLabPageFeature(checksFeature);
 registerLabPageFeature(previewsFeature);
