@@ -3,7 +3,7 @@ import type { CheckSpec } from '../../common/checks.ts';
 import { checkSchemas } from '../../common/checks.ts';
 import { SshError } from '../ssh/ssh-connection.ts';
 import { runCheck, runStepChecks } from './check-engine.ts';
-import { serverUrl } from './kinds/http-check.ts';
+import { serverRoute } from './kinds/http-check.ts';
 import { fakeTarget } from '../testing/fake-target.ts';
 
 const HOSTS = ['host0', 'host1', 'host2'];
@@ -158,12 +158,16 @@ describe('http check', () => {
 
   it('from the server: only loopback and the environment own hosts', () => {
     const t = fakeTarget(HOSTS, () => ({}));
-    expect(serverUrl('http://host1:8080/x', t)).toMatchObject({ hostname: '10.213.0.3' });
-    expect(serverUrl('http://10.213.0.4/', t)).toBeInstanceOf(URL);
-    expect(serverUrl('http://127.0.0.1:9/', t)).toBeInstanceOf(URL);
-    expect(serverUrl('http://10.213.0.99/', t)).toMatch(/only requests loopback/);
-    expect(serverUrl('http://example.com/', t)).toMatch(/only requests loopback/);
-    expect(serverUrl('http://user:pw@127.0.0.1/', t)).toMatch(/credentials/);
+    // A host by name or by address: through that host's SSH connection, to its address; the URL stays as written.
+    expect(serverRoute('http://host1:8080/x', t)).toMatchObject({ host: 'host1', address: '10.213.0.3', port: 8080, url: { host: 'host1:8080' } });
+    expect(serverRoute('http://10.213.0.4/', t)).toMatchObject({ host: 'host2', address: '10.213.0.4', port: 80 });
+    expect(serverRoute('https://host0/', t)).toMatchObject({ host: 'host0', port: 443 });
+    // Loopback: the server itself, directly.
+    expect(serverRoute('http://127.0.0.1:9/', t)).toEqual({ url: new URL('http://127.0.0.1:9/'), address: '127.0.0.1', port: 9 });
+    expect(serverRoute('http://[::1]:9/', t)).toMatchObject({ address: '::1', port: 9 });
+    expect(serverRoute('http://10.213.0.99/', t)).toMatch(/only requests loopback/);
+    expect(serverRoute('http://example.com/', t)).toMatch(/only requests loopback/);
+    expect(serverRoute('http://user:pw@127.0.0.1/', t)).toMatch(/credentials/);
   });
 
   it('from the server: a refused URL is an error result', async () => {

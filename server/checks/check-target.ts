@@ -1,5 +1,6 @@
 // What a check evaluates against: the hosts of one environment, an exec channel per host and an
 // etcd reader. An interface so that the evaluators run the same on fakes (unit tests) and real hosts.
+import type { Duplex } from 'node:stream';
 import type { ExecResult } from '../ssh/ssh-connection.ts';
 
 export interface TargetHost {
@@ -40,6 +41,12 @@ export interface CheckTarget {
    * sshd has to be reachable); throws SshError when there is no such host.
    */
   etcdSocket(host: string): string;
+  /**
+   * A TCP stream that the host itself opens to `address:port`, through its SSH connection (only
+   * sshd has to be reachable from the server). Rejects with ForwardRefused when the host cannot
+   * connect there (nothing listens) or will not forward, with SshError when the host cannot be reached.
+   */
+  openTcp(host: string, address: string, port: number): Promise<Duplex>;
 }
 
 /** Context of one check evaluation: its deadline. */

@@ -102,5 +102,8 @@ export function environmentTarget(env: Environment, pool: SshPool, etcd: EtcdCli
     },
     etcd: () => etcd.reader(env, (host) => connection(host).localSocket(ETCD_CLIENT_PORT)),
     etcdSocket: (host) => connection(host).localSocket(ETCD_CLIENT_PORT),
+    async openTcp(host, address, port) {
+      return connection(host).forward(address, port);
+    },
   };
 }

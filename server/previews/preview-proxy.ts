@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { SESSION_COOKIE } from '../sessions/session-cookie.ts';
+import { socketLike } from '../ssh/stream-socket.ts';
 import type { PreviewGrant, PreviewGrants } from './preview-grants.ts';
 import { sameSecret } from './preview-grants.ts';
 import type { PreviewNames } from './preview-names.ts';
@@ -124,15 +125,6 @@ export function hostOnlyCookie(value: string): string {
     .split(';')
     .filter((a, i) => i === 0 || !/^\s*domain\s*=/i.test(a))
     .join(';');
-}
-
-/** ssh2 channels are streams; http's client also calls a socket's timer and keep-alive methods. */
-function socketLike(s: Duplex): Duplex {
-  const x = s as Duplex & Record<string, unknown>;
-  for (const m of ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
-    if (typeof x[m] !== 'function') x[m] = () => x;
-  }
-  return s;
 }
 
 export function createPreviewProxy(opts: PreviewProxyOptions): PreviewProxy {

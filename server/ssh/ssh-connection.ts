@@ -33,6 +33,27 @@ export class SshError extends Error {
   }
 }
 
+/**
+ * The host was reached, but could not open the TCP connection it was asked for (`connect-failed`:
+ * refused, no route — the far service's answer) or its sshd does not forward TCP (`prohibited`).
+ * An SshError still, so callers that only know SshError treat it as before.
+ */
+export class ForwardRefused extends SshError {
+  override name = 'ForwardRefused';
+  constructor(
+    readonly reason: 'connect-failed' | 'prohibited',
+    /** What the host said, e.g. "Connection refused". */
+    readonly detail: string,
+    message: string,
+  ) {
+    super('unreachable', message);
+  }
+}
+
+/** RFC 4254 channel-open failure reasons that are the host's answer, not a broken connection. */
+const OPEN_PROHIBITED = 1;
+const OPEN_CONNECT_FAILED = 2;
+
 export interface ExecOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -151,12 +172,24 @@ export class SshConnection {
    */
   async forward(address: string, port: number): Promise<ClientChannel> {
     const client = await this.connect();
+    const name = this.target.name;
     return new Promise<ClientChannel>((resolve, reject) => {
-      client.forwardOut('127.0.0.1', 0, address, port, (e, stream) => {
+      const opened = (e: (Error & { reason?: unknown }) | undefined, stream: ClientChannel): void => {
+        if (!e) return resolve(stream);
         // A refused port is the host's answer, not a broken connection: keep the connection.
-        if (e) reject(new SshError('unreachable', `${this.target.name}: cannot connect to ${address}:${port}: ${e.message}`));
-        else resolve(stream);
-      });
+        const detail = e.message.replace(/^\(SSH\) Channel open failure: ?/, '') || 'refused';
+        const message = `${name}: cannot connect to ${address}:${port}: ${detail}`;
+        if (e.reason === OPEN_CONNECT_FAILED) reject(new ForwardRefused('connect-failed', detail, message));
+        else if (e.reason === OPEN_PROHIBITED) reject(new ForwardRefused('prohibited', detail, `${name}: its sshd does not forward TCP (AllowTcpForwarding): ${detail}`));
+        else reject(new SshError('unreachable', message));
+      };
+      try {
+        client.forwardOut('127.0.0.1', 0, address, port, opened);
+      } catch (e) {
+        // "Not connected": the connection dropped after connect() handed it out; the next use re-makes it.
+        this.forget(client);
+        reject(new SshError('unreachable', `${name}: cannot connect to ${address}:${port}: ${e instanceof Error ? e.message : String(e)}`));
+      }
     });
   }
 

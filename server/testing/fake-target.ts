@@ -41,5 +41,7 @@ export function fakeTarget(hosts: string[], answer: (host: string, command: stri
     etcdSocket: () => {
       throw new SshError('unreachable', 'no etcd socket on a fake target');
     },
+    // Tests that need a host's TCP replace this (a loopback socket standing in for the SSH channel).
+    openTcp: (host) => Promise.reject(new SshError('unreachable', `${host}: no TCP on a fake target`)),
   };
 }

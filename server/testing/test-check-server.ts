@@ -2,6 +2,7 @@
 // process (so a blocked event loop shows as a server that stops answering, not as a hung test).
 // Its one lab host, host0, is this machine's loopback, where the test runs the "attendee's" service.
 // Usage: node --import tsx test-check-server.ts <service port>; prints `url <server url>` when up.
+import { connect } from 'node:net';
 import { toLabView } from '../../common/lab.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import { startServer } from '../app.ts';
@@ -59,6 +60,12 @@ const target: CheckTarget = {
   etcdSocket: () => {
     throw new SshError('unreachable', 'no etcd in this test');
   },
+  // host0 is this machine: its "SSH channel" is a plain loopback connection.
+  openTcp: (_host, address, port) =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: address, port }, () => resolve(s));
+      s.once('error', reject);
+    }),
 };
 const checks = createChecksModule({ lab: () => lab, environment: () => env, target: () => target, progress: new MemoryProgressStore(), recheckMs: 0 });
 const server = await startServer(loadConfig({}, { port: 0 }), { labs: new StaticLabViews([toLabView(lab)]), gatewayModules: [checks] });

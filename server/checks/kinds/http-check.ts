@@ -1,6 +1,8 @@
 // `http` check: a URL answers with a status and a body matching a regex — requested from a lab
-// host (curl over SSH) or from the server (fetch, restricted to loopback and the attendee's own hosts).
+// host (curl over SSH) or from the server (loopback directly; the attendee's own hosts through their SSH connection).
 // Either way at most MAX_BODY bytes of the body are read: an endless answer is cut, and said so.
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { CheckResult, httpCheck } from '../../../common/checks.ts';
 import { linearRegex } from '../../../common/linear-regex.ts';
 import type { z } from 'zod';
@@ -10,6 +12,8 @@ import { errorText, patternText, toResult } from '../outcome.ts';
 import type { Described } from '../outcome.ts';
 import { checkOnHosts, firstLine } from '../per-host.ts';
 import { shq } from '../../ssh/shell-quote.ts';
+import { ForwardRefused, SshError } from '../../ssh/ssh-connection.ts';
+import { bareHost, getOver, urlPort } from './http-over-stream.ts';
 
 type HttpSpec = z.output<typeof httpCheck>;
 
@@ -30,32 +34,27 @@ function judge(spec: HttpSpec, status: number, body: string, cut: boolean): { pa
   return { pass: true, actual: `status ${status}${spec.body !== undefined ? ' with matching body' : ''}${note}` };
 }
 
-/** Reads at most `max` bytes of a response body, then drops the connection; `cut` says there was more. */
-export async function readBody(res: Response, max: number): Promise<{ text: string; cut: boolean }> {
-  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
-  if (!reader) return { text: '', cut: false };
-  const decoder = new TextDecoder();
-  let text = '';
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { text: text + decoder.decode(), cut: false };
-    if (size + value.length > max) {
-      text += decoder.decode(value.subarray(0, max - size));
-      await reader.cancel().catch(() => undefined);
-      return { text, cut: true };
-    }
-    size += value.length;
-    text += decoder.decode(value, { stream: true });
-  }
+/**
+ * How the server reaches a URL: loopback directly (the server itself), a lab host through that
+ * host's SSH connection — the host opens the TCP connection to `address:port`, so only its sshd has
+ * to be reachable from the server.
+ */
+export interface ServerRoute {
+  /** The lab's URL as written: its host is the Host header (and the TLS name for https). */
+  url: URL;
+  /** Where the TCP connection goes: the loopback address, or the lab host's address. */
+  address: string;
+  port: number;
+  /** The lab host whose SSH connection carries the request; absent for loopback. */
+  host?: string;
 }
 
 /**
  * Where the server may send a request: loopback, or a host of the attendee's own environment
- * (by name, rewritten to its address, or by address). Anything else is refused — a lab must not
- * turn the server into a proxy to other machines.
+ * (by name or by address). Anything else is refused — a lab must not turn the server into a proxy
+ * to other machines.
  */
-export function serverUrl(raw: string, target: CheckTarget): URL | string {
+export function serverRoute(raw: string, target: CheckTarget): ServerRoute | string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -63,35 +62,60 @@ export function serverUrl(raw: string, target: CheckTarget): URL | string {
     return `"${raw}" is not a valid URL`;
   }
   if (url.username || url.password) return 'URLs with credentials are not allowed';
-  const host = url.hostname;
-  if (isLoopbackHost(host)) return url;
-  const byName = target.hosts.find((h) => h.name === host);
-  if (byName) {
-    url.hostname = byName.address;
-    return url;
-  }
-  if (target.hosts.some((h) => h.address === host)) return url;
+  const host = bareHost(url.hostname);
+  const port = urlPort(url);
+  if (isLoopbackHost(host)) return { url, address: host, port };
+  const h = target.hosts.find((x) => x.name === host) ?? target.hosts.find((x) => x.address === host);
+  if (h) return { url, address: h.address, port, host: h.name };
   return `the server only requests loopback or this environment's hosts, not "${host}"`;
+}
+
+/** The stream once `open` settles; rejects when `signal` aborts first (a late stream is then closed). */
+function untilAborted(open: Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
+  return new Promise<Duplex>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new Error('aborted'));
+      open.then((s) => s.destroy(), () => undefined);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    open.then(
+      (s) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) s.destroy();
+        else resolve(s);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 async function fromServer(target: CheckTarget, spec: HttpSpec, d: Described, ctx: EvalContext): Promise<CheckResult[]> {
   const start = performance.now();
-  const url = serverUrl(spec.url, target);
-  if (typeof url === 'string') return [toResult(d, { status: 'error', actual: url, durationMs: 0 })];
+  const route = serverRoute(spec.url, target);
+  if (typeof route === 'string') return [toResult(d, { status: 'error', actual: route, durationMs: 0 })];
+  const result = (status: 'pass' | 'fail' | 'error', actual: string): CheckResult[] => [toResult(d, { status, actual, durationMs: performance.now() - start })];
   try {
-    // Redirects are not followed: they could lead off the allowed hosts.
-    const res = await fetch(url, { signal: ctx.signal, redirect: 'manual' });
-    const { text, cut } = await readBody(res, MAX_BODY);
-    const r = judge(spec, res.status, text, cut);
-    return [toResult(d, { status: r.pass ? 'pass' : 'fail', actual: r.actual, durationMs: performance.now() - start })];
+    const stream =
+      route.host === undefined
+        ? connect({ host: route.address, port: route.port })
+        : await untilAborted(target.openTcp(route.host, route.address, route.port), ctx.signal);
+    const a = await getOver(stream, route.url, { maxBody: MAX_BODY, signal: ctx.signal });
+    const r = judge(spec, a.status, a.text, a.cut);
+    return result(r.pass ? 'pass' : 'fail', r.actual);
   } catch (e) {
-    const durationMs = performance.now() - start;
-    if (ctx.signal.aborted) return [toResult(d, { status: 'error', actual: `no answer within ${ctx.timeoutMs} ms`, durationMs })];
-    // Connection refused and the like: the attendee's service is not answering — a failure to fix, not an error.
-    const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : errorText(e);
-    // The attendee knows the host by its name, not by the address the server rewrote it to.
-    const named = target.hosts.reduce((text, h) => text.replaceAll(h.address, h.name), cause);
-    return [toResult(d, { status: 'fail', actual: `nothing (${named})`, durationMs })];
+    if (ctx.signal.aborted) return result('error', `no answer within ${ctx.timeoutMs} ms`);
+    // The host answered that nothing listens there: the attendee's service is not up — a failure to fix.
+    if (e instanceof ForwardRefused && e.reason === 'connect-failed') return result('fail', `nothing (${route.host ?? route.address}:${route.port}: ${e.detail})`);
+    // The host itself cannot be reached (or will not forward): an error, not the attendee's failure.
+    if (e instanceof SshError) return result('error', e.message);
+    // Connection refused on loopback, a TLS or protocol error: what the service answered.
+    // The attendee knows the host by its name, not by its address.
+    const named = target.hosts.reduce((text, h) => text.replaceAll(h.address, h.name), errorText(e));
+    return result('fail', `nothing (${named})`);
   }
 }
 

@@ -1,7 +1,7 @@
-// etcd reached only through each host's SSH connection, on real hosts: host0's port 2379 is
-// firewalled from the server (open on its loopback), host1 is an inventory host the server reaches
-// only through host0 as its jump host — etcd checks and the Cluster tab's etcd read still work.
-// One environment of two local nspawn hosts, destroyed afterwards.
+// Checks reach the hosts only through their SSH connections, on real hosts: host0's etcd and http
+// ports are firewalled from the server (open on its loopback), host1 is an inventory host the server
+// reaches only through host0 as its jump host — etcd checks, the Cluster tab's etcd read and
+// `http` checks made `from: server` still work. One environment of two local nspawn hosts, destroyed afterwards.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,7 +36,7 @@ function opens(address: string, port: number): Promise<boolean> {
   });
 }
 
-describe.skipIf(!canRunHosts)('etcd through the hosts’ SSH connections', () => {
+describe.skipIf(!canRunHosts)('checks through the hosts’ SSH connections only', () => {
   let local: LocalProvider;
   let made: Environment | undefined;
   let dir: string;
@@ -48,15 +48,17 @@ describe.skipIf(!canRunHosts)('etcd through the hosts’ SSH connections', () =>
 
   beforeAll(async () => {
     local = await testProvider();
-    made = await local.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: false }, owner: 'etcd-over-ssh test' });
+    made = await local.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: false }, owner: 'only-sshd test' });
     const [h0, h1] = made.hosts;
     // The server as the hosts see it; the walls are against that address only (peers talk on).
     const server = (await sshRun(made, 'host0', 'echo "${SSH_CONNECTION%% *}"')).stdout.trim();
     expect(server).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    expect((await sshRun(made, 'host0', `iptables -I INPUT -p tcp --dport 2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
+    // nginx on port 80 of both; on host1 also a page served on its loopback only (port 8081).
+    const web = 'systemctl start nginx && mkdir -p /srv/lo && echo loopback-only > /srv/lo/index.html && busybox httpd -p 127.0.0.1:8081 -h /srv/lo';
+    expect((await sshRun(made, 'host0', `${web} && iptables -I INPUT -p tcp -m multiport --dports 80,2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
     // The last command this test runs on host1 directly: from now on only host0 reaches it.
-    expect((await sshRun(made, 'host1', `iptables -I INPUT -p tcp -m multiport --dports 22,2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-etcd-over-ssh-'));
+    expect((await sshRun(made, 'host1', `${web} && iptables -I INPUT -p tcp -m multiport --dports 22,80,2379 -s ${server} -j DROP && echo ok`)).stdout.trim()).toBe('ok');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-only-sshd-'));
     const file = path.join(dir, 'inventory.yaml');
     fs.writeFileSync(
       file,
@@ -82,11 +84,35 @@ describe.skipIf(!canRunHosts)('etcd through the hosts’ SSH connections', () =>
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the walls hold: neither host’s etcd port, nor host1’s sshd, opens from the server', async () => {
+  it('the walls hold: neither host’s etcd or http port, nor host1’s sshd, opens from the server', async () => {
     const [h0, h1] = env.hosts;
-    expect(await opens(h0!.address, 2379)).toBe(false);
-    expect(await opens(h1!.address, 2379)).toBe(false);
+    for (const port of [80, 2379]) {
+      expect(await opens(h0!.address, port)).toBe(false);
+      expect(await opens(h1!.address, port)).toBe(false);
+    }
     expect(await opens(h1!.address, 22)).toBe(false);
+  });
+
+  it('passes `http` checks made from the server (by name and by address) through each host’s SSH connection', async () => {
+    const [h0, h1] = env.hosts;
+    const results = await Promise.all([
+      runCheck(t, check('http', { url: 'http://host0/', body: 'nginx' })),
+      runCheck(t, check('http', { url: `http://${h1!.address}/`, body: 'nginx' })),
+      runCheck(t, check('http', { url: 'http://host1/nope', status: 404 })),
+    ]);
+    expect(results.map((r) => r.map((x) => x.status))).toEqual([['pass'], ['pass'], ['pass']]);
+    expect(h0!.address).not.toBe(h1!.address);
+  });
+
+  it('from the server still means the host’s address: a page on its loopback only, or a closed port, fails; a host that cannot be reached is an error', async () => {
+    const lo = await runCheck(t, check('http', { url: 'http://host1:8081/' }));
+    expect(lo.map((r) => [r.status, r.actual])).toEqual([['fail', 'nothing (host1:8081: Connection refused)']]);
+    // The same page is there for a request from the host itself.
+    expect((await runCheck(t, check('http', { from: 'host1', url: 'http://127.0.0.1:8081/', body: 'loopback-only' }))).map((r) => r.status)).toEqual(['pass']);
+    const deadEnv: Environment = { ...env, id: `${env.id}-dead`, hosts: env.hosts.map((h) => ({ ...h, address: '127.0.0.1', port: 9, jump: undefined })) };
+    const dead = environmentTarget(deadEnv, pool, etcdClients, warm);
+    const r = await runCheck(dead, check('http', { url: 'http://host0/', timeout: 5000 }));
+    expect(r.map((x) => [x.status, x.actual])).toEqual([['error', expect.stringContaining('host0 (127.0.0.1) is unreachable') as string]]);
   });
 
   it('passes etcd key checks and the etcd-cluster check (status, a replicated write) on both members', async () => {
