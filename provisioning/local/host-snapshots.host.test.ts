@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../provider.ts';
 import { ProvisionError } from '../provider.ts';
-import { snapshotDir } from './host-snapshots.ts';
+import { snapshotDir, spareDir } from './host-snapshots.ts';
 import { leftoversOf } from './leftovers.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { readState } from './state.ts';
@@ -57,7 +57,13 @@ describe.skipIf(!canRunHosts)('local provider: snapshot and restore of a step', 
 
   it('keeps the snapshot on the host’s own disk, and destroy leaves nothing', async () => {
     const st = await readState(testConfig.dataDir, env.id);
-    for (const h of st!.hosts) expect((await fs.stat(snapshotDir(h.dir, 'step'))).isDirectory()).toBe(true);
+    await provider.idle(env.id);
+    for (const h of st!.hosts) {
+      expect((await fs.stat(snapshotDir(h.dir, 'step'))).isDirectory()).toBe(true);
+      // The spare copy the next restore renames into place was made again after the last restore.
+      expect(await fs.readFile(`${spareDir(h.dir, 'step')}/snapshot.json`, 'utf8')).toBe(await fs.readFile(`${snapshotDir(h.dir, 'step')}/snapshot.json`, 'utf8'));
+      expect((await fs.readdir(`${h.dir}/snapshots`)).filter((n) => n.startsWith('.trash-'))).toEqual([]);
+    }
     await provider.destroy(env);
     expect(await leftoversOf(testConfig.dataDir, env.id)).toEqual([]);
   });

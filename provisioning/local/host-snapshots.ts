@@ -1,6 +1,8 @@
 // Snapshots of local hosts ("reset this step"): a copy of each host's own changes — its overlay upper layer and
 // its /var/lib/docker — kept on the host's own disk (<hostDir>/snapshots/<name>/), so the host's disk limit bounds
 // them and destroy, crash cleanup and `env reap` remove them with the disk. Taken while the host is frozen.
+// A spare copy of each snapshot (made afterwards, the host running) is what a restore renames into place, so
+// the copy is not on a reset's path; the next spare is made after the host is back.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +15,8 @@ export const SNAPSHOT_NAME_RE = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const snapshotsDir = (hostDir: string): string => path.join(hostDir, 'snapshots');
 export const snapshotDir = (hostDir: string, name: string): string => path.join(snapshotsDir(hostDir), name);
 const META = 'snapshot.json';
+/** The spare copy of snapshot `name`: renamed into place by a restore, made again afterwards. */
+export const spareDir = (hostDir: string, name: string): string => path.join(snapshotsDir(hostDir), `.spare-${name}`);
 
 export interface HostSnapshotMeta {
   takenAt: number;
@@ -49,6 +53,8 @@ export async function saveHostSnapshot(hostDir: string, name: string, takenAt: n
   const p = hostPaths(hostDir);
   const dir = snapshotDir(hostDir, name);
   const tmp = path.join(snapshotsDir(hostDir), `.new-${name}`);
+  // The spare of the snapshot being replaced is of no use any more (and its space is needed).
+  await fs.rm(spareDir(hostDir, name), { recursive: true, force: true });
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
@@ -71,8 +77,12 @@ export async function saveHostSnapshot(hostDir: string, name: string, takenAt: n
 
 /** The snapshot's record, or undefined when the host has no complete snapshot of that name. */
 export async function readHostSnapshot(hostDir: string, name: string): Promise<HostSnapshotMeta | undefined> {
+  return readMeta(snapshotDir(hostDir, name));
+}
+
+async function readMeta(dir: string): Promise<HostSnapshotMeta | undefined> {
   try {
-    const parsed = JSON.parse(await fs.readFile(path.join(snapshotDir(hostDir, name), META), 'utf8')) as Partial<HostSnapshotMeta>;
+    const parsed = JSON.parse(await fs.readFile(path.join(dir, META), 'utf8')) as Partial<HostSnapshotMeta>;
     return typeof parsed.takenAt === 'number' ? { takenAt: parsed.takenAt } : undefined;
   } catch {
     return undefined;
@@ -93,8 +103,38 @@ export async function putBackHostSnapshot(hostDir: string, name: string, owner: 
       if (e.code !== 'ENOENT') throw e;
     });
   }
-  await Promise.all([copyTree(path.join(src, 'upper'), p.upper), copyTree(path.join(src, 'docker'), p.docker)]);
+  // The spare of this very snapshot is renamed into place (instant); without one, the snapshot is copied.
+  const spare = spareDir(hostDir, name);
+  const [meta, spareMeta] = await Promise.all([readMeta(src), readMeta(spare)]);
+  if (meta !== undefined && spareMeta?.takenAt === meta.takenAt) {
+    await fs.rename(path.join(spare, 'upper'), p.upper);
+    await fs.rename(path.join(spare, 'docker'), p.docker);
+    await fs.rename(spare, path.join(trash, 'spare'));
+  } else {
+    await Promise.all([copyTree(path.join(src, 'upper'), p.upper), copyTree(path.join(src, 'docker'), p.docker)]);
+  }
   await fs.mkdir(p.work, { recursive: true });
   if (owner !== undefined) await fs.chown(p.work, owner, owner);
   return trash;
+}
+
+/** Makes the spare copy of snapshot `name` (replacing a stale one); the host may run meanwhile. */
+export async function makeSpare(hostDir: string, name: string): Promise<void> {
+  const src = snapshotDir(hostDir, name);
+  const meta = await readMeta(src);
+  if (!meta) return;
+  const spare = spareDir(hostDir, name);
+  if ((await readMeta(spare))?.takenAt === meta.takenAt) return;
+  const tmp = path.join(snapshotsDir(hostDir), `.spare-new-${name}`);
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
+  try {
+    await Promise.all([copyTree(path.join(src, 'upper'), path.join(tmp, 'upper')), copyTree(path.join(src, 'docker'), path.join(tmp, 'docker'))]);
+    await fs.writeFile(path.join(tmp, META), `${JSON.stringify(meta satisfies HostSnapshotMeta)}\n`, { mode: 0o600 });
+    await fs.rm(spare, { recursive: true, force: true });
+    await fs.rename(tmp, spare);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }

@@ -33,7 +33,7 @@ import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnersh
 import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
 import { detachLoopsUnder, envIdsWithLoops, mountHostDisk } from './host-disk.ts';
 import { ensureInotifyRoom } from './inotify-room.ts';
-import { SNAPSHOT_NAME_RE, freezerOf, putBackHostSnapshot, readHostSnapshot, saveHostSnapshot, setFrozen } from './host-snapshots.ts';
+import { SNAPSHOT_NAME_RE, freezerOf, makeSpare, putBackHostSnapshot, readHostSnapshot, saveHostSnapshot, setFrozen } from './host-snapshots.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountMerged, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
@@ -323,6 +323,8 @@ export class LocalProvider implements Provider {
   async destroy(env: Environment | string): Promise<void> {
     const id = typeof env === 'string' ? env : env.id;
     if (!ENV_ID_RE.test(id)) throw new ProvisionError('bad-spec', `"${id}" is not a local environment id (like lwk3x9a)`);
+    // A spare copy being written onto the host's disk would keep it from unmounting.
+    await this.#background.get(id);
     await this.teardown(id, await readState(this.config.dataDir, id));
   }
 
@@ -349,6 +351,26 @@ export class LocalProvider implements Provider {
     };
     next.then(done, done);
     return next;
+  }
+
+  /** Work left after a snapshot or restore returned (spare copies, old layers to delete); destroy waits for it. */
+  readonly #background = new Map<string, Promise<void>>();
+
+  /** Runs job after the environment's current operation, without making the caller wait; never rejects. */
+  #afterwards(id: string, what: string, job: () => Promise<unknown>): void {
+    const bg = this.#exclusive(id, job).then(
+      () => undefined,
+      (e: unknown) => this.log.warn({ env: id, err: e instanceof Error ? e.message : String(e) }, `${what} failed`),
+    );
+    this.#background.set(id, bg);
+    void bg.then(() => {
+      if (this.#background.get(id) === bg) this.#background.delete(id);
+    });
+  }
+
+  /** Resolves once the work a snapshot or restore left for afterwards (the spare copy) is done: tests, benches. */
+  async idle(envId: string): Promise<void> {
+    await this.#background.get(envId);
   }
 
   async #readyState(env: Environment, name: string): Promise<EnvRecord> {
@@ -379,7 +401,9 @@ export class LocalProvider implements Provider {
       } finally {
         await Promise.all(cgroups.map((c) => setFrozen(c, false).catch((e: unknown) => this.log.error({ env: env.id, cgroup: c, err: String(e) }, 'could not thaw a host'))));
       }
-      const info: SnapshotInfo = { name, takenAt, bytes: bytes.reduce((a, b) => a + b, 0) };
+      // The spare copy a restore renames into place, made now that the hosts run again: twice the snapshot on disk.
+      this.#afterwards(env.id, 'spare snapshot copy', () => Promise.all(st.hosts.map((h) => makeSpare(h.dir, name))));
+      const info: SnapshotInfo = { name, takenAt, bytes: 2 * bytes.reduce((a, b) => a + b, 0) };
       this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, bytes: info.bytes }, 'snapshot taken');
       return info;
     });
@@ -408,7 +432,7 @@ export class LocalProvider implements Provider {
       const key = await fs.readFile(keyPath(this.config.dataDir, env.id), 'utf8');
       const links = await listLinks();
       // Slowest host's time to each phase (the log says where a restore spends its time).
-      const phase = { stoppedMs: 0, copiedMs: 0 };
+      const phase = { stoppedMs: 0, copiedMs: 0, sshUpMs: 0, systemUpMs: 0 };
       const mark = (k: keyof typeof phase): void => void (phase[k] = Math.max(phase[k], Date.now() - t0));
       const trash = await Promise.all(
         st.hosts.map(async (h) => {
@@ -434,9 +458,13 @@ export class LocalProvider implements Provider {
       const launched = Date.now() - t0;
       const deadline = Date.now() + this.readyTimeoutMs;
       try {
-        await Promise.all(st.hosts.map((h) => this.waitReady(h, key, st.spec.services, deadline)));
+        await Promise.all(st.hosts.map((h) => this.waitReady(h, key, st.spec.services, deadline, undefined, mark)));
       } finally {
-        await Promise.all(trash.map((t) => fs.rm(t, { recursive: true, force: true })));
+        // Off the reset's path: the replaced layers go, and the next spare copy is made from the snapshot.
+        this.#afterwards(env.id, 'cleanup after restore', async () => {
+          await Promise.all(trash.map((t) => fs.rm(t, { recursive: true, force: true })));
+          await Promise.all(st.hosts.map((h) => makeSpare(h.dir, name)));
+        });
       }
       await writeState(this.config.dataDir, st);
       this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, ...phase, launchedMs: launched }, 'snapshot restored');
@@ -616,9 +644,18 @@ export class LocalProvider implements Provider {
     }
   }
 
-  private async waitReady(h: HostState, key: string, services: EnvironmentSpec['services'], deadline: number, signal?: AbortSignal): Promise<void> {
+  private async waitReady(
+    h: HostState,
+    key: string,
+    services: EnvironmentSpec['services'],
+    deadline: number,
+    signal?: AbortSignal,
+    /** Told when SSH answers and when systemd says it is up (where a restore spends its time). */
+    mark?: (phase: 'sshUpMs' | 'systemUpMs') => void,
+  ): Promise<void> {
     const abortable = async (): Promise<void> => {
       const client = await connectWhenUp(h.address, key, deadline, signal);
+      mark?.('sshUpMs');
       try {
         // One login, a few cheap commands: systemd waits for start-up itself (etcd and Docker are notify
         // units, ready once they serve); no Go CLI (etcdctl, docker) runs in the host to poll.
@@ -632,6 +669,7 @@ export class LocalProvider implements Provider {
           .filter(Boolean)
           .join('\n');
         const r = await exec(client, script, Math.max(1000, deadline - Date.now()));
+        mark?.('systemUpMs');
         const field = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
         const system = field('system');
         const failed = field('failed').split(' ').filter(Boolean);
