@@ -8,6 +8,7 @@
 //   await provider.destroy(env);
 // The state of an environment lives in LXD (user.labwright.* keys on its instances); only the SSH key is
 // kept here, under <dataDir>/lxd-envs/<id>/. A local daemon is started on first use (lxd-daemon.ts).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,7 +74,16 @@ interface LxdInstance {
 
 const SERVICE_UNITS = ['ssh.service', 'etcd.service', 'docker.service', 'containerd.service', 'systemd-networkd.service'];
 const creatingHere = new Set<string>();
-const subnetsDir = path.join(RUN_DIR, 'lxd-subnets');
+
+/**
+ * Where this machine keeps the subnet reservations of an LXD's environments: one directory for the local
+ * daemons (their bridges share this machine), one per remote LXD, so the crash cleanup of a provider
+ * (which removes the reservations of environments its LXD does not have) never takes another LXD's.
+ */
+export function subnetsDirOf(lxdUrl: string | undefined): string {
+  if (lxdUrl === undefined) return path.join(RUN_DIR, 'lxd-subnets');
+  return path.join(RUN_DIR, `lxd-subnets-${createHash('sha256').update(lxdUrl).digest('hex').slice(0, 12)}`);
+}
 
 export class LxdProvider implements Provider {
   readonly name = 'lxd';
@@ -94,6 +104,10 @@ export class LxdProvider implements Provider {
   /** Whether the daemon is remote: hosts are then reached through a proxy device on the member, not the bridge. */
   get remote(): boolean {
     return this.config.lxdUrl !== undefined;
+  }
+
+  private get subnetsDir(): string {
+    return subnetsDirOf(this.config.lxdUrl);
   }
 
   get limits(): LxdLimits {
@@ -284,9 +298,9 @@ export class LxdProvider implements Provider {
       await this.teardown(client, id);
       report.reaped.push(id);
     }
-    for (const f of await fs.readdir(subnetsDir).catch(() => [] as string[])) {
-      const owner = (await fs.readFile(path.join(subnetsDir, f), 'utf8').catch(() => '')).trim();
-      if (!LXD_ENV_ID_RE.test(owner) || (!envs.has(owner) && !creatingHere.has(owner) && !nets.some((n) => n.name === owner))) await fs.rm(path.join(subnetsDir, f), { force: true });
+    for (const f of await fs.readdir(this.subnetsDir).catch(() => [] as string[])) {
+      const owner = (await fs.readFile(path.join(this.subnetsDir, f), 'utf8').catch(() => '')).trim();
+      if (!LXD_ENV_ID_RE.test(owner) || (!envs.has(owner) && !creatingHere.has(owner) && !nets.some((n) => n.name === owner))) await fs.rm(path.join(this.subnetsDir, f), { force: true });
     }
     if (report.reaped.length) this.log.info(report, 'recovered leftovers');
     return report;
@@ -429,14 +443,14 @@ export class LxdProvider implements Provider {
 
   /** Reserves a subnet no other environment (ours, the local provider's, LXD's networks) uses. */
   private async reserveSubnet(client: LxdClient, id: string): Promise<Cidr> {
-    await fs.mkdir(subnetsDir, { recursive: true });
+    await fs.mkdir(this.subnetsDir, { recursive: true });
     const range = parseCidr(this.config.subnetRange);
     const taken: Cidr[] = [...(await usedNetworks())];
     for (const n of await client.get<{ config: Record<string, string> }[]>('/1.0/networks?recursion=1')) {
       const a = n.config['ipv4.address'];
       if (a && a !== 'none' && a !== 'auto') taken.push(parseCidr(a));
     }
-    for (const f of await fs.readdir(subnetsDir)) taken.push(parseCidr(f.replace(/_/g, '/')));
+    for (const f of await fs.readdir(this.subnetsDir)) taken.push(parseCidr(f.replace(/_/g, '/')));
     for (const f of await fs.readdir(path.join(RUN_DIR, 'subnets')).catch(() => [] as string[])) taken.push(parseCidr(f.replace(/_/g, '/')));
     const count = 2 ** (this.config.subnetPrefix - range.prefix);
     const start = Math.floor(Math.random() * count);
@@ -444,7 +458,7 @@ export class LxdProvider implements Provider {
       const s = chooseSubnet(range, this.config.subnetPrefix, taken, start);
       if (!s) throw new ProvisionError('internal', `no free /${this.config.subnetPrefix} left in ${this.config.subnetRange}`);
       try {
-        await fs.writeFile(path.join(subnetsDir, formatCidr(s).replace('/', '_')), `${id}\n`, { flag: 'wx' });
+        await fs.writeFile(path.join(this.subnetsDir, formatCidr(s).replace('/', '_')), `${id}\n`, { flag: 'wx' });
         return s;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -493,9 +507,9 @@ export class LxdProvider implements Provider {
     );
     await client.call('DELETE', `/1.0/networks/${networkName(id)}`).catch(ignoreGone);
     if (!this.remote) await unisolateLxd(id);
-    for (const f of await fs.readdir(subnetsDir).catch(() => [] as string[])) {
-      const owner = (await fs.readFile(path.join(subnetsDir, f), 'utf8').catch(() => '')).trim();
-      if (owner === id) await fs.rm(path.join(subnetsDir, f), { force: true });
+    for (const f of await fs.readdir(this.subnetsDir).catch(() => [] as string[])) {
+      const owner = (await fs.readFile(path.join(this.subnetsDir, f), 'utf8').catch(() => '')).trim();
+      if (owner === id) await fs.rm(path.join(this.subnetsDir, f), { force: true });
     }
     await fs.rm(this.envDir(id), { recursive: true, force: true });
   }

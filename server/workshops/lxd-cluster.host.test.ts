@@ -3,7 +3,7 @@
 // certificate. The attendees' environments land on both members; a terminal and a check work on each;
 // then one member dies (daemon and containers killed) and its attendee is told — hosts unreachable,
 // a check that cannot be evaluated rather than failed — while the other attendee keeps working.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import type { CheckResult } from '../../common/checks.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
 import type { LxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
-import { createLxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
+import { createLxdProvider, subnetsDirOf } from '../../provisioning/lxd/lxd-provider.ts';
 import type { LxdTestCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
 import { lxdClusterProblem, startLxdCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
 import type { Environment } from '../../provisioning/provider.ts';
@@ -81,6 +81,9 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
   let composed: ComposedServer | undefined;
   const sockets: TestSocket[] = [];
   const timings: Record<string, number> = {};
+  // Outside the default subnet range: blocks nothing while it exists.
+  const otherReservation = path.join(subnetsDirOf(undefined), '10.251.255.224_27');
+  let otherReservationKept = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'lw-lxd-cluster-'));
@@ -103,8 +106,14 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
       },
       { port: 0, dataDir: path.join(dir, 'data'), labsDir: path.join(dir, 'labs') },
     );
+    // A subnet reservation of an environment of this machine's own LXD daemon (which the cluster does not
+    // list): the cluster provider's recovery at start must leave it alone.
+    mkdirSync(subnetsDirOf(undefined), { recursive: true });
+    writeFileSync(otherReservation, 'lxzz9zz\n');
     provider = createLxdProvider(config);
     composed = await composeServer({ config, provider, recheckMs: 0 });
+    otherReservationKept = existsSync(otherReservation);
+    rmSync(otherReservation, { force: true });
   }, 300_000);
 
   afterAll(async () => {
@@ -114,9 +123,16 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
     // The daemons go with everything they ran: containers, proxies, networks, pools, namespaces.
     await cluster?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    rmSync(otherReservation, { force: true });
+    // The reservations of the cluster's environments on this machine (a directory only this test's URL uses).
+    if (cluster && subnetsDirOf(cluster.url) !== subnetsDirOf(undefined)) rmSync(subnetsDirOf(cluster.url), { recursive: true, force: true });
     console.log(`lxd cluster timings: ${JSON.stringify(timings)}`);
     if (cluster) expect(await cluster.leftovers()).toEqual([]);
   }, 120_000);
+
+  it("leaves alone the subnet reservations of this machine's own LXD when it recovers at start", () => {
+    expect(otherReservationKept).toBe(true);
+  });
 
   it('places attendees on both members, serves terminals and checks on each, and tells the attendees of a member that dies', { timeout: 600_000 }, async () => {
     const server = composed!.server;
