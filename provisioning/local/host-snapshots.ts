@@ -45,33 +45,39 @@ async function copyTree(from: string, to: string): Promise<void> {
   await run('cp', ['-a', '--sparse=always', from, to]);
 }
 
+/** What a host must shed before its snapshot `name` is replaced: the spare and leftovers (run unfrozen, first). */
+export async function clearForHostSnapshot(hostDir: string, name: string): Promise<void> {
+  const dir = snapshotsDir(hostDir);
+  await Promise.all([spareDir(hostDir, name), path.join(dir, `.new-${name}`), path.join(dir, `.old-${name}`)].map((d) => fs.rm(d, { recursive: true, force: true })));
+}
+
 /**
  * Saves the host's upper layer and Docker directory as snapshot `name` (the host must be frozen or stopped),
- * replacing an earlier one of that name only once the new one is complete. Returns the bytes it holds.
+ * replacing an earlier one of that name only once the new one is complete. Only the copy and two renames run
+ * here, so the hosts are frozen no longer than that: the replaced one is left for finishHostSnapshot.
  */
-export async function saveHostSnapshot(hostDir: string, name: string, takenAt: number): Promise<number> {
+export async function saveHostSnapshot(hostDir: string, name: string, takenAt: number): Promise<void> {
   const p = hostPaths(hostDir);
   const dir = snapshotDir(hostDir, name);
   const tmp = path.join(snapshotsDir(hostDir), `.new-${name}`);
-  // The spare of the snapshot being replaced is of no use any more (and its space is needed).
-  await fs.rm(spareDir(hostDir, name), { recursive: true, force: true });
-  await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
     await Promise.all([copyTree(p.upper, path.join(tmp, 'upper')), copyTree(p.docker, path.join(tmp, 'docker'))]);
     await fs.writeFile(path.join(tmp, META), `${JSON.stringify({ takenAt } satisfies HostSnapshotMeta)}\n`, { mode: 0o600 });
-    const old = path.join(snapshotsDir(hostDir), `.old-${name}`);
-    await fs.rm(old, { recursive: true, force: true });
-    await fs.rename(dir, old).catch((e: NodeJS.ErrnoException) => {
+    await fs.rename(dir, path.join(snapshotsDir(hostDir), `.old-${name}`)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
     });
     await fs.rename(tmp, dir);
-    await fs.rm(old, { recursive: true, force: true });
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  const du = await run('du', ['-s', '-x', '--block-size=1', dir]);
+}
+
+/** After the hosts run again: deletes the replaced snapshot and returns the bytes the new one holds. */
+export async function finishHostSnapshot(hostDir: string, name: string): Promise<number> {
+  await fs.rm(path.join(snapshotsDir(hostDir), `.old-${name}`), { recursive: true, force: true });
+  const du = await run('du', ['-s', '-x', '--block-size=1', snapshotDir(hostDir, name)]);
   return Number(du.stdout.split(/\s/)[0]) || 0;
 }
 

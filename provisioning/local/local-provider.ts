@@ -33,7 +33,7 @@ import { PROBE_BASE, reapIdRanges, releaseIdRanges, reserveIdRange, shiftOwnersh
 import { ensureIdmapHelper, probeUserns, staleProbeDirs, unmountProbe } from './idmap.ts';
 import { detachLoopsUnder, envIdsWithLoops, mountHostDisk } from './host-disk.ts';
 import { ensureInotifyRoom } from './inotify-room.ts';
-import { SNAPSHOT_NAME_RE, freezerOf, makeSpare, putBackHostSnapshot, readHostSnapshot, saveHostSnapshot, setFrozen } from './host-snapshots.ts';
+import { SNAPSHOT_NAME_RE, clearForHostSnapshot, finishHostSnapshot, freezerOf, makeSpare, putBackHostSnapshot, readHostSnapshot, saveHostSnapshot, setFrozen } from './host-snapshots.ts';
 import { directoryLockFile, hostPaths, isHostProcess, launchHost, mountMerged, mountOverlay, nspawnArgs, removeNspawnRuntime, unmountUnder } from './machine.ts';
 import { BRIDGE_RE, ENV_ID_RE, HOST_NAME_RE, MACHINE_RE, bridgeName, machineName, newEnvId, vethName } from './names.ts';
 import { claimEnvId, dataDirOf, envExists, ownedElsewhere, releaseEnvId, subnetsDir } from './registry.ts';
@@ -393,18 +393,22 @@ export class LocalProvider implements Provider {
       const freezers = await Promise.all(st.hosts.map((h) => freezerOf(h.cgroups)));
       if (freezers.some((f) => f === undefined)) throw new ProvisionError('limits-unavailable', 'snapshots need the cgroup v2 freezer (cgroup.freeze), which this machine lacks');
       const cgroups = freezers as string[];
+      await Promise.all(st.hosts.map((h) => clearForHostSnapshot(h.dir, name)));
       const takenAt = Date.now();
-      let bytes: number[];
+      const frozenAt = Date.now();
+      let frozenMs = 0;
       try {
         await Promise.all(cgroups.map((c) => setFrozen(c, true)));
-        bytes = await Promise.all(st.hosts.map((h) => saveHostSnapshot(h.dir, name, takenAt)));
+        await Promise.all(st.hosts.map((h) => saveHostSnapshot(h.dir, name, takenAt)));
       } finally {
         await Promise.all(cgroups.map((c) => setFrozen(c, false).catch((e: unknown) => this.log.error({ env: env.id, cgroup: c, err: String(e) }, 'could not thaw a host'))));
+        frozenMs = Date.now() - frozenAt;
       }
+      const bytes = await Promise.all(st.hosts.map((h) => finishHostSnapshot(h.dir, name)));
       // The spare copy a restore renames into place, made now that the hosts run again: twice the snapshot on disk.
       this.#afterwards(env.id, 'spare snapshot copy', () => Promise.all(st.hosts.map((h) => makeSpare(h.dir, name))));
       const info: SnapshotInfo = { name, takenAt, bytes: 2 * bytes.reduce((a, b) => a + b, 0) };
-      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, bytes: info.bytes }, 'snapshot taken');
+      this.log.info({ env: env.id, snapshot: name, ms: Date.now() - t0, frozenMs, bytes: info.bytes }, 'snapshot taken');
       return info;
     });
   }
