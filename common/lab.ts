@@ -39,6 +39,8 @@ export interface LabMeta {
   allowSkip: boolean;
   /** What the page's Cluster tab draws (front matter `cluster:`); defaults follow `services`. */
   cluster?: ClusterViewSpec;
+  /** Front matter `vm: true`: the hosts must be virtual machines (the lxd provider, on a member with KVM). */
+  vm?: true;
 }
 
 /** Rendered content of a step, in order. HTML is produced server-side by markdown-it with raw HTML disabled. */

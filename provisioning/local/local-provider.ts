@@ -211,6 +211,8 @@ export class LocalProvider implements Provider {
   private async createEnv(spec: EnvironmentSpec, opts: CreateOptions, useSeed: boolean): Promise<Environment> {
     const problem = specProblem(spec, this.config.subnetPrefix);
     if (problem) throw new ProvisionError('bad-spec', problem);
+    if (spec.vm)
+      throw new ProvisionError('isolation-unavailable', 'this lab asks for virtual machines (vm: true), and the local provider runs hosts as containers: serve it with LABWRIGHT_PROVIDER=lxd where an LXD member can run VMs (KVM)');
     const { signal } = opts;
     await this.machineChecks();
     await this.ensureInotifyRoom();

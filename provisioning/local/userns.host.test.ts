@@ -87,6 +87,17 @@ describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('unprivil
 });
 
 describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('unprivileged hosts: refusal', () => {
+  it('refuses a lab of virtual machines (vm: true), naming the lxd provider, before anything is made', async () => {
+    const provider = createLocalProvider(testConfig);
+    const err = await provider.create({ hosts: ['host0'], services: { etcd: 'none', docker: false }, owner: 'test', vm: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProvisionError);
+    expect((err as ProvisionError).code).toBe('isolation-unavailable');
+    expect((err as ProvisionError).message).toMatch(/virtual machines \(vm: true\).*LABWRIGHT_PROVIDER=lxd/);
+    const mine: string[] = [];
+    for (const id of await listEnvIds(testConfig.dataDir)) if ((await readState(testConfig.dataDir, id))?.creatorPid === process.pid) mine.push(id);
+    expect(mine).toEqual([]);
+  });
+
   it('refuses, naming LABWRIGHT_HOST_ISOLATION, where the image filesystem has no idmapped mounts, and creates nothing', async () => {
     // /proc cannot be idmapped: standing in for an image on a filesystem (or kernel) without idmapped mounts.
     const provider = createLocalProvider(testConfig, { imageRootfs: '/proc' });

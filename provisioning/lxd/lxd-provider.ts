@@ -160,6 +160,8 @@ export class LxdProvider implements Provider {
     if (spec.vm) {
       const why = await this.vmProblem();
       if (why) throw new ProvisionError('isolation-unavailable', why);
+      // The imported image is a container rootfs; a VM needs a disk image with a kernel, not built yet.
+      throw new ProvisionError('isolation-unavailable', 'an LXD member here can run virtual machines, but Labwright does not build a virtual-machine image of the lab hosts yet (only the container image); remove `vm: true` to run this lab in containers');
     }
     const image = await ensureImage({ cacheDir: this.config.cacheDir, signal, onProgress: opts.onProgress });
     opts.onProgress?.({ phase: 'image', done: 0, total: 1, message: 'the image in LXD' });

@@ -177,7 +177,7 @@ export async function testLab(lab: Lab, opts: LabTestOptions): Promise<LabTestRe
   let env: Environment;
   try {
     const createOpts = opts.signal ? { signal: opts.signal } : {};
-    env = await opts.provider.create({ hosts: lab.meta.hosts, services: lab.meta.services, owner: `labwright test ${lab.id}` }, createOpts);
+    env = await opts.provider.create({ hosts: lab.meta.hosts, services: lab.meta.services, owner: `labwright test ${lab.id}`, ...(lab.meta.vm ? { vm: true } : {}) }, createOpts);
   } catch (e) {
     result.problem = `could not provision hosts: ${errorText(e)}`;
     return result;

@@ -72,7 +72,7 @@ async function specFromLab(config: Config, id: string): Promise<EnvironmentSpec>
     const first = load.problems.find((p) => p.severity === 'error') ?? load.problems[0];
     throw new UsageError(first ? `lab ${id}: ${first.file}:${first.line}: ${first.message}` : `lab ${id} cannot be loaded`);
   }
-  return { hosts: load.lab.meta.hosts, services: { ...load.lab.meta.services }, owner: `cli:${id}` };
+  return { hosts: load.lab.meta.hosts, services: { ...load.lab.meta.services }, owner: `cli:${id}`, ...(load.lab.meta.vm ? { vm: true } : {}) };
 }
 
 export function parseUpArgs(args: string[]): { lab?: string; hosts?: number; etcd: boolean; docker: boolean; json: boolean } {

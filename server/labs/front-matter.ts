@@ -8,7 +8,7 @@ import { readClusterView } from './cluster-front-matter.ts';
 import type { ProblemList } from './problem-list.ts';
 import { YamlSource } from './yaml-source.ts';
 
-export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip', 'cluster', 'reset'] as const;
+export const FRONT_MATTER_FIELDS = ['title', 'summary', 'hosts', 'services', 'duration', 'gate', 'skip', 'cluster', 'reset', 'vm'] as const;
 const SERVICES = ['etcd', 'docker'] as const;
 /** A host name is a DNS label; `all`, `any` and `server` have a meaning in checks and cannot be host names. */
 const HOST_NAME = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -112,6 +112,10 @@ function readFields(yaml: YamlSource, meta: LabMeta, problems: ProblemList, serv
         } else {
           problems.error(at, '`skip` must be true or false');
         }
+        break;
+      case 'vm':
+        if (typeof value !== 'boolean') problems.error(at, '`vm` must be true or false (true: the hosts are virtual machines, which only the lxd provider makes)');
+        else if (value) meta.vm = true;
         break;
       case 'cluster': {
         const cluster = readClusterView(yaml, pair.value, at, problems);

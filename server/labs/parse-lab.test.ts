@@ -51,6 +51,16 @@ describe('parseLab', () => {
     ]);
   });
 
+  it('reads front matter `vm: true` (hosts as virtual machines); anything but a boolean is an error on its line', () => {
+    const { lab: l, problems } = lab('## S\n\ntext\n', 'title: T\nvm: true');
+    expect(problems).toEqual([]);
+    expect(l.meta.vm).toBe(true);
+    expect(lab('## S\n\ntext\n', 'title: T\nvm: false').lab.meta.vm).toBeUndefined();
+    expect(lab('## S\n\ntext\n', 'title: T\nvm: yes please').problems).toEqual([
+      expect.objectContaining({ line: 3, severity: 'error', message: expect.stringContaining('`vm` must be true or false') as string }),
+    ]);
+  });
+
   it('drops links with unsafe schemes and opens web links in a new tab', () => {
     const { lab: l } = lab('[a](javascript:alert(1)) [b](data:text/html,x) [c](https://etcd.io/) [d](./next)\n\n## S\n\ntext\n');
     const [intro] = l.intro;

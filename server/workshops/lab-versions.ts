@@ -108,8 +108,8 @@ export function labVersions(catalog: VersionedCatalog, store: DurableStore, base
       const next = fileLab(w.labId);
       if (!next) return { kind: 'changed', movable: false, reason: 'the lab file has errors now (run labwright lint); fix them to move this workshop' };
       const now = ofWorkshop(w);
-      if (now && (now.meta.hosts.join(' ') !== next.meta.hosts.join(' ') || JSON.stringify(now.meta.services) !== JSON.stringify(next.meta.services))) {
-        return { kind: 'changed', movable: false, reason: 'the new version has other hosts or services than the hosts attendees have; start a new workshop for it' };
+      if (now && (now.meta.hosts.join(' ') !== next.meta.hosts.join(' ') || JSON.stringify(now.meta.services) !== JSON.stringify(next.meta.services) || (now.meta.vm ?? false) !== (next.meta.vm ?? false))) {
+        return { kind: 'changed', movable: false, reason: 'the new version has other hosts, services or kind of host (vm) than the hosts attendees have; start a new workshop for it' };
       }
       return { kind: 'changed', movable: true };
     },

@@ -16,7 +16,7 @@ import { createWorkspaceModule } from '../workspaces/workspace-module.ts';
 export interface LabWorkspacesOptions {
   provider: Provider;
   /** The lab's metadata (hosts, services) by id, as this session sees it; undefined for an unknown or broken lab. */
-  labMeta: (labId: string, sessionId: string) => Pick<LabMeta, 'hosts' | 'services'> | undefined;
+  labMeta: (labId: string, sessionId: string) => Pick<LabMeta, 'hosts' | 'services' | 'vm'> | undefined;
   /** The lab's `reset:` script as this session sees it (kept hosts run it when given back). */
   labReset?: (labId: string, sessionId: string) => string | undefined;
   /** Defaults to a new pool; pass the checks' pool to share connections. */
@@ -61,7 +61,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
     labShape: (labId, sessionId) => {
       const meta = opts.labMeta(labId, sessionId);
       const reset = opts.labReset?.(labId, sessionId);
-      return meta ? { hosts: [...meta.hosts], services: { ...meta.services }, ...(reset !== undefined ? { reset } : {}) } : undefined;
+      return meta ? { hosts: [...meta.hosts], services: { ...meta.services }, ...(reset !== undefined ? { reset } : {}), ...(meta.vm ? { vm: true } : {}) } : undefined;
     },
   });
   const terminals = createTerminalModule({

@@ -24,7 +24,7 @@ export interface WorkshopPoolsOptions {
   /** The open workshops now: their lab and seats, and how many have joined. */
   open: () => { id: string; labId: string; seats: number; joined: number }[];
   /** The hosts and services of a lab (undefined: no such lab; nothing is warmed for it). */
-  shape: (labId: string) => { hosts: readonly string[]; services: LabServices } | undefined;
+  shape: (labId: string) => { hosts: readonly string[]; services: LabServices; vm?: true } | undefined;
   /** Where the targets go (PoolSet.setTargets). */
   apply: (targets: { spec: EnvironmentSpec; size: number }[]) => Promise<void>;
   refreshMs?: number;
@@ -64,6 +64,8 @@ export class WorkshopPools {
       if (recent.length) this.#joins.set(w.id, recent);
       else this.#joins.delete(w.id);
       const size = poolTarget({ seats: w.seats, joined: w.joined, recentJoins: recent.length }, this.opts.k);
+      // A lab of VMs is not kept warm: a pool would hold VMs (memory, boot) for seats that may stay empty.
+      if (shape.vm) continue;
       out.push({ workshopId: w.id, spec: { hosts: [...shape.hosts], services: { ...shape.services } }, size });
     }
     return out;
