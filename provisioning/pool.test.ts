@@ -49,6 +49,26 @@ describe('warm pool', () => {
   });
 });
 
+describe('warm pool shrinking', () => {
+  it('drain waits for destroys a shrink started, so a server that stops right after a workshop ends leaves nothing half-removed', async () => {
+    const p = new FakeProvider();
+    const pool = new WarmPool(p, spec, 2, 2);
+    await pool.waitReady();
+    p.holdDestroys();
+    void pool.resize(0); // the workshop ended: its pool goes to 0, destroys start
+    await tick();
+    expect(p.destroying).toBe(2);
+    let drained = false;
+    const drain = pool.drain().then(() => (drained = true));
+    await tick();
+    expect(drained).toBe(false); // still destroying
+    p.releaseDestroys();
+    await drain;
+    expect(p.destroying).toBe(0);
+    expect(p.live.size).toBe(0);
+  });
+});
+
 describe('pool set', () => {
   it('keeps one pool per shape, ignores owners, and creates directly when the size is 0', async () => {
     const p = manual();

@@ -25,6 +25,8 @@ export class WarmPool {
   private draining = false;
   private readonly abort = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
+  /** Destroys of environments the pool no longer wants: drain() waits for them (a server exiting must not cut one short). */
+  private readonly destroying = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
 
   #size: number;
@@ -57,7 +59,7 @@ export class WarmPool {
     this.#size = checkedSize(n);
     const surplus = this.draining ? [] : this.ready.splice(this.#size);
     this.refill();
-    return Promise.allSettled(surplus.map((e) => this.provider.destroy(e))).then(() => undefined);
+    return Promise.all(surplus.map((e) => this.destroyTracked(e))).then(() => undefined);
   }
 
   stats(): PoolStats {
@@ -92,7 +94,19 @@ export class WarmPool {
     this.wake();
     await Promise.allSettled([...this.inflight]);
     const envs = this.ready.splice(0);
-    await Promise.allSettled(envs.map((e) => this.provider.destroy(e)));
+    for (const e of envs) void this.destroyTracked(e);
+    // Also the destroys a shrink started earlier (a workshop ended just before the server stops).
+    while (this.destroying.size > 0) await Promise.all([...this.destroying]);
+  }
+
+  /** Destroys an environment the pool gives up, logging a failure; never rejects. */
+  private destroyTracked(env: Environment): Promise<void> {
+    const p: Promise<void> = this.provider
+      .destroy(env)
+      .catch((e: unknown) => this.log.warn({ env: env.id, err: e instanceof Error ? e.message : String(e) }, 'pool environment not destroyed'))
+      .finally(() => this.destroying.delete(p));
+    this.destroying.add(p);
+    return p;
   }
 
   private wake(): void {
@@ -116,7 +130,7 @@ export class WarmPool {
         .create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, { signal: this.abort.signal })
         .then(async (env) => {
           // Not wanted any more (draining, or the pool shrank while it booted): its memory goes back now.
-          if (this.draining || this.ready.length >= this.#size) await this.provider.destroy(env);
+          if (this.draining || this.ready.length >= this.#size) await this.destroyTracked(env);
           else this.ready.push(env);
           this.consecutiveFailures = 0;
         })

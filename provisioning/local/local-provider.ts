@@ -325,10 +325,25 @@ export class LocalProvider implements Provider {
   async destroy(env: Environment | string): Promise<void> {
     const id = typeof env === 'string' ? env : env.id;
     if (!ENV_ID_RE.test(id)) throw new ProvisionError('bad-spec', `"${id}" is not a local environment id (like lwk3x9a)`);
-    // A spare copy being written onto the host's disk would keep it from unmounting.
-    await this.#background.get(id);
-    await this.teardown(id, await readState(this.config.dataDir, id));
+    // A snapshot or restore running (hosts frozen, files being copied onto the host's disk) or a spare copy
+    // being written would keep the disk from unmounting: no new one starts, and the running ones end first.
+    this.#destroying.add(id);
+    try {
+      while (this.#envOps.has(id) || this.#background.has(id)) {
+        await this.#envOps.get(id)?.then(
+          () => undefined,
+          () => undefined,
+        );
+        await this.#background.get(id);
+      }
+      await this.teardown(id, await readState(this.config.dataDir, id));
+    } finally {
+      this.#destroying.delete(id);
+    }
   }
+
+  /** Environments being destroyed: snapshots and restores of them are refused. */
+  readonly #destroying = new Set<string>();
 
   async list(): Promise<Environment[]> {
     const out: Environment[] = [];
@@ -378,6 +393,7 @@ export class LocalProvider implements Provider {
   async #readyState(env: Environment, name: string): Promise<EnvRecord> {
     if (!SNAPSHOT_NAME_RE.test(name)) throw new ProvisionError('bad-spec', `"${name}" is not a snapshot name (lowercase letters, digits and dashes)`);
     if (!ENV_ID_RE.test(env.id)) throw new ProvisionError('bad-spec', `"${env.id}" is not a local environment id`);
+    if (this.#destroying.has(env.id)) throw new ProvisionError('busy', `environment ${env.id} is being removed`);
     const st = await readState(this.config.dataDir, env.id);
     if (st?.status !== 'ready') throw new ProvisionError('busy', `environment ${env.id} is not ready`);
     return st;
