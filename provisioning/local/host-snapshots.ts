@@ -45,6 +45,13 @@ async function copyTree(from: string, to: string): Promise<void> {
   await run('cp', ['-a', '--sparse=always', from, to]);
 }
 
+/** Fills `tmp` with a copy of `upper` and `docker` and the record `meta`: a snapshot or spare, once renamed into place. */
+async function copyInto(tmp: string, from: { upper: string; docker: string }, meta: HostSnapshotMeta): Promise<void> {
+  await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
+  await Promise.all([copyTree(from.upper, path.join(tmp, 'upper')), copyTree(from.docker, path.join(tmp, 'docker'))]);
+  await fs.writeFile(path.join(tmp, META), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
+}
+
 /** What a host must shed before its snapshot `name` is replaced: the spare and leftovers (run unfrozen, first). */
 export async function clearForHostSnapshot(hostDir: string, name: string): Promise<void> {
   const dir = snapshotsDir(hostDir);
@@ -60,10 +67,8 @@ export async function saveHostSnapshot(hostDir: string, name: string, takenAt: n
   const p = hostPaths(hostDir);
   const dir = snapshotDir(hostDir, name);
   const tmp = path.join(snapshotsDir(hostDir), `.new-${name}`);
-  await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
-    await Promise.all([copyTree(p.upper, path.join(tmp, 'upper')), copyTree(p.docker, path.join(tmp, 'docker'))]);
-    await fs.writeFile(path.join(tmp, META), `${JSON.stringify({ takenAt } satisfies HostSnapshotMeta)}\n`, { mode: 0o600 });
+    await copyInto(tmp, p, { takenAt });
     await fs.rename(dir, path.join(snapshotsDir(hostDir), `.old-${name}`)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
     });
@@ -133,10 +138,8 @@ export async function makeSpare(hostDir: string, name: string): Promise<void> {
   if ((await readMeta(spare))?.takenAt === meta.takenAt) return;
   const tmp = path.join(snapshotsDir(hostDir), `.spare-new-${name}`);
   await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
-    await Promise.all([copyTree(path.join(src, 'upper'), path.join(tmp, 'upper')), copyTree(path.join(src, 'docker'), path.join(tmp, 'docker'))]);
-    await fs.writeFile(path.join(tmp, META), `${JSON.stringify(meta satisfies HostSnapshotMeta)}\n`, { mode: 0o600 });
+    await copyInto(tmp, { upper: path.join(src, 'upper'), docker: path.join(src, 'docker') }, meta);
     await fs.rm(spare, { recursive: true, force: true });
     await fs.rename(tmp, spare);
   } catch (e) {

@@ -413,14 +413,13 @@ export class LocalProvider implements Provider {
       const cgroups = freezers as string[];
       await Promise.all(st.hosts.map((h) => clearForHostSnapshot(h.dir, name)));
       const takenAt = Date.now();
-      const frozenAt = Date.now();
       let frozenMs = 0;
       try {
         await Promise.all(cgroups.map((c) => setFrozen(c, true)));
         await Promise.all(st.hosts.map((h) => saveHostSnapshot(h.dir, name, takenAt)));
       } finally {
         await Promise.all(cgroups.map((c) => setFrozen(c, false).catch((e: unknown) => this.log.error({ env: env.id, cgroup: c, err: String(e) }, 'could not thaw a host'))));
-        frozenMs = Date.now() - frozenAt;
+        frozenMs = Date.now() - takenAt;
       }
       const bytes = await Promise.all(st.hosts.map((h) => finishHostSnapshot(h.dir, name)));
       // The spare copy a restore renames into place, made now that the hosts run again: twice the snapshot on disk.
