@@ -103,10 +103,15 @@ export const workshopSpec = z.object(
       .min(1, `capacity must be a whole number from 1 to ${MAX_CAPACITY}`)
       .max(MAX_CAPACITY, `capacity must be a whole number from 1 to ${MAX_CAPACITY}`),
     minutes: minutes('the duration is'),
+    /** Boot the hosts of every seat ahead of the class (absent: no). */
+    bootAhead: z.boolean({ error: 'must be true or false' }).optional(),
   },
   jsonObject,
 );
 export type WorkshopSpec = z.output<typeof workshopSpec>;
+
+/** "Boot hosts ahead for every seat" on or off for a running workshop. */
+export const setBootAhead = z.object({ on: z.boolean({ error: 'must be true or false' }) }, jsonObject);
 
 export const extendWorkshop = z.object({ minutes: minutes('extend by') }, jsonObject);
 export type ExtendWorkshop = z.input<typeof extendWorkshop>;
@@ -223,6 +228,8 @@ export const API = {
   workshop: route<DashboardSnapshot>()('GET', '/workshops/:id', { id: opaqueId }),
   extendWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/extend', { id: opaqueId }, extendWorkshop),
   endWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/end', { id: opaqueId }),
+  /** Turns "boot hosts ahead for every seat" on or off; 409 when the machine's memory cannot hold them (the answer names the figures). */
+  setBootAhead: route<WorkshopInfo>()('POST', '/workshops/:id/boot-ahead', { id: opaqueId }, setBootAhead),
   /** Moves a running workshop to the lab file as it is now (progress kept by step id). */
   moveWorkshop: route<WorkshopInfo>()('POST', '/workshops/:id/move', { id: opaqueId }),
   /** Brings one attendee (or, without `attendee`, everyone) to step `step` by replaying the solutions of the steps before it. */

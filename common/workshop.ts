@@ -22,6 +22,14 @@ export interface WorkshopInfo {
   endReason?: 'ended' | 'expired';
   /** Relative to the app's base URL, e.g. "#/join/<token>". */
   joinPath: string;
+  /** Set while the instructor has the hosts of every free seat booted ahead ("Boot hosts ahead for every seat"). */
+  bootAhead?: true;
+}
+
+/** How far booting ahead has come: `ready` of the `of` environments the free seats need are booted and waiting. */
+export interface BootAheadStatus {
+  ready: number;
+  of: number;
 }
 
 export interface AttendeeRow {
@@ -72,6 +80,8 @@ export interface DashboardSnapshot {
    * instructor can move the workshop to it, and why not.
    */
   labChanged?: { movable: true } | { movable: false; reason: string };
+  /** Present while the workshop boots hosts ahead for its free seats. */
+  bootAhead?: BootAheadStatus;
 }
 
 export const STUCK_AFTER_MS = 10 * 60_000;

@@ -16,6 +16,8 @@ export const shapeKey = (spec: EnvironmentSpec): string => JSON.stringify({ host
 export interface PoolSetOptions {
   /** Creates refills (e.g. behind attendees in the boot queue); default: the provider. */
   refillProvider?: Provider;
+  /** Called when a pool's count of ready environments changes. */
+  onChange?: () => void;
 }
 
 export class PoolSet {
@@ -65,6 +67,11 @@ export class PoolSet {
     return pool.claim(opts);
   }
 
+  /** Environments of this shape ready in its pool now. */
+  readyOf(spec: EnvironmentSpec): number {
+    return this.pools.get(shapeKey(spec))?.stats().ready ?? 0;
+  }
+
   stats(): Record<string, ReturnType<WarmPool['stats']> & { size: number }> {
     return Object.fromEntries([...this.pools].map(([k, p]) => [k, { ...p.stats(), size: p.size }]));
   }
@@ -81,7 +88,7 @@ export class PoolSet {
     let pool = this.pools.get(key);
     if (!pool) {
       const shape = { hosts: [...spec.hosts], services: { ...spec.services }, owner: POOL_OWNER };
-      pool = new WarmPool(this.provider, shape, size, 1, this.log, this.opts.refillProvider ?? this.provider);
+      pool = new WarmPool(this.provider, shape, size, 1, this.log, this.opts.refillProvider ?? this.provider, this.opts.onChange);
       this.pools.set(key, pool);
     }
     return pool;

@@ -41,6 +41,8 @@ export class WarmPool {
     private readonly log: ProvisionLogger = quietLogger,
     /** Creates refills (e.g. behind attendees in a boot queue, provisioning/boot-queue.ts); default: `provider`. */
     private readonly refillProvider: Provider = provider,
+    /** Called when the number of ready environments changes (e.g. a dashboard showing hosts booted ahead). */
+    private readonly onChange: () => void = () => undefined,
   ) {
     this.#size = checkedSize(size);
     this.refill();
@@ -58,6 +60,7 @@ export class WarmPool {
   resize(n: number): Promise<void> {
     this.#size = checkedSize(n);
     const surplus = this.draining ? [] : this.ready.splice(this.#size);
+    if (surplus.length > 0) this.onChange();
     this.refill();
     return Promise.all(surplus.map((e) => this.destroyTracked(e))).then(() => undefined);
   }
@@ -73,6 +76,7 @@ export class WarmPool {
     this.refill();
     if (env) {
       this.claimed += 1;
+      this.onChange();
       return env;
     }
     const fresh = await this.provider.create({ ...this.spec, owner: this.spec.owner ?? 'pool' }, opts);
@@ -131,7 +135,10 @@ export class WarmPool {
         .then(async (env) => {
           // Not wanted any more (draining, or the pool shrank while it booted): its memory goes back now.
           if (this.draining || this.ready.length >= this.#size) await this.destroyTracked(env);
-          else this.ready.push(env);
+          else {
+            this.ready.push(env);
+            this.onChange();
+          }
           this.consecutiveFailures = 0;
         })
         .catch((e: unknown) => {

@@ -50,6 +50,7 @@ export const createWorkshop = (spec: WorkshopSpec) => request(API.createWorkshop
 export const workshopSnapshot = (id: string) => request(API.workshop, { id });
 export const extendWorkshop = (id: string, minutes: number) => request(API.extendWorkshop, { id }, { minutes });
 export const endWorkshop = (id: string) => request(API.endWorkshop, { id });
+export const setBootAhead = (id: string, on: boolean) => request(API.setBootAhead, { id }, { on });
 export const moveWorkshop = (id: string) => request(API.moveWorkshop, { id });
 export const resetAttendee = (id: string, attendee: string) => request(API.resetAttendee, { id, attendee });
 export const resetAttendeeStep = (id: string, attendee: string) => request(API.resetAttendeeStep, { id, attendee });

@@ -141,7 +141,7 @@ describe('hostile JSON bodies on every POST route', () => {
           expect(res.status, `${name} ${body}`).toBeLessThan(500);
           await res.arrayBuffer();
         } else {
-          expect(await expectErrorBody(res, 400, 'bad-request', `${name} ${body}`)).toMatch(/^(body|token|name|labId|capacity|minutes|host|port|step): /);
+          expect(await expectErrorBody(res, 400, 'bad-request', `${name} ${body}`)).toMatch(/^(body|token|name|labId|capacity|minutes|host|port|step|on): /);
         }
       }
     }

@@ -190,6 +190,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- 1 while the instructor wants every free seat's hosts booted ahead (server/workshops/workshop-pools.ts),
+      -- so a restart keeps booting them.
+      ALTER TABLE workshops ADD COLUMN boot_ahead INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /**

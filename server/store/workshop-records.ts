@@ -18,6 +18,8 @@ export interface WorkshopRecord {
   readonly endReason: WorkshopEndReason | undefined;
   /** Hash of the lab version it runs (see labSource); undefined: it follows the lab file. */
   readonly labHash: string | undefined;
+  /** The instructor wants the hosts of every free seat booted ahead (workshop-pools.ts). */
+  readonly bootAhead: boolean;
 }
 
 interface Row {
@@ -30,6 +32,7 @@ interface Row {
   ended_at: number | null;
   end_reason: WorkshopEndReason | null;
   lab_hash: string | null;
+  boot_ahead: number;
 }
 
 const toRecord = (r: Row): WorkshopRecord =>
@@ -43,6 +46,7 @@ const toRecord = (r: Row): WorkshopRecord =>
     endedAt: r.ended_at ?? undefined,
     endReason: r.end_reason ?? undefined,
     labHash: r.lab_hash ?? undefined,
+    bootAhead: r.boot_ahead === 1,
   });
 
 /** 256 random bits: whoever holds the link may join, so it cannot be guessed. */
@@ -67,22 +71,28 @@ export class WorkshopRecords {
   readonly #join;
   readonly #source;
   readonly #pin;
+  readonly #setBootAhead;
+  readonly #countHosted;
 
   constructor(
     db: Db,
     sessions: SqliteSessionStore,
   ) {
-    this.#insert = db.prepare<[string, string, string, number, number, number, string | null, string | null]>(
-      'INSERT INTO workshops (id, join_token, lab_id, capacity, created_at, expires_at, lab_source, lab_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    this.#insert = db.prepare<[string, string, string, number, number, number, string | null, string | null, number]>(
+      'INSERT INTO workshops (id, join_token, lab_id, capacity, created_at, expires_at, lab_source, lab_hash, boot_ahead) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     // Every column but the lab's text, which only labSource() reads.
-    const cols = 'id, join_token, lab_id, capacity, created_at, expires_at, ended_at, end_reason, lab_hash';
+    const cols = 'id, join_token, lab_id, capacity, created_at, expires_at, ended_at, end_reason, lab_hash, boot_ahead';
     this.#byId = db.prepare<[string], Row>(`SELECT ${cols} FROM workshops WHERE id = ?`);
     this.#byToken = db.prepare<[string], Row>(`SELECT ${cols} FROM workshops WHERE join_token = ?`);
     this.#all = db.prepare<[], Row>(`SELECT ${cols} FROM workshops ORDER BY created_at DESC`);
     this.#open = db.prepare<[], Row>(`SELECT ${cols} FROM workshops WHERE ended_at IS NULL ORDER BY expires_at`);
     this.#source = db.prepare<[string], { lab_source: string | null; lab_hash: string | null }>('SELECT lab_source, lab_hash FROM workshops WHERE id = ?');
     this.#pin = db.prepare<[string, string, string]>('UPDATE workshops SET lab_source = ?, lab_hash = ? WHERE id = ? AND ended_at IS NULL');
+    this.#setBootAhead = db.prepare<[number, string]>('UPDATE workshops SET boot_ahead = ? WHERE id = ? AND ended_at IS NULL');
+    this.#countHosted = db.prepare<[string], { n: number }>(
+      "SELECT count(DISTINCT o.session_id) AS n FROM environment_owners o JOIN sessions s ON s.id = o.session_id WHERE s.workshop_id = ? AND s.role = 'attendee'",
+    );
     this.#countAttendees = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sessions WHERE workshop_id = ? AND role = 'attendee'");
     this.#setExpiry = db.prepare<[number, string]>('UPDATE workshops SET expires_at = ? WHERE id = ? AND ended_at IS NULL');
     this.#end = db.prepare<[number, WorkshopEndReason, string]>('UPDATE workshops SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL');
@@ -98,7 +108,7 @@ export class WorkshopRecords {
   }
 
   /** `lab`: the version of the lab file it runs (its text and hash), kept until the instructor moves it. */
-  create(spec: { labId: string; capacity: number; expiresAt: number; lab?: { source: string; hash: string } }): WorkshopRecord {
+  create(spec: { labId: string; capacity: number; expiresAt: number; lab?: { source: string; hash: string }; bootAhead?: boolean }): WorkshopRecord {
     const row: Row = {
       id: newWorkshopId(),
       join_token: newJoinToken(),
@@ -109,8 +119,9 @@ export class WorkshopRecords {
       ended_at: null,
       end_reason: null,
       lab_hash: spec.lab?.hash ?? null,
+      boot_ahead: spec.bootAhead === true ? 1 : 0,
     };
-    this.#insert.run(row.id, row.join_token, row.lab_id, row.capacity, row.created_at, row.expires_at, spec.lab?.source ?? null, row.lab_hash);
+    this.#insert.run(row.id, row.join_token, row.lab_id, row.capacity, row.created_at, row.expires_at, spec.lab?.source ?? null, row.lab_hash, row.boot_ahead);
     return toRecord(row);
   }
 
@@ -143,6 +154,16 @@ export class WorkshopRecords {
   join(token: string, displayName: string, now = Date.now()): JoinOutcome | undefined {
     if (!isJoinTokenShape(token)) return undefined;
     return this.#join(token, displayName, now);
+  }
+
+  /** Attendees of the workshop whose hosts exist (recorded in environment_owners): the seats a boot-ahead no longer covers. */
+  hostedCount(id: string): number {
+    return this.#countHosted.get(id)?.n ?? 0;
+  }
+
+  /** Turns "boot hosts ahead for every seat" on or off for an open workshop; false when it has ended. */
+  setBootAhead(id: string, on: boolean): boolean {
+    return this.#setBootAhead.run(on ? 1 : 0, id).changes === 1;
   }
 
   /** Moves the expiry of an open workshop; false when it has ended. */

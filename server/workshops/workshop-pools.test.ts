@@ -48,6 +48,43 @@ describe('workshop warm pool sizing', () => {
     expect(provider.live.size).toBe(5);
   });
 
+  it('boot ahead: one for every seat whose attendee holds no hosts yet, whatever K, and joins not yet claimed still count', () => {
+    expect(poolTarget({ seats: 40, joined: 0, recentJoins: 0, bootAhead: true, hosted: 0 }, 3)).toBe(40);
+    expect(poolTarget({ seats: 40, joined: 0, recentJoins: 0, bootAhead: true, hosted: 0 }, 0)).toBe(40);
+    // 25 joined in a burst, 10 of them already on their hosts: 30 kept, not 15 (the 15 on their way claim them).
+    expect(poolTarget({ seats: 40, joined: 25, recentJoins: 25, bootAhead: true, hosted: 10 }, 3)).toBe(30);
+    expect(poolTarget({ seats: 40, joined: 40, recentJoins: 40, bootAhead: true, hosted: 40 }, 3)).toBe(0);
+  });
+
+  it('boot ahead with pools off (K = 0): fills every seat, a burst claims them all without a boot, unsetting gives the rest back', async () => {
+    const provider = new FakeProvider();
+    const pools = new PoolSet(provider, 0);
+    const w = { id: 'w1', labId: 'demo', seats: 6, joined: 0, bootAhead: true, hosted: 0 };
+    const planner = new WorkshopPools({ k: 0, enabled: true, open: () => [w], shape: () => shape, apply: (t) => pools.setTargets(t) });
+    await planner.refresh();
+    await expect.poll(() => pools.readyOf(shape)).toBe(6);
+    expect(planner.bootAheadStatus('w1', (s) => pools.readyOf(s))).toEqual({ ready: 6, of: 6 });
+    // Four join at once; the pool is refreshed after each join, before any of them has claimed.
+    w.joined = 4;
+    for (let i = 0; i < 4; i++) await planner.joined('w1');
+    expect(pools.readyOf(shape)).toBe(6);
+    const created = provider.created.length;
+    const envs = await Promise.all(Array.from({ length: 4 }, () => pools.claim(shape)));
+    expect(new Set(envs.map((e) => e.id)).size).toBe(4);
+    w.hosted = 4;
+    await planner.refresh();
+    expect(planner.bootAheadStatus('w1', (s) => pools.readyOf(s))).toEqual({ ready: 2, of: 2 });
+    // No attendee waited for a boot: whatever refill started meanwhile is surplus, destroyed when it ends.
+    await expect.poll(() => provider.live.size).toBe(6);
+    expect(provider.created.length - created).toBeLessThanOrEqual(1);
+    // Unset: the two left over go; the attendees' four stay.
+    w.bootAhead = false;
+    await planner.refresh();
+    await expect.poll(() => provider.live.size).toBe(4);
+    planner.close();
+    await pools.drain();
+  });
+
   it('without a target for its shape, a claim creates directly and keeps nothing warm', async () => {
     const provider = new FakeProvider();
     const pools = new PoolSet(provider, 0);

@@ -11,9 +11,12 @@ export const ARRIVAL_WINDOW_MS = 60_000;
  * Environments a workshop keeps warm: min(seats − joined, max(K, joins in the last minute)), 0 when K is 0
  * (pools off). K (LABWRIGHT_POOL_SIZE) is the floor while seats are left; a class arriving faster than that
  * raises it to the arrivals of the last minute, and the seats left cap it so that nothing is booted for
- * attendees who cannot come.
+ * attendees who cannot come. With "boot hosts ahead for every seat" (bootAhead), whatever K: one for every
+ * seat whose attendee holds no hosts yet (seats − hosted; an attendee who joined but has not claimed one
+ * still counts, so a burst of joins does not shrink the pool under the claims on their way).
  */
-export function poolTarget(w: { seats: number; joined: number; recentJoins: number }, k: number): number {
+export function poolTarget(w: { seats: number; joined: number; recentJoins: number; bootAhead?: boolean; hosted?: number }, k: number): number {
+  if (w.bootAhead) return Math.max(0, w.seats - (w.hosted ?? w.joined));
   if (k <= 0) return 0;
   return Math.max(0, Math.min(w.seats - w.joined, Math.max(k, w.recentJoins)));
 }
@@ -21,12 +24,14 @@ export function poolTarget(w: { seats: number; joined: number; recentJoins: numb
 export interface WorkshopPoolsOptions {
   /** K: LABWRIGHT_POOL_SIZE. */
   k: number;
-  /** The open workshops now: their lab and seats, and how many have joined. */
-  open: () => { id: string; labId: string; seats: number; joined: number }[];
+  /** The open workshops now: their lab and seats, how many have joined, whether they boot ahead and how many attendees hold hosts. */
+  open: () => { id: string; labId: string; seats: number; joined: number; bootAhead?: boolean; hosted?: number }[];
   /** The hosts and services of a lab (undefined: no such lab; nothing is warmed for it). */
   shape: (labId: string) => { hosts: readonly string[]; services: LabServices; vm?: true } | undefined;
   /** Where the targets go (PoolSet.setTargets). */
   apply: (targets: { spec: EnvironmentSpec; size: number }[]) => Promise<void>;
+  /** Whether the provider boots hosts at all (default: K > 0); boot-ahead works with K = 0 too. */
+  enabled?: boolean;
   refreshMs?: number;
   now?: () => number;
 }
@@ -36,7 +41,7 @@ export class WorkshopPools {
   readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: WorkshopPoolsOptions) {
-    if (opts.k > 0) {
+    if (this.#enabled) {
       this.#timer = setInterval(() => void this.refresh(), opts.refreshMs ?? 5000);
       this.#timer.unref();
     }
@@ -52,7 +57,7 @@ export class WorkshopPools {
 
   /** The target of each open workshop now (for logs and tests). */
   targets(): { workshopId: string; spec: EnvironmentSpec; size: number }[] {
-    if (this.opts.k <= 0) return [];
+    if (!this.#enabled) return [];
     const since = this.#now() - ARRIVAL_WINDOW_MS;
     const open = this.opts.open();
     for (const id of this.#joins.keys()) if (!open.some((w) => w.id === id)) this.#joins.delete(id);
@@ -63,7 +68,7 @@ export class WorkshopPools {
       const recent = (this.#joins.get(w.id) ?? []).filter((t) => t > since);
       if (recent.length) this.#joins.set(w.id, recent);
       else this.#joins.delete(w.id);
-      const size = poolTarget({ seats: w.seats, joined: w.joined, recentJoins: recent.length }, this.opts.k);
+      const size = poolTarget({ seats: w.seats, joined: w.joined, recentJoins: recent.length, bootAhead: w.bootAhead === true, hosted: w.hosted ?? w.joined }, this.opts.k);
       // A lab of VMs is not kept warm: a pool would hold VMs (memory, boot) for seats that may stay empty.
       if (shape.vm) continue;
       out.push({ workshopId: w.id, spec: { hosts: [...shape.hosts], services: { ...shape.services } }, size });
@@ -73,12 +78,26 @@ export class WorkshopPools {
 
   /** Recomputes and applies every target now; resolves once environments no longer wanted are destroyed. */
   refresh(): Promise<void> {
-    if (this.opts.k <= 0) return Promise.resolve();
+    if (!this.#enabled) return Promise.resolve();
     return this.opts.apply(this.targets().map(({ spec, size }) => ({ spec, size }))).catch(() => undefined);
+  }
+
+  /**
+   * How far workshop `id` has booted ahead: of its target, how many environments of its shape are ready
+   * (`readyOf`: PoolSet's ready count per shape; shared by workshops of one lab, so capped at the target).
+   */
+  bootAheadStatus(id: string, readyOf: (spec: EnvironmentSpec) => number): { ready: number; of: number } | undefined {
+    const t = this.targets().find((x) => x.workshopId === id);
+    if (!t) return undefined;
+    return { ready: Math.min(t.size, readyOf(t.spec)), of: t.size };
   }
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
+  }
+
+  get #enabled(): boolean {
+    return this.opts.enabled ?? this.opts.k > 0;
   }
 
   #now(): number {

@@ -128,6 +128,12 @@ export function workshopRoutes(opts: { store: DurableStore; service: WorkshopSer
     if (!params) return;
     sendAnswer(res, API.endWorkshop, await service.end(params.id));
   });
+  router.post(API.setBootAhead.path, (req, res) => {
+    const params = readParams(API.setBootAhead, req, res);
+    const body = params && readBody(API.setBootAhead, req, res);
+    if (!params || !body) return;
+    sendAnswer(res, API.setBootAhead, service.setBootAhead(params.id, body.on));
+  });
   router.post(API.moveWorkshop.path, (req, res) => {
     const params = readParams(API.moveWorkshop, req, res);
     if (!params) return;

@@ -7,7 +7,7 @@ import type { Gate } from '../../common/gating.ts';
 import { MAX_CAPACITY, MAX_MINUTES } from '../../common/http-api.ts';
 import { CloseCode } from '../../common/protocol.ts';
 import type { StepResetStatus } from '../../common/protocol.ts';
-import type { AttendeeRow, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
+import type { AttendeeRow, BootAheadStatus, DashboardSnapshot, StepCell, WorkshopInfo } from '../../common/workshop.ts';
 import type { AttendeeFault, FaultInfo } from '../../common/faults.ts';
 import type { CatchUpStatus } from '../../common/catch-up.ts';
 import { STUCK_AFTER_FAILURES, STUCK_AFTER_MS } from '../../common/workshop.ts';
@@ -45,6 +45,12 @@ export interface WorkshopServiceOptions {
   onWorkshopOpen?: (labId: string) => void;
   /** An attendee joined this workshop (e.g. its warm pool's target moves). */
   onJoin?: (workshopId: string) => void;
+  /**
+   * "Boot hosts ahead for every seat" (workshop-pools.ts): why the machine cannot hold a workshop's free seats'
+   * environments (undefined: they fit), how far the boot has come, and apply() after the option or the workshop
+   * changed. Absent: this server's provider does not boot hosts, and the option is refused.
+   */
+  bootAhead?: { refusal(labId: string, seats: number): string | undefined; status(w: WorkshopRecord): BootAheadStatus | undefined; apply(): void };
   /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
   /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
@@ -79,7 +85,7 @@ export class WorkshopService {
 
   // ---- instructor actions ----
 
-  create(spec: { labId: string; capacity: number; minutes: number }): WorkshopInfo {
+  create(spec: { labId: string; capacity: number; minutes: number; bootAhead?: boolean | undefined }): WorkshopInfo {
     if (!this.opts.labs.view(spec.labId)) throw new WorkshopError('bad-request', `no working lab "${spec.labId}"`);
     if (!Number.isInteger(spec.capacity) || spec.capacity < 1 || spec.capacity > MAX_CAPACITY) {
       throw new WorkshopError('bad-request', `capacity must be a whole number from 1 to ${MAX_CAPACITY}`);
@@ -87,11 +93,12 @@ export class WorkshopService {
     if (!Number.isInteger(spec.minutes) || spec.minutes < 1 || spec.minutes > MAX_MINUTES) {
       throw new WorkshopError('bad-request', `duration must be from 1 to ${MAX_MINUTES} minutes`);
     }
+    if (spec.bootAhead === true) this.#checkBootAhead(spec.labId, spec.capacity);
     // The workshop keeps this version of the lab until the instructor moves it (moveToFile).
     const file = this.opts.versions?.fileVersion(spec.labId);
     const lab = file ? { source: file.source, hash: file.hash } : undefined;
-    const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000, ...(lab ? { lab } : {}) });
-    this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity, version: w.labHash?.slice(0, 12) }, 'workshop created');
+    const w = this.opts.store.workshops.create({ labId: spec.labId, capacity: spec.capacity, expiresAt: Date.now() + spec.minutes * 60_000, ...(lab ? { lab } : {}), bootAhead: spec.bootAhead === true });
+    this.opts.log.info({ workshop: w.id, lab: w.labId, capacity: w.capacity, version: w.labHash?.slice(0, 12), bootAhead: w.bootAhead }, 'workshop created');
     this.opts.onWorkshopOpen?.(w.labId);
     return this.info(w);
   }
@@ -117,9 +124,40 @@ export class WorkshopService {
     return this.info(this.get(id));
   }
 
+  /**
+   * "Boot hosts ahead for every seat" on or off. On: refused (conflict) when this machine's memory cannot hold
+   * the free seats' environments, with the figures. Off: the environments booted ahead and not claimed go.
+   */
+  setBootAhead(id: string, on: boolean): WorkshopInfo {
+    const w = this.get(id);
+    if (w.endedAt !== undefined) throw new WorkshopError('workshop-ended', 'this workshop has ended; its hosts are gone');
+    if (on === w.bootAhead) return this.info(w);
+    if (on) this.#checkBootAhead(w.labId, w.capacity - this.opts.store.workshops.hostedCount(w.id));
+    this.opts.store.workshops.setBootAhead(id, on);
+    this.opts.log.info({ workshop: id, on }, 'boot hosts ahead for every seat');
+    this.opts.bootAhead?.apply();
+    this.changed(id);
+    return this.info(this.get(id));
+  }
+
+  #checkBootAhead(labId: string, seats: number): void {
+    const guard = this.opts.bootAhead;
+    if (!guard) throw new WorkshopError('bad-request', 'this server does not boot lab hosts (its provider uses hosts that exist already), so there is nothing to boot ahead');
+    if (this.opts.labs.view(labId)?.meta.vm) throw new WorkshopError('bad-request', 'this lab runs its hosts as virtual machines, which are not booted ahead');
+    const refusal = guard.refusal(labId, seats);
+    if (refusal) {
+      this.opts.log.warn({ lab: labId, seats, refusal }, 'boot ahead refused');
+      throw new WorkshopError('conflict', refusal);
+    }
+  }
+
   async end(id: string, reason: 'ended' | 'expired' = 'ended'): Promise<WorkshopInfo> {
     this.get(id);
-    if (this.opts.store.workshops.end(id, reason)) this.opts.log.info({ workshop: id, reason }, 'workshop over; freeing its environments');
+    if (this.opts.store.workshops.end(id, reason)) {
+      this.opts.log.info({ workshop: id, reason }, 'workshop over; freeing its environments');
+      // Its environments booted ahead (or kept warm) and not claimed go now, not at the next refresh.
+      this.opts.bootAhead?.apply();
+    }
     await this.#free(this.get(id));
     this.changed(id);
     return this.info(this.get(id));
@@ -292,6 +330,7 @@ export class WorkshopService {
     };
     if (w.endedAt !== undefined) info.endedAt = w.endedAt;
     if (w.endReason !== undefined) info.endReason = w.endReason;
+    if (w.bootAhead && w.endedAt === undefined) info.bootAhead = true;
     return info;
   }
 
@@ -306,6 +345,8 @@ export class WorkshopService {
     if (standing?.kind === 'changed') snap.labChanged = standing.movable ? { movable: true } : { movable: false, reason: standing.reason };
     const faults = this.opts.faults?.lab(w) ?? [];
     if (faults.length > 0) snap.faults = faults;
+    const ahead = w.bootAhead && w.endedAt === undefined ? this.opts.bootAhead?.status(w) : undefined;
+    if (ahead) snap.bootAhead = ahead;
     return snap;
   }
 

@@ -43,6 +43,9 @@ import { CatchUpService } from '../catchup/catch-up-service.ts';
 import { createHelpDashboardModule, createHelpPageModule } from '../help/help-modules.ts';
 import { HelpService } from '../help/help-service.ts';
 import { WorkshopService } from './workshop-service.ts';
+import type { WorkshopServiceOptions } from './workshop-service.ts';
+import { bootAheadRefusal, machineMemory } from './boot-ahead-guard.ts';
+import type { MachineMemory } from './boot-ahead-guard.ts';
 import { WorkshopPools } from './workshop-pools.ts';
 
 /** Providers whose create() boots hosts on this machine (their creates go through the boot queue). */
@@ -63,6 +66,8 @@ export interface WorkshopStackOptions {
    * providers; tests set it for a fake.
    */
   bootsHosts?: boolean;
+  /** Tests only: the machine's memory as the boot-ahead guard sees it (default: /proc/meminfo). */
+  machineMemory?: () => MachineMemory;
   /** Tests only: how a preview reaches HOST:PORT (default: over the host's SSH connection). */
   previewConnect?: PreviewServiceOptions['connect'];
 }
@@ -117,13 +122,42 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const queue = booting ? new BootQueue(opts.config.bootConcurrency) : undefined;
   const booter = queue ? queuedProvider(opts.provider, queue, 'attendee') : opts.provider;
   // Each open workshop keeps environments of its lab warm (workshop-pools.ts): a joining attendee gets one at once.
-  const pools = new PoolSet(booter, 0, logger('warm-pool'), queue ? { refillProvider: queuedProvider(opts.provider, queue, 'refill') } : {});
+  // A dashboard of a workshop booting hosts ahead shows how far it has come: told when a pool's ready count moves.
+  const bootAheadMoved = (): void => {
+    for (const w of store.workshops.open()) if (w.bootAhead) service.changed(w.id);
+  };
+  const pools = new PoolSet(booter, 0, logger('warm-pool'), { ...(queue ? { refillProvider: queuedProvider(opts.provider, queue, 'refill') } : {}), onChange: bootAheadMoved });
   const workshopPools = new WorkshopPools({
     k: booting ? opts.config.poolSize : 0,
-    open: () => store.workshops.open().map((w) => ({ id: w.id, labId: w.labId, seats: w.capacity, joined: store.workshops.attendeeCount(w.id) })),
+    enabled: booting,
+    open: () =>
+      store.workshops.open().map((w) => ({
+        id: w.id,
+        labId: w.labId,
+        seats: w.capacity,
+        joined: store.workshops.attendeeCount(w.id),
+        ...(w.bootAhead ? { bootAhead: true, hosted: store.workshops.hostedCount(w.id) } : {}),
+      })),
     shape: (labId) => opts.labs.view(labId)?.meta,
     apply: (targets) => pools.setTargets(targets),
   });
+  const memory = opts.machineMemory ?? machineMemory;
+  const bootAhead: WorkshopServiceOptions['bootAhead'] = booting
+    ? {
+        refusal: (labId, seats) => {
+          const hostsOf = (id: string): number => opts.labs.view(id)?.meta.hosts.length ?? 1;
+          // Hosts other workshops still have to boot ahead: not in MemAvailable yet.
+          let pendingHosts = 0;
+          for (const w of store.workshops.open()) {
+            const st = w.bootAhead ? workshopPools.bootAheadStatus(w.id, (spec) => pools.readyOf(spec)) : undefined;
+            if (st) pendingHosts += (st.of - st.ready) * hostsOf(w.labId);
+          }
+          return bootAheadRefusal({ environments: seats, hostsPerEnvironment: hostsOf(labId), pendingHosts, memory: memory() });
+        },
+        status: (w) => workshopPools.bootAheadStatus(w.id, (spec) => pools.readyOf(spec)),
+        apply: () => void workshopPools.refresh(),
+      }
+    : undefined;
   const provider: Provider = {
     name: opts.provider.name,
     create: (spec, o) => pools.claim(spec, o),
@@ -168,6 +202,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     log,
     onWorkshopOpen: warm,
     onJoin: (workshopId) => void workshopPools.joined(workshopId),
+    ...(bootAhead ? { bootAhead } : {}),
     faults: faultsView,
     catchUp: catchUpView,
     help: { of: (sessionId) => help.rowOf(sessionId), forget: (sessionId) => help.forget(sessionId) },

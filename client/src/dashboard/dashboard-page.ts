@@ -18,6 +18,7 @@ import { roomGlance } from './room-glance.ts';
 import { roomHeat } from '../../../common/room-heat.ts';
 import type { StepHeat } from '../../../common/room-heat.ts';
 import { attendeeCatchUp } from './catch-up-controls.ts';
+import { bootAheadControls } from './boot-ahead-controls.ts';
 import type { OfferedPreview } from '../previews/preview-open.ts';
 import { offeredPreviews, openPreviewTab } from '../previews/preview-open.ts';
 import '../previews/previews.css';
@@ -53,6 +54,7 @@ export function dashboardPage(workshopId: string): Page {
     message.textContent = text;
   };
   const glance = roomGlance(workshopId, say);
+  const bootAhead = bootAheadControls(workshopId, say);
   // The lab file changed since this workshop started: it keeps its version until moved.
   const labNoticeText = h('span', {});
   const move = h('button', { type: 'button' }, 'Move to the new version');
@@ -82,6 +84,7 @@ export function dashboardPage(workshopId: string): Page {
         ))),
     h('div', { class: 'join-row' }, h('span', { class: 'muted' }, 'Join link'), joinLink, copy, broadcastForm),
     message,
+    bootAhead.el,
     labNotice,
     summary,
     glance.el,
@@ -253,6 +256,7 @@ export function dashboardPage(workshopId: string): Page {
       faultSelect.replaceChildren(...faults.map((f) => h('option', { value: f.name }, faultLabel(f))));
     }
     fireAll.disabled = over;
+    bootAhead.render(s);
   }
 
   function renderSummary(s: DashboardSnapshot, t: number): void {

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkshopInfo } from '../../../common/workshop.ts';
+import { bootAheadText } from './boot-ahead-controls.ts';
+
+const workshop = { bootAhead: true } as WorkshopInfo;
+
+describe('the dashboard line of hosts booted ahead', () => {
+  it('says how many of how many, and when they are all ready', () => {
+    expect(bootAheadText({ workshop, bootAhead: { ready: 12, of: 40 } })).toBe('Hosts booted ahead: 12 of 40 (booting…)');
+    expect(bootAheadText({ workshop, bootAhead: { ready: 40, of: 40 } })).toBe('Hosts booted ahead: 40 of 40 — ready, the class can join at once.');
+    expect(bootAheadText({ workshop, bootAhead: { ready: 0, of: 0 } })).toBe('Hosts booted ahead: every seat has its hosts.');
+    expect(bootAheadText({ workshop: {} as WorkshopInfo })).toBeUndefined();
+  });
+});
