@@ -99,8 +99,18 @@ export async function stopDaemon(dir: string): Promise<void> {
   if (!(await daemonAnswers(dir))) return;
   await run('lxd', ['shutdown', '--timeout', '60'], { env: { ...process.env, LXD_DIR: dir }, okCodes: [0, 1] });
   for (let i = 0; i < 100 && (await daemonAnswers(dir)); i++) await sleep(100);
-  // LXD unmounts its pool on shutdown but leaves the loop device attached to the pool's file.
-  for (const dev of await loopDevicesUnder(dir)) await run('losetup', ['-d', dev], { okCodes: [0, 1] });
+  // LXD unmounts its pool on shutdown but leaves the loop device attached to the pool's file, and the
+  // kernel's btrfs keeps the device registered: `losetup -d` then only marks it to go when it is closed
+  // (seen on a loaded machine: still attached minutes later). Forget it in btrfs, then detach, until none is left.
+  for (let i = 0; i < 50; i++) {
+    const devs = await loopDevicesUnder(dir);
+    if (devs.length === 0) return;
+    for (const dev of devs) {
+      await run('btrfs', ['device', 'scan', '--forget', dev], { okCodes: [0, 1] }).catch(() => undefined);
+      await run('losetup', ['-d', dev], { okCodes: [0, 1] });
+    }
+    await sleep(200);
+  }
 }
 
 /** Loop devices whose backing file lies under `dir` (the storage pool's image file). */

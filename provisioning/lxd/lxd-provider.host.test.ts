@@ -128,10 +128,18 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
     await sshRun(env, 'host0', 'echo before > /root/mark');
     const snap = await provider.snapshot(env, 'step-1');
     expect(snap.name).toBe('step-1');
+    // A restarted server asks whether the snapshot it recorded is still there: the same takenAt, or none.
+    expect(await provider.snapshotInfo(env, 'step-1')).toEqual({ name: 'step-1', takenAt: snap.takenAt });
+    expect(await provider.snapshotInfo(env, 'never-taken')).toBeUndefined();
     await sshRun(env, 'host0', 'echo after > /root/mark; touch /root/later');
     await provider.restore(env, 'step-1');
     expect((await sshRun(env, 'host0', 'cat /root/mark; ls /root/later 2>/dev/null || echo no-later')).stdout.trim().split('\n')).toEqual(['before', 'no-later']);
     expect((await sshRun(env, 'host1', 'etcdctl endpoint health --cluster 2>&1')).stdout.match(/is healthy/g)).toHaveLength(2);
+    // One host's snapshot lost (deleted behind Labwright's back) → the environment has no such snapshot.
+    const client = await provider.client();
+    const [first] = (await client.get<string[]>('/1.0/instances')).filter((u) => u.includes(env.id));
+    await client.call('DELETE', `${first!.replace(/\?.*$/, '')}/snapshots/step-1`);
+    expect(await provider.snapshotInfo(env, 'step-1')).toBeUndefined();
   });
 
   it('refuses VMs with a clear reason when no member can run them', async () => {

@@ -319,7 +319,26 @@ export class LxdProvider implements Provider {
         await client.call('POST', `/1.0/instances/${i.name}/snapshots`, { body: { name, stateful: false } });
       }),
     );
-    return { name, takenAt: Date.now() };
+    // The time LXD recorded, so that snapshotInfo() later names the same snapshot by the same takenAt.
+    return (await this.snapshotInfo(env, name)) ?? { name, takenAt: Date.now() };
+  }
+
+  /** The snapshot as LXD holds it now: every host must have one of that name; takenAt is the earliest. */
+  async snapshotInfo(env: Environment, name: string): Promise<SnapshotInfo | undefined> {
+    const client = await this.client();
+    const insts = await this.instancesOf(client, env.id);
+    if (insts.length === 0 || insts.length !== env.hosts.length) return undefined;
+    const snaps = await Promise.all(
+      insts.map((i) =>
+        client.get<{ created_at?: string }>(`/1.0/instances/${i.name}/snapshots/${encodeURIComponent(name)}`).catch((e: unknown) => {
+          if (e instanceof LxdError && e.status === 404) return undefined;
+          throw e;
+        }),
+      ),
+    );
+    const times = snaps.map((s) => (s?.created_at ? Date.parse(s.created_at) : NaN));
+    if (times.some((t) => Number.isNaN(t))) return undefined;
+    return { name, takenAt: Math.min(...times) };
   }
 
   async restore(env: Environment, name: string): Promise<void> {
