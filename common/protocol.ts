@@ -10,9 +10,10 @@ import { faultNoticeSchema, fireOutcomeSchema } from './faults.ts';
 import type { HelpState } from './help.ts';
 import { MAX_HAND_TEXT, MAX_HELP_MESSAGE, helpStateSchema, helpText } from './help.ts';
 import { err, ok } from './result.ts';
+import { MAX_TERM_INPUT, TermFrameKind, decodeTermFrame, encodeTermFrame } from './term-frame.ts';
 
 /** Bumped on any incompatible change; a client with another version is told to reload. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest client message accepted (terminal input is small; a paste is chunked by the client). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
@@ -50,9 +51,10 @@ const clientSchemas = [
     /** Instructors only: mirror an attendee's terminal read-only. */
     mirrorOf: z.string().min(1).max(100).optional(),
   }),
-  z.strictObject({ type: z.literal('term-input'), channel, data: z.string().max(16 * 1024) }),
+  /** Also (and from the page, always) a binary frame: see common/term-frame.ts. */
+  z.strictObject({ type: z.literal('term-input'), channel, data: z.string().max(MAX_TERM_INPUT) }),
   z.strictObject({ type: z.literal('term-resize'), channel, ...dims }),
-  /** The client has rendered this much more of the channel's output, counted as the server counts it: the length (UTF-16 code units) of each term-output data string; named `bytes` for history. */
+  /** The client has rendered this many more bytes of the channel's output (term-output data), sent every ACK_EVERY bytes (common/term-frame.ts). */
   z.strictObject({ type: z.literal('term-ack'), channel, bytes: z.number().int().min(0) }),
   z.strictObject({ type: z.literal('term-close'), channel }),
   /** Before a Run button types into a terminal: does its shell wait for a command, or does a program hold it? Answered with term-pane. */
@@ -171,7 +173,8 @@ export type ServerMessage =
       message?: string;
     }
   | { type: 'term-opened'; channel: number; host: string; readOnly: boolean }
-  | { type: 'term-output'; channel: number; data: string }
+  /** Always a binary frame on the wire (common/term-frame.ts): the terminal's raw bytes, UTF-8 decoded by the terminal emulator. */
+  | { type: 'term-output'; channel: number; data: Uint8Array }
   | { type: 'term-state'; channel: number; state: TermState; message?: string }
   /**
    * The answer to term-probe or term-interrupt (`ref`): `idle` the shell waits for a command, `busy`
@@ -285,4 +288,42 @@ const SERVER_TYPES: Record<ServerMessageType, true> = {
   error: true,
 };
 
-export const encode = (msg: ServerMessage | ClientMessage): string => JSON.stringify(msg);
+/** JSON text of a control message (term-output is binary: encodeServerMessage). */
+export const encode = (msg: Exclude<ServerMessage, { type: 'term-output' }> | ClientMessage): string => JSON.stringify(msg);
+
+/** The frame the server sends: term-output as a binary frame, everything else as JSON text. */
+export const encodeServerMessage = (msg: ServerMessage): string | Uint8Array =>
+  msg.type === 'term-output' ? encodeTermFrame(TermFrameKind.Output, msg.channel, msg.data) : JSON.stringify(msg);
+
+// Both the browser and Node have these globals; common/ is typed without either's library.
+declare const TextEncoder: new () => { encode(text: string): Uint8Array };
+declare const TextDecoder: new () => { decode(bytes: Uint8Array): string };
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** The frame a client sends: term-input as a binary frame (UTF-8), everything else as JSON text. */
+export const encodeClientMessage = (msg: ClientMessage): string | Uint8Array =>
+  msg.type === 'term-input' ? encodeTermFrame(TermFrameKind.Input, msg.channel, utf8.encode(msg.data)) : JSON.stringify(msg);
+
+/**
+ * Validates one binary client frame: only term-input may come this way, within the same bounds
+ * as its JSON form (a frame the server would not even buffer is refused by the socket first).
+ * Never throws.
+ */
+export function parseClientFrame(frame: Uint8Array): Result<ClientMessage, ProtocolError> {
+  if (frame.byteLength > MAX_CLIENT_MESSAGE_BYTES) return err({ code: 'too-large', message: `message exceeds ${MAX_CLIENT_MESSAGE_BYTES} bytes` });
+  const f = decodeTermFrame(frame);
+  if (!f.ok) return f;
+  if (f.value.kind !== TermFrameKind.Input) return err({ code: 'invalid-message', message: 'a client may send only term-input as a binary frame' });
+  const data = utf8Decoder.decode(f.value.data);
+  if (data.length > MAX_TERM_INPUT) return err({ code: 'invalid-message', message: `data: term-input holds at most ${MAX_TERM_INPUT} characters` });
+  return ok({ type: 'term-input', channel: f.value.channel, data });
+}
+
+/** Reads one binary server frame in the browser: term-output. */
+export function parseServerFrame(frame: Uint8Array): Result<ServerMessage, string> {
+  const f = decodeTermFrame(frame);
+  if (!f.ok) return err(f.error.message);
+  if (f.value.kind !== TermFrameKind.Output) return err('a server sends only term-output as a binary frame');
+  return ok({ type: 'term-output', channel: f.value.channel, data: f.value.data });
+}

@@ -38,9 +38,10 @@ function mirrorProbe(p: Page, attendee: string): Promise<{ code: string; message
     ({ url, attendee }) =>
       new Promise<{ code: string; message: string } | { closed: number }>((resolve) => {
         const ws = new WebSocket(url);
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: 1, labId: 'help-drill' }));
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: 2, labId: 'help-drill' }));
         ws.onmessage = (ev) => {
-          const m = JSON.parse(String(ev.data)) as { type: string; code?: string; message?: string; channel?: number };
+          if (typeof ev.data !== 'string') return; // terminal output (binary frames)
+          const m = JSON.parse(ev.data) as { type: string; code?: string; message?: string; channel?: number };
           if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'term-open', channel: 901, host: 'host0', cols: 80, rows: 24, mirrorOf: attendee }));
           if (m.type === 'term-opened') ws.send(JSON.stringify({ type: 'term-input', channel: m.channel, data: 'echo PROBE-$((6*7))\r' }));
           if (m.type === 'error') {

@@ -64,7 +64,7 @@ test('a malformed WebSocket message gets an error reply and the connection stays
     const next = (): Promise<string> => new Promise((resolve) => (inbox.length > 0 ? resolve(inbox.shift()!) : waiters.push(resolve)));
     await new Promise((resolve) => (ws.onopen = resolve));
     const out: unknown[] = [];
-    ws.send(JSON.stringify({ type: 'hello', version: 1, labId: 'etcd' }));
+    ws.send(JSON.stringify({ type: 'hello', version: 2, labId: 'etcd' }));
     out.push(JSON.parse(await next()));
     ws.send('{"type": "term-input", oops');
     // Skip anything features send on connect (progress, environment status) until the reply.

@@ -131,9 +131,10 @@ function probe(p: Page, socketPath: string, messages: object[]): Promise<{ code:
     ({ url, messages }) =>
       new Promise<{ code: string; message: string } | { closed: number }>((resolve) => {
         const ws = new WebSocket(url);
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: 1, labId: 'workshop-drill' }));
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: 2, labId: 'workshop-drill' }));
         ws.onmessage = (ev) => {
-          const m = JSON.parse(String(ev.data)) as { type: string; code?: string; message?: string; channel?: number };
+          if (typeof ev.data !== 'string') return; // terminal output (binary frames)
+          const m = JSON.parse(ev.data) as { type: string; code?: string; message?: string; channel?: number };
           if (m.type === 'welcome') for (const x of messages) ws.send(JSON.stringify(x));
           if (m.type === 'term-opened') ws.send(JSON.stringify({ type: 'term-input', channel: m.channel, data: 'echo INTRUDER\r' }));
           if (m.type === 'error') {

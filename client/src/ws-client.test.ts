@@ -20,8 +20,10 @@ class FakeWebSocket extends EventTarget {
     FakeWebSocket.made.push(this);
   }
 
-  send(data: string): void {
-    this.sent.push(JSON.parse(data));
+  binaryType = 'blob';
+
+  send(data: string | Uint8Array): void {
+    this.sent.push(typeof data === 'string' ? JSON.parse(data) : { binary: [...data] });
   }
 
   close(code?: number, reason?: string): void {
@@ -34,8 +36,8 @@ class FakeWebSocket extends EventTarget {
     this.dispatchEvent(new Event('open'));
   }
 
-  message(data: ServerMessage | string): void {
-    this.dispatchEvent(new MessageEvent('message', { data: typeof data === 'string' ? data : JSON.stringify(data) }));
+  message(data: ServerMessage | string | ArrayBuffer): void {
+    this.dispatchEvent(new MessageEvent('message', { data: typeof data === 'string' || data instanceof ArrayBuffer ? data : JSON.stringify(data) }));
   }
 
   drop(code: number, reason = ''): void {
@@ -90,10 +92,21 @@ describe('LabSocket', () => {
     ws.message(welcome);
     ws.message('not json');
     ws.message(JSON.stringify({ type: 'from-a-newer-server', x: 1 }));
-    ws.message({ type: 'term-output', channel: 0, data: 'hi' });
+    ws.message(new Uint8Array([9, 0, 0, 104]).buffer); // a binary frame of no kind this page knows
+    ws.message(new Uint8Array([1, 0, 2, 104, 105]).buffer);
     off();
-    ws.message({ type: 'term-output', channel: 0, data: 'after unsubscribe' });
-    expect(seen).toEqual([{ type: 'term-output', channel: 0, data: 'hi' }]);
+    ws.message(new Uint8Array([1, 0, 2, 33]).buffer);
+    expect(seen).toEqual([{ type: 'term-output', channel: 2, data: new Uint8Array([104, 105]) }]);
+  });
+
+  it('reads binary frames as bytes and sends terminal input as a binary frame, control messages as JSON', () => {
+    const ws = latest();
+    ws.open();
+    ws.message(welcome);
+    expect(ws.binaryType).toBe('arraybuffer');
+    socket.send({ type: 'term-input', channel: 3, data: 'é' });
+    socket.send({ type: 'term-resize', channel: 3, cols: 80, rows: 24 });
+    expect(ws.sent.slice(-2)).toEqual([{ binary: [2, 0, 3, 0xc3, 0xa9] }, { type: 'term-resize', channel: 3, cols: 80, rows: 24 }]);
   });
 
   it('reconnects after a lost connection, waiting twice as long each failed attempt up to the maximum', () => {

@@ -2,7 +2,7 @@
 // the shared protocol, dispatches typed handlers, and reconnects with backoff unless the close
 // code says retrying is pointless (shouldRetry). Features (terminals, checks) subscribe with on().
 import type { ClientMessage, ServerMessage, ServerMessageType } from '../../common/protocol.ts';
-import { PROTOCOL_VERSION, encode, parseServerMessage, shouldRetry } from '../../common/protocol.ts';
+import { PROTOCOL_VERSION, encode, encodeClientMessage, parseServerFrame, parseServerMessage, shouldRetry } from '../../common/protocol.ts';
 import { reconnectDelay } from './reconnect-delay.ts';
 
 export type MessageOfType<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
@@ -84,7 +84,7 @@ export class LabSocket {
   /** Sends if the handshake is done; returns false (and drops the message) otherwise. */
   send(msg: ClientMessage): boolean {
     if (!this.#ready || this.#ws?.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(encode(msg));
+    this.#ws.send(encodeClientMessage(msg));
     return true;
   }
 
@@ -102,13 +102,15 @@ export class LabSocket {
 
   #connect(): void {
     const ws = new WebSocket(this.#url);
+    // Terminal output comes as binary frames (common/term-frame.ts).
+    ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     ws.addEventListener('open', () => {
       ws.send(encode({ type: 'hello', version: PROTOCOL_VERSION, labId: this.labId }));
     });
     ws.addEventListener('message', (ev: MessageEvent) => {
-      if (typeof ev.data !== 'string') return;
-      const parsed = parseServerMessage(ev.data);
+      const parsed = typeof ev.data === 'string' ? parseServerMessage(ev.data) : ev.data instanceof ArrayBuffer ? parseServerFrame(new Uint8Array(ev.data)) : undefined;
+      if (!parsed) return;
       if (!parsed.ok) {
         // A newer server may know message types this page does not; ignoring them is safe.
         return;

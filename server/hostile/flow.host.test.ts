@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabView } from '../../common/lab.ts';
-import type { ServerMessage } from '../../common/protocol.ts';
+import type { ReceivedMessage } from '../testing/term-client.ts';
 import { createLocalProvider } from '../../provisioning/local/local-provider.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
@@ -66,7 +66,7 @@ describe('hostile: lying acknowledgements', () => {
     await c.open(0, 'host0', { cols: 1000, rows: 500 });
     // Only the tail of the output is kept: enough to find a marker split across frames.
     let tail = '';
-    c.onMessage((m: ServerMessage) => {
+    c.onMessage((m: ReceivedMessage) => {
       if (m.type === 'term-output') tail = (tail + m.data).slice(-4096);
     });
     const conn = connections.at(-1);

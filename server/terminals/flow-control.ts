@@ -3,7 +3,7 @@
 // socket itself has too much queued, because acknowledgements are the client's word and can lie.
 
 /**
- * Why these numbers: xterm.js parses a few MB/s, so 256 Ki characters in flight is roughly
+ * Why these numbers: xterm.js parses a few MB/s, so 256 KiB in flight is roughly
  * 50–100 ms of rendering — enough to keep the pipe full across a WebSocket round trip, small
  * enough that Ctrl-C is seen within a frame or two and a slow tab costs the server at most this
  * much per terminal. Resuming at a quarter (not just below the mark) avoids toggling the SSH
@@ -18,8 +18,8 @@ export interface FlowTarget {
 }
 
 /**
- * Units are whatever both ends count: the bridge counts the length of each `term-output`
- * data string and the browser acknowledges the same lengths once xterm has rendered them.
+ * Units are whatever both ends count: the bridge counts the bytes of each `term-output`
+ * frame and the browser acknowledges the same bytes once xterm has rendered them.
  */
 export class FlowControl {
   #unacked = 0;

@@ -1,39 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import { OutputBatcher } from './output-batcher.ts';
+import { OutputBatcher, incompleteUtf8Tail } from './output-batcher.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const text = (frames: Buffer[]): string[] => frames.map((f) => f.toString('utf8'));
 
 describe('OutputBatcher', () => {
-  it('decodes a UTF-8 character split across two SSH chunks', async () => {
-    const frames: string[] = [];
+  it('never ends a frame inside a UTF-8 character split across SSH chunks (each frame decodes on its own)', async () => {
+    const frames: Buffer[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
     const bytes = Buffer.from('grüße ✓', 'utf8');
-    // Split inside the three-byte check mark and inside the ü.
-    b.push(bytes.subarray(0, 3));
-    b.push(bytes.subarray(3, bytes.length - 1));
-    b.push(bytes.subarray(bytes.length - 1));
+    // Split inside the three-byte check mark and inside the ü, a turn apart.
+    let queued = b.push(bytes.subarray(0, 3));
     await tick();
-    expect(frames.join('')).toBe('grüße ✓');
-    expect(frames.join('')).not.toContain('\uFFFD');
+    queued += b.push(bytes.subarray(3, bytes.length - 1));
+    await tick();
+    queued += b.push(bytes.subarray(bytes.length - 1));
+    await tick();
+    expect(text(frames)).toEqual(['gr', 'üße ', '✓']);
+    expect(queued).toBe(bytes.length);
   });
 
-  it('sends the chunks of one event-loop turn as one frame', async () => {
-    const frames: string[] = [];
+  it('sends the chunks of one event-loop turn as one binary frame, counted in bytes', async () => {
+    const frames: Buffer[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
-    for (let i = 0; i < 50; i++) b.push(Buffer.from(`line ${i}\n`));
+    let queued = 0;
+    for (let i = 0; i < 50; i++) queued += b.push(Buffer.from(`line ${i}\n`));
     await tick();
     expect(frames).toHaveLength(1);
-    expect(frames[0]).toContain('line 0\n');
-    expect(frames[0]).toContain('line 49\n');
+    expect(frames[0]!.length).toBe(queued);
+    expect(text(frames)[0]).toContain('line 0\n');
+    expect(text(frames)[0]).toContain('line 49\n');
   });
 
   it('drops an incomplete character left by a channel that went away', async () => {
-    const frames: string[] = [];
+    const frames: Buffer[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
-    b.push(Buffer.from([0xe2, 0x9c])); // first two bytes of ✓
+    expect(b.push(Buffer.from([0xe2, 0x9c]))).toBe(0); // first two bytes of ✓
     b.restart();
     b.push(Buffer.from('ok'));
     await tick();
-    expect(frames.join('')).toBe('ok');
+    expect(text(frames)).toEqual(['ok']);
+  });
+
+  it('finds the incomplete tail of 1- to 4-byte characters', () => {
+    const four = Buffer.from('😀');
+    expect([1, 2, 3].map((n) => incompleteUtf8Tail(four.subarray(0, n)))).toEqual([1, 2, 3]);
+    expect(incompleteUtf8Tail(four)).toBe(0);
+    expect(incompleteUtf8Tail(Buffer.from('abc'))).toBe(0);
+    expect(incompleteUtf8Tail(Buffer.from('é'))).toBe(0);
+    expect(incompleteUtf8Tail(Buffer.from([0x80, 0x80, 0x80, 0x80]))).toBe(0); // not UTF-8: sent as it is
   });
 });

@@ -1,27 +1,50 @@
-// Turns a stream of SSH data chunks into few `term-output` frames: UTF-8 is decoded across
-// chunk boundaries, and whatever arrives within one event-loop turn leaves as one frame.
-import { StringDecoder } from 'node:string_decoder';
+// Turns a stream of SSH data chunks into few `term-output` frames of raw bytes: whatever arrives
+// within one event-loop turn leaves as one frame, and a frame never ends inside a UTF-8 character.
+
+/**
+ * Bytes at the end of `b` that start a UTF-8 character not yet complete (0–3): they wait for the
+ * next chunk, so each frame is whole characters (the browser decodes frame by frame).
+ */
+export function incompleteUtf8Tail(b: Uint8Array): number {
+  const n = b.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const byte = b[n - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
 
 /**
  * Why batch per turn (setImmediate) rather than on a timer: a keystroke echo arrives alone and
  * leaves at once (no added latency), while a burst such as `cat` delivers many 32 KiB SSH
- * packets per turn, which then cost one JSON frame instead of dozens.
+ * packets per turn, which then cost one frame instead of dozens.
  */
 export class OutputBatcher {
-  #decoder = new StringDecoder('utf8');
-  #parts: string[] = [];
+  #carry: Buffer | null = null;
+  #parts: Buffer[] = [];
   #scheduled: NodeJS.Immediate | null = null;
 
-  /** `emit` receives each batch; its length is what flow control counts. */
-  constructor(private readonly emit: (data: string) => void) {}
+  /** `emit` receives each batch; its length (bytes) is what flow control counts. */
+  constructor(private readonly emit: (data: Buffer) => void) {}
 
-  push(chunk: Buffer): string {
-    const text = this.#decoder.write(chunk);
-    if (text.length > 0) {
-      this.#parts.push(text);
-      this.#scheduled ??= setImmediate(() => this.flush());
+  /** Queues a chunk; returns how many bytes were queued for the browser (an incomplete character waits). */
+  push(chunk: Buffer): number {
+    let bytes = chunk;
+    if (this.#carry) {
+      bytes = Buffer.concat([this.#carry, chunk]);
+      this.#carry = null;
     }
-    return text;
+    const tail = incompleteUtf8Tail(bytes);
+    if (tail > 0) {
+      this.#carry = Buffer.from(bytes.subarray(bytes.length - tail));
+      bytes = bytes.subarray(0, bytes.length - tail);
+    }
+    if (bytes.length === 0) return 0;
+    this.#parts.push(bytes);
+    this.#scheduled ??= setImmediate(() => this.flush());
+    return bytes.length;
   }
 
   /** Sends what is pending now (also used before a state change, so output and state stay ordered). */
@@ -29,7 +52,7 @@ export class OutputBatcher {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = null;
     if (this.#parts.length === 0) return;
-    const data = this.#parts.length === 1 ? (this.#parts[0] ?? '') : this.#parts.join('');
+    const data = this.#parts.length === 1 ? (this.#parts[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#parts);
     this.#parts = [];
     this.emit(data);
   }
@@ -40,12 +63,13 @@ export class OutputBatcher {
    */
   restart(): void {
     this.flush();
-    this.#decoder = new StringDecoder('utf8');
+    this.#carry = null;
   }
 
   dispose(): void {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = null;
     this.#parts = [];
+    this.#carry = null;
   }
 }

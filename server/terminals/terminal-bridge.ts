@@ -194,8 +194,7 @@ export class TerminalBridge {
     this.#applyPause();
     const onData = (chunk: Buffer): void => {
       if (this.#stream !== stream) return;
-      const text = this.#batcher.push(chunk);
-      this.#flow.sent(text.length);
+      this.#flow.sent(this.#batcher.push(chunk));
     };
     stream.on('data', onData);
     stream.stderr.on('data', onData);

@@ -1,8 +1,13 @@
 // A Node WebSocket client that speaks the terminal protocol like the browser page does, for the
 // real-host tests and the benches: session cookie, hello, term-open, output per channel, acks.
+import { StringDecoder } from 'node:string_decoder';
 import { WebSocket } from 'ws';
 import type { ClientMessage, ServerMessage } from '../../common/protocol.ts';
-import { PROTOCOL_VERSION, encode, parseServerMessage } from '../../common/protocol.ts';
+import { PROTOCOL_VERSION, encodeClientMessage, parseServerFrame, parseServerMessage } from '../../common/protocol.ts';
+import { ACK_EVERY } from '../../common/term-frame.ts';
+
+/** A server message as the tests read it: term-output decoded to text (what xterm would show), with its size in bytes. */
+export type ReceivedMessage = Exclude<ServerMessage, { type: 'term-output' }> | { type: 'term-output'; channel: number; data: string; bytes: number };
 
 /** Loads the page (which sets the session cookie) and returns `name=value` of the cookie. */
 export async function fetchSessionCookie(pageUrl: string): Promise<string> {
@@ -18,22 +23,23 @@ export interface TermClientOptions {
   url: string;
   cookie: string;
   labId: string;
-  /** Acknowledge output as soon as it arrives (like a fast browser). Default true. */
+  /** Acknowledge output as it arrives, every ACK_EVERY bytes (like a fast browser). Default true. */
   autoAck?: boolean;
 }
 
 export class TermClient {
   readonly ws: WebSocket;
-  readonly messages: ServerMessage[] = [];
+  readonly messages: ReceivedMessage[] = [];
   readonly output = new Map<number, string>();
-  /** Characters received and not yet acknowledged, per channel (when autoAck is off). */
+  /** Bytes received and not yet acknowledged, per channel. */
   readonly unacked = new Map<number, number>();
   autoAck: boolean;
   /** Keep each channel's output text (tests); off for the throughput bench, which only counts. */
   keepOutput = true;
-  /** Characters received per channel. */
+  /** Bytes received per channel. */
   readonly received = new Map<number, number>();
-  #listeners = new Set<(m: ServerMessage) => void>();
+  readonly #decoders = new Map<number, StringDecoder>();
+  #listeners = new Set<(m: ReceivedMessage) => void>();
   readonly welcome: Promise<void>;
 
   constructor(opts: TermClientOptions) {
@@ -42,27 +48,34 @@ export class TermClient {
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     this.ws = new WebSocket(u, { headers: { cookie: opts.cookie, origin: new URL(opts.url).origin } });
     this.ws.on('open', () => this.send({ type: 'hello', version: PROTOCOL_VERSION, labId: opts.labId }));
-    this.ws.on('message', (data: Buffer) => this.#receive(data.toString('utf8')));
+    this.ws.on('message', (data: Buffer, isBinary: boolean) => this.#receive(data, isBinary));
     this.welcome = this.waitFor((m) => m.type === 'welcome').then(() => undefined);
   }
 
-  #receive(raw: string): void {
-    const parsed = parseServerMessage(raw);
+  #receive(raw: Buffer, isBinary: boolean): void {
+    const parsed = isBinary ? parseServerFrame(raw) : parseServerMessage(raw.toString('utf8'));
     if (!parsed.ok) throw new Error(parsed.error);
-    const m = parsed.value;
-    if (m.type === 'term-output') {
-      this.received.set(m.channel, (this.received.get(m.channel) ?? 0) + m.data.length);
+    const p = parsed.value;
+    let m: ReceivedMessage;
+    if (p.type === 'term-output') {
+      const bytes = p.data.byteLength;
+      let decoder = this.#decoders.get(p.channel);
+      if (!decoder) this.#decoders.set(p.channel, (decoder = new StringDecoder('utf8')));
+      m = { type: 'term-output', channel: p.channel, data: decoder.write(Buffer.from(p.data.buffer, p.data.byteOffset, bytes)), bytes };
+      this.received.set(m.channel, (this.received.get(m.channel) ?? 0) + bytes);
       if (this.keepOutput) this.output.set(m.channel, (this.output.get(m.channel) ?? '') + m.data);
-      if (this.autoAck) this.send({ type: 'term-ack', channel: m.channel, bytes: m.data.length });
-      else this.unacked.set(m.channel, (this.unacked.get(m.channel) ?? 0) + m.data.length);
+      const unacked = (this.unacked.get(m.channel) ?? 0) + bytes;
+      this.unacked.set(m.channel, unacked);
+      if (this.autoAck && unacked >= ACK_EVERY) this.ackAll(m.channel);
     } else {
+      m = p;
       this.messages.push(m);
     }
     for (const l of this.#listeners) l(m);
   }
 
   send(msg: ClientMessage | string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof msg === 'string' ? msg : encode(msg));
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof msg === 'string' ? msg : encodeClientMessage(msg));
   }
 
   /** Sends everything received on a channel so far as acknowledged. */
@@ -73,7 +86,7 @@ export class TermClient {
   }
 
   /** Resolves with the first message (already received or future) that matches. */
-  waitFor(match: (m: ServerMessage) => boolean, timeoutMs = 30_000): Promise<ServerMessage> {
+  waitFor(match: (m: ReceivedMessage) => boolean, timeoutMs = 30_000): Promise<ReceivedMessage> {
     const seen = this.messages.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -81,7 +94,7 @@ export class TermClient {
         this.#listeners.delete(l);
         reject(new Error(`timed out waiting for a message; last ones: ${JSON.stringify(this.messages.slice(-5))}`));
       }, timeoutMs);
-      const l = (m: ServerMessage): void => {
+      const l = (m: ReceivedMessage): void => {
         if (!match(m)) return;
         clearTimeout(timer);
         this.#listeners.delete(l);
@@ -104,7 +117,7 @@ export class TermClient {
         this.#listeners.delete(l);
         reject(new Error(`timed out waiting for ${re} on channel ${channel}; output ends with ${JSON.stringify((this.output.get(channel) ?? '').slice(-300))}`));
       }, timeoutMs);
-      const l = (m: ServerMessage): void => {
+      const l = (m: ReceivedMessage): void => {
         if (m.type !== 'term-output' || m.channel !== channel) return;
         const out = test();
         if (out === undefined) return;
@@ -124,7 +137,7 @@ export class TermClient {
   }
 
   /** Subscribes to every message; returns an unsubscribe. */
-  onMessage(l: (m: ServerMessage) => void): () => void {
+  onMessage(l: (m: ReceivedMessage) => void): () => void {
     this.#listeners.add(l);
     return () => this.#listeners.delete(l);
   }

@@ -2,7 +2,7 @@
 // a browser does (by loading the page), and open WebSockets with chosen headers.
 import { WebSocket } from 'ws';
 import type { ServerMessage } from '../../common/protocol.ts';
-import { PROTOCOL_VERSION, parseServerMessage } from '../../common/protocol.ts';
+import { PROTOCOL_VERSION, parseServerFrame, parseServerMessage } from '../../common/protocol.ts';
 import type { RunningServer } from '../app.ts';
 import { startServer } from '../app.ts';
 import { loadConfig } from '../config.ts';
@@ -43,8 +43,8 @@ export class TestSocket {
 
   constructor(url: string, headers: Record<string, string>) {
     this.ws = new WebSocket(url, { headers });
-    this.ws.on('message', (data: Buffer) => {
-      const parsed = parseServerMessage(data.toString('utf8'));
+    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const parsed = isBinary ? parseServerFrame(data) : parseServerMessage(data.toString('utf8'));
       if (!parsed.ok) throw new Error(parsed.error);
       const w = this.#waiters.shift();
       if (w) w(parsed.value);

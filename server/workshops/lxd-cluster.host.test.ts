@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../common/checks.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
+import { parseServerFrame } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
 import type { LxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
 import { createLxdProvider, subnetsDirOf } from '../../provisioning/lxd/lxd-provider.ts';
@@ -152,7 +153,10 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
       const session = composed!.stack.store.sessions.attendeesOf(w.id).find((s) => s.displayName === name)!;
       const page = await openHello({ serverUrl: server.url, origin, cookie, labId: LAB_ID, track: sockets });
       const a: Attendee = { name, sessionId: session.id, page, seen: [] };
-      page.ws.on('message', (d: Buffer) => a.seen.push(JSON.parse(d.toString('utf8')) as ServerMessage));
+      page.ws.on('message', (d: Buffer, isBinary: boolean) => {
+        const m = isBinary ? parseServerFrame(d) : undefined;
+        a.seen.push(m?.ok ? m.value : (JSON.parse(d.toString('utf8')) as ServerMessage));
+      });
       attendees.push(a);
     }
     await Promise.all(
@@ -182,7 +186,7 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
       a.page.send({ type: 'term-open', channel, host: 'host0', cols: 80, rows: 24 });
       await seen(a, (m) => (m.type === 'term-opened' && m.channel === channel ? m : undefined), 'terminal opened', from);
       a.page.send({ type: 'term-input', channel, data: `${text}\r` });
-      await seen(a, (m) => (m.type === 'term-output' && m.channel === channel && m.data.includes('lw-42') ? m : undefined), 'terminal output', from, 30_000);
+      await seen(a, (m) => (m.type === 'term-output' && m.channel === channel && Buffer.from(m.data).toString('utf8').includes('lw-42') ? m : undefined), 'terminal output', from, 30_000);
     };
     const check = async (a: Attendee): Promise<CheckResult[]> => {
       const from = a.seen.length;

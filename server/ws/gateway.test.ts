@@ -151,7 +151,7 @@ describe('gateway modules', () => {
         });
       },
       handlers: {
-        'term-input': (ctx, msg) => ctx.send({ type: 'term-output', channel: msg.channel, data: msg.data.toUpperCase() }),
+        'term-input': (ctx, msg) => ctx.send({ type: 'term-output', channel: msg.channel, data: Buffer.from(msg.data.toUpperCase()) }),
         'term-close': () => Promise.reject(new Error('boom')),
       },
     };
@@ -163,11 +163,13 @@ describe('gateway modules', () => {
       s.send(hello);
       expect(await s.next()).toMatchObject({ type: 'welcome' });
       s.send({ type: 'term-input', channel: 2, data: 'ls' });
-      expect(await s.next()).toEqual({ type: 'term-output', channel: 2, data: 'LS' });
+      const out = await s.next();
+      expect(out.type === 'term-output' ? { channel: out.channel, text: Buffer.from(out.data).toString() } : out).toEqual({ channel: 2, text: 'LS' });
       s.send({ type: 'term-close', channel: 2 });
       expect(await s.next()).toMatchObject({ type: 'error', code: 'internal', ref: 'term-close' });
       s.send({ type: 'term-input', channel: 2, data: 'ok' });
-      expect(await s.next()).toMatchObject({ type: 'term-output', data: 'OK' });
+      const ok = await s.next();
+      expect(ok.type === 'term-output' && Buffer.from(ok.data).toString()).toBe('OK');
       s.close();
       await s.closed;
       await expect.poll(() => events).toEqual(['connect demo', 'cleanup']);

@@ -10,7 +10,7 @@ import type { RawData, WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { ClientMessage, ClientMessageType, CloseCode as CloseCodeType, ErrorCode, ServerMessage } from '../../common/protocol.ts';
 import { isLabId } from '../../common/lab.ts';
-import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encode, parseClientMessage } from '../../common/protocol.ts';
+import { CloseCode, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encodeServerMessage, parseClientFrame, parseClientMessage } from '../../common/protocol.ts';
 import type { Config } from '../config.ts';
 import type { LabViewSource } from '../http/lab-source.ts';
 import { logger } from '../log.ts';
@@ -135,7 +135,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     connLog.info('connected');
 
     const send = (msg: ServerMessage): void => {
-      if (ws.readyState === ws.OPEN) ws.send(encode(msg));
+      if (ws.readyState === ws.OPEN) ws.send(encodeServerMessage(msg));
     };
     const sendError = (code: ErrorCode, message: string, ref?: ClientMessageType): void => {
       send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
@@ -243,16 +243,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        connLog.warn('binary frame');
-        sendError('invalid-message', 'binary frames are not supported');
-        return;
-      }
-      const raw = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      const parsed = parseClientMessage(raw);
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      // Terminal input comes as a binary frame (common/term-frame.ts); everything else as JSON text.
+      const parsed = isBinary ? parseClientFrame(bytes) : parseClientMessage(bytes.toString('utf8'));
       if (!parsed.ok) {
-        connLog.warn({ code: parsed.error.code, bytes: raw.length }, `bad frame: ${parsed.error.message}`);
-        sendError(parsed.error.code, parsed.error.message);
+        connLog.warn({ code: parsed.error.code, bytes: bytes.length, binary: isBinary }, `bad frame: ${parsed.error.message}`);
+        sendError(parsed.error.code, parsed.error.message, isBinary ? 'term-input' : undefined);
         return;
       }
       try {

@@ -49,7 +49,7 @@ class FakeSocket implements ChannelSocket {
   }
 
   welcome(): void {
-    this.deliver({ type: 'welcome', version: 1, sessionId: 's', labId: 'lab' });
+    this.deliver({ type: 'welcome', version: 2, sessionId: 's', labId: 'lab' });
   }
 
   listeners(): number {
@@ -71,8 +71,8 @@ class FakeView implements ChannelSink {
   cols = 80;
   rows = 24;
 
-  write(data: string, rendered: () => void): void {
-    this.written.push(data);
+  write(data: Uint8Array, rendered: () => void): void {
+    this.written.push(new TextDecoder().decode(data));
     this.#pending.push(rendered);
   }
 
@@ -93,7 +93,7 @@ class FakeView implements ChannelSink {
   }
 }
 
-const output = (channel: number, data: string): ServerMessage => ({ type: 'term-output', channel, data });
+const output = (channel: number, data: string): ServerMessage => ({ type: 'term-output', channel, data: new TextEncoder().encode(data) });
 
 describe('TerminalChannel', () => {
   let socket: FakeSocket;
@@ -139,58 +139,48 @@ describe('TerminalChannel', () => {
     expect(view.written).toEqual(['mine']);
   });
 
-  it('acknowledges output only once rendered, coalescing a burst into one term-ack counted in UTF-16 code units', () => {
+  it('acknowledges rendered output only every ACK_EVERY bytes, so a keystroke’s echo costs no ack message', () => {
     new TerminalChannel(socket, { channel: 0, host: 'host0' }, view);
     socket.welcome();
     socket.take();
-    socket.deliver(output(0, 'abc'));
-    socket.deliver(output(0, 'é😀')); // 1 + 2 code units
+    for (let i = 0; i < 100; i++) socket.deliver(output(0, 'x'));
+    view.render();
     vi.runAllTimers();
     expect(socket.sent).toEqual([]);
-    view.render();
-    expect(socket.sent).toEqual([]); // not yet: the end of the burst is the next turn
+    const chunk = 'é'.repeat(ACK_EVERY / 8); // 2 bytes each: ACK_EVERY / 4 bytes, counted in bytes
+    for (let i = 0; i < 4; i++) socket.deliver(output(0, chunk));
     vi.runAllTimers();
-    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: 6 }]);
+    expect(socket.sent).toEqual([]); // not rendered yet: nothing is acknowledged
+    view.render();
+    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: ACK_EVERY + 100 }]);
     vi.runAllTimers();
     expect(socket.sent).toEqual([]);
-  });
-
-  it('acknowledges at once every ACK_EVERY rendered characters, so a long burst never waits for its end', () => {
-    new TerminalChannel(socket, { channel: 0, host: 'host0' }, view);
-    socket.welcome();
-    socket.take();
-    const chunk = 'x'.repeat(ACK_EVERY / 4);
-    for (let i = 0; i < 5; i++) socket.deliver(output(0, chunk));
-    view.render();
-    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: ACK_EVERY }]);
-    vi.runAllTimers();
-    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: ACK_EVERY / 4 }]);
   });
 
   it('never acknowledges output of an earlier connection on the new one', () => {
     new TerminalChannel(socket, { channel: 0, host: 'host0' }, view);
     socket.welcome();
-    socket.deliver(output(0, 'old output'));
+    socket.deliver(output(0, 'x'.repeat(ACK_EVERY)));
     socket.status({ state: 'reconnecting', detail: 'connection lost' });
     socket.welcome();
     socket.take();
     view.render(); // xterm finishes rendering the old output only now
     vi.runAllTimers();
     expect(socket.sent).toEqual([]);
-    socket.deliver(output(0, 'new'));
+    socket.deliver(output(0, 'y'.repeat(ACK_EVERY)));
     view.render();
-    vi.runAllTimers();
-    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: 3 }]);
+    expect(socket.take()).toEqual([{ type: 'term-ack', channel: 0, bytes: ACK_EVERY }]);
   });
 
-  it('drops acks pending when a reconnect reopens the channel', () => {
+  it('drops rendered bytes not yet acknowledged when a reconnect reopens the channel', () => {
     new TerminalChannel(socket, { channel: 0, host: 'host0' }, view);
     socket.welcome();
-    socket.deliver(output(0, 'rendered, ack not sent yet'));
+    socket.deliver(output(0, 'x'.repeat(ACK_EVERY - 1)));
     view.render();
     socket.status({ state: 'reconnecting' });
     socket.welcome();
-    vi.runAllTimers();
+    socket.deliver(output(0, 'y'));
+    view.render();
     expect(socket.take().filter((m) => m.type === 'term-ack')).toEqual([]);
   });
 

@@ -2,7 +2,10 @@
 // every reconnect), hands its output to a view, acknowledges it in batches once rendered, and says
 // what state it is in. The lab page's terminals and the dashboard's read-only mirrors both use it.
 import type { PaneHolder, TermState } from '../../../common/protocol.ts';
+import { ACK_EVERY } from '../../../common/term-frame.ts';
 import type { LabSocket } from '../ws-client.ts';
+
+export { ACK_EVERY };
 
 /** The part of the page's socket a channel uses (a fake one in tests). */
 export type ChannelSocket = Pick<LabSocket, 'ready' | 'send' | 'on' | 'onStatus'>;
@@ -23,18 +26,13 @@ export interface ChannelTarget {
 
 /** Where the channel's output and state go: the view (xterm.js) and whatever shows the state. */
 export interface ChannelSink {
-  /** Renders output and calls `rendered` once it is on screen: only then is it acknowledged. */
-  write(data: string, rendered: () => void): void;
+  /** Renders output (raw bytes, whole UTF-8 characters) and calls `rendered` once it is on screen: only then is it acknowledged. */
+  write(data: Uint8Array, rendered: () => void): void;
   /** The size to open the terminal with, asked right before every term-open. */
   size(): { cols: number; rows: number };
   state(state: ChannelState, message?: string): void;
 }
 
-/**
- * Acknowledgements are coalesced: one message per this many rendered characters (or at the
- * end of a burst), which is far below the server's low-water mark so it never stalls waiting.
- */
-export const ACK_EVERY = 16 * 1024;
 
 /** What term-pane said: who holds the terminal, and which programs if not its shell. */
 export interface PaneAnswer {
@@ -54,9 +52,8 @@ export class TerminalChannel {
   readonly #sink: ChannelSink;
   readonly #offs: (() => void)[];
   #state: ChannelState = 'connecting';
-  /** Rendered characters (UTF-16 code units, as term-ack counts them) not yet acknowledged. */
+  /** Rendered bytes not yet acknowledged: acknowledged every ACK_EVERY, never per frame (a keystroke's echo costs no ack). */
   #unacked = 0;
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped on every open: output rendered for an earlier connection means nothing to the new one. */
   #generation = 0;
   #disposed = false;
@@ -133,15 +130,11 @@ export class TerminalChannel {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const off of this.#offs) off();
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
     this.#socket.send({ type: 'term-close', channel: this.channel });
   }
 
   #open(): void {
     this.#generation++;
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
     this.#unacked = 0;
     const { cols, rows } = this.#sink.size();
     this.#setState('connecting');
@@ -155,22 +148,16 @@ export class TerminalChannel {
     });
   }
 
-  #output(data: string): void {
+  #output(data: Uint8Array): void {
     const generation = this.#generation;
     this.#sink.write(data, () => {
       if (generation !== this.#generation || this.#disposed) return;
-      this.#unacked += data.length;
-      if (this.#unacked >= ACK_EVERY) this.#flushAck();
-      else this.#ackTimer ??= setTimeout(() => this.#flushAck(), 0);
+      this.#unacked += data.byteLength;
+      // The server pauses only at HIGH_WATER (256 KiB), far above this: output never waits for an ack.
+      if (this.#unacked < ACK_EVERY) return;
+      this.#socket.send({ type: 'term-ack', channel: this.channel, bytes: this.#unacked });
+      this.#unacked = 0;
     });
-  }
-
-  #flushAck(): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    if (this.#unacked === 0) return;
-    this.#socket.send({ type: 'term-ack', channel: this.channel, bytes: this.#unacked });
-    this.#unacked = 0;
   }
 
   #setState(state: ChannelState, message?: string): void {

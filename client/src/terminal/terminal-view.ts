@@ -61,7 +61,7 @@ export class TerminalView {
   }
 
   /** Writes output; `rendered` runs once xterm has parsed it (the moment to acknowledge it). */
-  write(data: string, rendered: () => void): void {
+  write(data: Uint8Array, rendered: () => void): void {
     this.term.write(data, rendered);
   }
 

@@ -1,0 +1,58 @@
+// Terminal bytes as binary WebSocket frames, both ways: a 3-byte header (kind, channel) and the raw
+// bytes, so a keystroke and its echo cost no JSON, no UTF-8 round trip and no schema walk.
+import type { Result } from './result.ts';
+import { err, ok } from './result.ts';
+
+/** The first byte of a binary frame: what the bytes after the header are. */
+export const TermFrameKind = {
+  /** Server → client: output of a terminal channel (term-output). */
+  Output: 1,
+  /** Client → server: keys typed or pasted into a terminal channel (term-input). */
+  Input: 2,
+} as const;
+export type TermFrameKind = (typeof TermFrameKind)[keyof typeof TermFrameKind];
+
+/** kind (1 byte) + channel (uint16, big-endian). */
+export const TERM_FRAME_HEADER = 3;
+/** Channels are numbered 0..MAX_TERM_CHANNEL, as in the JSON messages. */
+export const MAX_TERM_CHANNEL = 1023;
+/** Largest term-input text (UTF-16 code units), the same bound as the JSON term-input. */
+export const MAX_TERM_INPUT = 16 * 1024;
+
+/**
+ * The client acknowledges rendered output in steps of this many bytes (never per frame): far
+ * below the server's low-water mark, so output never stalls waiting for an ack, and typing costs
+ * no ack message at all until 16 KiB of echo have accumulated.
+ */
+export const ACK_EVERY = 16 * 1024;
+
+export interface TermFrame {
+  kind: TermFrameKind;
+  channel: number;
+  data: Uint8Array;
+}
+
+export interface TermFrameError {
+  code: 'invalid-message';
+  message: string;
+}
+
+/** One frame: header and data in one buffer (ws sends it as one binary message). */
+export function encodeTermFrame(kind: TermFrameKind, channel: number, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(TERM_FRAME_HEADER + data.byteLength);
+  frame[0] = kind;
+  frame[1] = (channel >> 8) & 0xff;
+  frame[2] = channel & 0xff;
+  frame.set(data, TERM_FRAME_HEADER);
+  return frame;
+}
+
+/** Reads one binary frame; the data is a view into `frame`, not a copy. Never throws. */
+export function decodeTermFrame(frame: Uint8Array): Result<TermFrame, TermFrameError> {
+  if (frame.byteLength < TERM_FRAME_HEADER) return err({ code: 'invalid-message', message: `binary frame shorter than its ${TERM_FRAME_HEADER}-byte header` });
+  const kind = frame[0];
+  if (kind !== TermFrameKind.Output && kind !== TermFrameKind.Input) return err({ code: 'invalid-message', message: `unknown binary frame kind ${String(kind)}` });
+  const channel = ((frame[1] ?? 0) << 8) | (frame[2] ?? 0);
+  if (channel > MAX_TERM_CHANNEL) return err({ code: 'invalid-message', message: `channel ${channel} is out of range (0-${MAX_TERM_CHANNEL})` });
+  return ok({ kind, channel, data: frame.subarray(TERM_FRAME_HEADER) });
+}
