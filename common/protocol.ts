@@ -301,6 +301,16 @@ declare const TextDecoder: new () => { decode(bytes: Uint8Array): string };
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/** A keystroke is a few ASCII bytes: read those without TextDecoder, which costs microseconds a call. */
+function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.byteLength <= 64) {
+    let ascii = true;
+    for (const b of bytes) if (b >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode(...bytes);
+  }
+  return utf8Decoder.decode(bytes);
+}
+
 /** The frame a client sends: term-input as a binary frame (UTF-8), everything else as JSON text. */
 export const encodeClientMessage = (msg: ClientMessage): string | Uint8Array =>
   msg.type === 'term-input' ? encodeTermFrame(TermFrameKind.Input, msg.channel, utf8.encode(msg.data)) : JSON.stringify(msg);
@@ -315,7 +325,7 @@ export function parseClientFrame(frame: Uint8Array): Result<ClientMessage, Proto
   const f = decodeTermFrame(frame);
   if (!f.ok) return f;
   if (f.value.kind !== TermFrameKind.Input) return err({ code: 'invalid-message', message: 'a client may send only term-input as a binary frame' });
-  const data = utf8Decoder.decode(f.value.data);
+  const data = decodeUtf8(f.value.data);
   if (data.length > MAX_TERM_INPUT) return err({ code: 'invalid-message', message: `data: term-input holds at most ${MAX_TERM_INPUT} characters` });
   return ok({ type: 'term-input', channel: f.value.channel, data });
 }

@@ -38,3 +38,13 @@ describe('terminal frames', () => {
     expect(parseServerFrame(new Uint8Array([2, 0, 0, 65])).ok).toBe(false);
   });
 });
+
+describe('terminal input decoding', () => {
+  it('reads short ASCII keys, control bytes and longer or non-ASCII input alike', () => {
+    const read = (data: string): string | undefined => {
+      const r = parseClientFrame(encodeClientMessage({ type: 'term-input', channel: 0, data }) as Uint8Array);
+      return r.ok && r.value.type === 'term-input' ? r.value.data : undefined;
+    };
+    for (const data of ['x', '\x03', '\x1b[A', 'a'.repeat(64), 'b'.repeat(65), 'grüße', 'x'.repeat(60) + '✓']) expect(read(data)).toBe(data);
+  });
+});

@@ -37,8 +37,29 @@ export interface TermFrameError {
   message: string;
 }
 
+/** Data views made by allocTermData, with the frame whose header room precedes them. */
+const framed = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * Room for `size` bytes of terminal data with the frame header in front: filling it and sending
+ * it as term-output copies the output once, not again into a frame (a flood is many MiB).
+ */
+export function allocTermData(size: number): Uint8Array {
+  const frame = new Uint8Array(TERM_FRAME_HEADER + size);
+  const data = frame.subarray(TERM_FRAME_HEADER);
+  framed.set(data, frame);
+  return data;
+}
+
 /** One frame: header and data in one buffer (ws sends it as one binary message). */
 export function encodeTermFrame(kind: TermFrameKind, channel: number, data: Uint8Array): Uint8Array {
+  const room = framed.get(data);
+  if (room) {
+    room[0] = kind;
+    room[1] = (channel >> 8) & 0xff;
+    room[2] = channel & 0xff;
+    return room;
+  }
   const frame = new Uint8Array(TERM_FRAME_HEADER + data.byteLength);
   frame[0] = kind;
   frame[1] = (channel >> 8) & 0xff;

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { TermFrameKind, encodeTermFrame } from '../../common/term-frame.ts';
 import { OutputBatcher, incompleteUtf8Tail } from './output-batcher.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-const text = (frames: Buffer[]): string[] => frames.map((f) => f.toString('utf8'));
+const text = (frames: Uint8Array[]): string[] => frames.map((f) => Buffer.from(f).toString('utf8'));
 
 describe('OutputBatcher', () => {
   it('never ends a frame inside a UTF-8 character split across SSH chunks (each frame decodes on its own)', async () => {
-    const frames: Buffer[] = [];
+    const frames: Uint8Array[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
     const bytes = Buffer.from('grüße ✓', 'utf8');
     // Split inside the three-byte check mark and inside the ü, a turn apart.
@@ -21,19 +22,23 @@ describe('OutputBatcher', () => {
   });
 
   it('sends the chunks of one event-loop turn as one binary frame, counted in bytes', async () => {
-    const frames: Buffer[] = [];
+    const frames: Uint8Array[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
     let queued = 0;
     for (let i = 0; i < 50; i++) queued += b.push(Buffer.from(`line ${i}\n`));
     await tick();
     expect(frames).toHaveLength(1);
     expect(frames[0]!.length).toBe(queued);
+    // Sent as term-output, the batch becomes its frame without another copy of the output.
+    const frame = encodeTermFrame(TermFrameKind.Output, 5, frames[0]!);
+    expect(frame.buffer).toBe(frames[0]!.buffer);
+    expect([...frame.subarray(0, 3)]).toEqual([TermFrameKind.Output, 0, 5]);
     expect(text(frames)[0]).toContain('line 0\n');
     expect(text(frames)[0]).toContain('line 49\n');
   });
 
   it('drops an incomplete character left by a channel that went away', async () => {
-    const frames: Buffer[] = [];
+    const frames: Uint8Array[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
     expect(b.push(Buffer.from([0xe2, 0x9c]))).toBe(0); // first two bytes of ✓
     b.restart();

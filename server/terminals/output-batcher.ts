@@ -1,5 +1,6 @@
 // Turns a stream of SSH data chunks into few `term-output` frames of raw bytes: whatever arrives
 // within one event-loop turn leaves as one frame, and a frame never ends inside a UTF-8 character.
+import { allocTermData } from '../../common/term-frame.ts';
 
 /**
  * Bytes at the end of `b` that start a UTF-8 character not yet complete (0–3): they wait for the
@@ -26,8 +27,8 @@ export class OutputBatcher {
   #parts: Buffer[] = [];
   #scheduled: NodeJS.Immediate | null = null;
 
-  /** `emit` receives each batch; its length (bytes) is what flow control counts. */
-  constructor(private readonly emit: (data: Buffer) => void) {}
+  /** `emit` receives each batch (room for the frame header in front, see allocTermData); its length (bytes) is what flow control counts. */
+  constructor(private readonly emit: (data: Uint8Array) => void) {}
 
   /** Queues a chunk; returns how many bytes were queued for the browser (an incomplete character waits). */
   push(chunk: Buffer): number {
@@ -52,7 +53,14 @@ export class OutputBatcher {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = null;
     if (this.#parts.length === 0) return;
-    const data = this.#parts.length === 1 ? (this.#parts[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#parts);
+    let size = 0;
+    for (const p of this.#parts) size += p.length;
+    const data = allocTermData(size);
+    let at = 0;
+    for (const p of this.#parts) {
+      data.set(p, at);
+      at += p.length;
+    }
     this.#parts = [];
     this.emit(data);
   }

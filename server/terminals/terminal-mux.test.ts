@@ -79,7 +79,7 @@ describe('TerminalMux', () => {
     expect(streams[0]!.windows).toEqual([[40, 120]]);
     streams[1]!.emit('data', Buffer.from('host1\r\n'));
     await tick();
-    expect(sent).toContainEqual({ type: 'term-output', channel: 2, data: Buffer.from('host1\r\n') });
+    expect(sent).toContainEqual({ type: 'term-output', channel: 2, data: new Uint8Array(Buffer.from('host1\r\n')) });
     expect(sent).toContainEqual({ type: 'term-opened', channel: 1, host: 'host0', readOnly: false });
     expect(sent).toContainEqual({ type: 'term-state', channel: 1, state: 'connected' });
   });
