@@ -91,6 +91,29 @@ describe('durable store', () => {
     expect(store.reports.get(s.id)).toBeUndefined();
   });
 
+  it('commits check reports behind, many in one transaction: readable at once, on disk after the flush or the close', async () => {
+    const a = await store.sessions.create();
+    const b = await store.sessions.create();
+    const onDisk = (id: string): unknown => {
+      const raw = new Database(path.join(dir, DATABASE_FILE), { readonly: true });
+      try {
+        return raw.prepare('SELECT report FROM last_reports WHERE session_id = ?').get(id);
+      } finally {
+        raw.close();
+      }
+    };
+    for (let at = 0; at < 50; at++) store.reports.set(a.id, 'etcd', { step: 0, passed: false, at, results: [] });
+    store.reports.set(b.id, 'etcd', { step: 2, passed: true, at: 7, results: [] });
+    expect(store.reports.get(a.id)?.at).toBe(49);
+    // Not written on the event loop report by report: nothing is committed yet.
+    expect(onDisk(a.id)).toBeUndefined();
+    store.reports.flush();
+    expect(JSON.parse((onDisk(a.id) as { report: string }).report)).toMatchObject({ at: 49 });
+    store.reports.set(b.id, 'etcd', { step: 3, passed: false, at: 8, results: [] });
+    reopen();
+    expect(store.reports.get(b.id)).toMatchObject({ step: 3, at: 8 });
+  });
+
   it('clears a session’s progress on reset', async () => {
     const s = await store.sessions.create();
     await store.progress.markDone(s.id, 'etcd', { stepId: 'a', at: 1, skipped: false });

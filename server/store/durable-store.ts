@@ -34,19 +34,24 @@ export function openDurableStore(dataDir: string, opts: { sessionLimits?: Sessio
   const db: Db = openDatabase(dataDir, opts.labs ? { labs: opts.labs } : {});
   const sessions = new SqliteSessionStore(db, opts.sessionLimits ? { limits: opts.sessionLimits } : {});
   let closed = false;
+  const reports = new LastReports(db);
   return {
     sessions,
     progress: new SqliteProgressStore(db),
     workshops: new WorkshopRecords(db, sessions),
     environments: new SqliteEnvironmentOwners(db),
-    reports: new LastReports(db),
+    reports,
     setups: new SqliteSetupRecords(db),
     stepSnapshots: new SqliteStepSnapshotRecords(db),
     help: new HelpRecords(db),
     close() {
       if (closed) return;
       closed = true;
-      db.close();
+      try {
+        reports.flush();
+      } finally {
+        db.close();
+      }
     },
   };
 }
