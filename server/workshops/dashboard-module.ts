@@ -8,6 +8,11 @@ import type { WorkshopService } from './workshop-service.ts';
 
 /** Long enough to fold a check report, its progress write and the step-done into one frame. */
 const COALESCE_MS = 100;
+/**
+ * At most one snapshot a second while changes keep coming: a snapshot walks every attendee of the
+ * workshop, and a room of hundreds changes (checks, presence) many times a second.
+ */
+export const MIN_PUSH_INTERVAL_MS = 1000;
 
 export function createDashboardModule(service: WorkshopService, store: DurableStore): GatewayModule {
   const watching = new WeakMap<ConnectionContext, string>();
@@ -28,12 +33,14 @@ export function createDashboardModule(service: WorkshopService, store: DurableSt
         if (watching.has(ctx)) return;
         watching.set(ctx, w.id);
         let timer: NodeJS.Timeout | undefined;
+        let lastPush = -Infinity;
         const push = (): void => {
           timer = undefined;
+          lastPush = Date.now();
           if (!ctx.closed) ctx.send({ type: 'dashboard', snapshot: service.snapshot(w.id) });
         };
         const off = service.watch(w.id, () => {
-          timer ??= setTimeout(push, COALESCE_MS);
+          timer ??= setTimeout(push, Math.max(COALESCE_MS, lastPush + MIN_PUSH_INTERVAL_MS - Date.now()));
         });
         ctx.onClose(() => {
           off();
