@@ -60,11 +60,11 @@ export class PoolSet {
     return Promise.all(jobs).then(() => undefined);
   }
 
-  /** An environment of this shape: from its pool when one is ready, else created now. */
-  claim(spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> {
+  /** An environment of this shape: from its pool when one is ready, else created now. `shrink`: see WarmPool.claim. */
+  claim(spec: EnvironmentSpec, opts: CreateOptions = {}, shrink = false): Promise<Environment> {
     const pool = this.pools.get(shapeKey(spec)) ?? (this.size > 0 ? this.poolFor(spec, this.size) : undefined);
     if (!pool) return this.provider.create(spec, opts);
-    return pool.claim(opts);
+    return pool.claim(opts, shrink);
   }
 
   /** Environments of this shape ready in its pool now. */

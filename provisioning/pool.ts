@@ -69,10 +69,15 @@ export class WarmPool {
     return { ready: this.ready.length, creating: this.creating, claimed: this.claimed, failures: this.failures };
   }
 
-  /** A ready environment: from the pool when one is there (near-instant), otherwise created now. */
-  async claim(opts: CreateOptions = {}): Promise<Environment> {
+  /**
+   * A ready environment: from the pool when one is there (near-instant), otherwise created now. `shrink`: one
+   * taken from the pool also lowers its size by one, so nothing is booted behind it until the size is set again
+   * (a workshop whose every seat was booted ahead: the claimant's seat needs no other).
+   */
+  async claim(opts: CreateOptions = {}, shrink = false): Promise<Environment> {
     if (this.draining) throw new Error('the pool is draining');
     const env = this.ready.shift();
+    if (env && shrink) this.#size = Math.max(0, this.#size - 1);
     this.refill();
     if (env) {
       this.claimed += 1;

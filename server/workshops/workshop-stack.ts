@@ -160,7 +160,13 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     : undefined;
   const provider: Provider = {
     name: opts.provider.name,
-    create: (spec, o) => pools.claim(spec, o),
+    // A claim does not boot a replacement by itself: the targets are recomputed once the claimant is recorded
+    // (after this resolves), so a class claiming hosts booted ahead does not boot surplus ones meanwhile.
+    create: (spec, o) =>
+      pools.claim(spec, o, true).then((env) => {
+        setTimeout(() => void workshopPools.refresh(), 0);
+        return env;
+      }),
     destroy: (env) => opts.provider.destroy(env),
     list: () => opts.provider.list(),
   };
