@@ -46,6 +46,8 @@ export async function ensureDockerSeed(imageRootfs: string, makeFrom: (dest: str
  */
 export async function plantDockerSeed(seed: string, dest: string, idBase?: number): Promise<void> {
   await run('cp', ['-a', '--reflink=auto', `${seed}/.`, `${dest}/`]);
-  await fs.rm(`${dest}/.complete`, { force: true });
+  // Without the seed host's network store dockerd creates the default bridge once; with it, it tore that
+  // network's firewall rules down and made them again at every first start (~40 of its ~100 iptables runs).
+  await Promise.all([`${dest}/.complete`, `${dest}/network/files/local-kv.db`].map((f) => fs.rm(f, { force: true })));
   if (idBase !== undefined) await shiftOwnership(dest, 0, idBase);
 }

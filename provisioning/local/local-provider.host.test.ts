@@ -50,6 +50,17 @@ describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', ()
     expect(r.stdout.trim().split('\n')).toEqual(['active', 'active', 'active', 'active', 'active', 'multi-user.target', 'masked', 'masked']);
   });
 
+  it('boots without running systemd generators, and containerd without its Kubernetes (CRI) plugin', async () => {
+    const r = await sshRun(env, 'host0', 'test -e /run/systemd/generator && echo generated || echo none; ctr plugins ls | grep -c io.containerd.grpc.v1.cri');
+    expect(r.stdout.trim().split('\n')).toEqual(['none', '0']);
+  });
+
+  it("gives each host Docker's default bridge network of its own, with the NAT rule docker-basics shows", async () => {
+    const out = await Promise.all(env.hosts.map(async (h) => (await sshRun(env, h.name, 'docker network inspect bridge -f "{{.Id}}"; iptables -t nat -S POSTROUTING')).stdout));
+    expect(new Set(out.map((o) => o.split('\n')[0])).size).toBe(3);
+    for (const o of out) expect(o).toContain('-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE');
+  });
+
   it('runs containers from the built-in busybox image with no registry', async () => {
     const r = await sshRun(env, 'host2', 'docker run --rm busybox echo ok');
     expect(r.stdout.trim()).toBe('ok');
