@@ -1,11 +1,15 @@
 // Time until lab hosts are ready (SSH answers, systemd running, etcd healthy, Docker with busybox), cold
 // (image cached, no pool) and warm (claimed from a pool), for 1 and 3 hosts; plus what a host costs in memory.
-// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd].
+// Run as root: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd] [--only-cold] [--trace].
+// The first cold 3-host create prints a breakdown per host (boot CPU by unit, when each service was up);
+// --trace also counts and times every process that create started (tracefs), by command.
+// --only-cold skips the pool claims (short runs for a quiet machine).
 // --isolation runs the whole set once per host isolation mode (default: both), to compare them in one run.
 // --provider lxd (or local,lxd) adds the LXD provider (its own daemon here): cold, pool claim, snapshot, restore; a table side by side at the end.
 // Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { processStartMs, traceProcesses, unitBreakdown } from './boot-breakdown.ts';
 import { ensureImage } from '../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { leftoversOf } from '../provisioning/local/leftovers.ts';
@@ -27,8 +31,10 @@ const isolationArg = process.argv.indexOf('--isolation');
 const MODES = (isolationArg > 0 ? (process.argv[isolationArg + 1] ?? '') : 'userns,privileged').split(',') as HostIsolation[];
 const providerArg = process.argv.indexOf('--provider');
 const PROVIDERS = (providerArg > 0 ? (process.argv[providerArg + 1] ?? '') : 'local').split(',');
+const TRACE = process.argv.includes('--trace');
+const ONLY_COLD = process.argv.includes('--only-cold');
 if (!Number.isInteger(RUNS) || RUNS < 1 || MODES.some((m) => m !== 'userns' && m !== 'privileged') || PROVIDERS.some((p) => p !== 'local' && p !== 'lxd')) {
-  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd]');
+  console.error('usage: npx tsx bench/time-to-ready.ts [--runs N] [--image <rootfs dir>] [--isolation userns,privileged] [--provider local,lxd] [--only-cold] [--trace]');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -79,16 +85,26 @@ const loadavg = async (): Promise<string> => (await fs.readFile('/proc/loadavg',
 async function cold(n: number): Promise<void> {
   const times: number[] = [];
   const destroys: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    const stopTrace = i === 0 && n === 3 && TRACE ? await traceProcesses() : undefined;
     const t0 = performance.now();
     const env = await provider.create(spec(n));
     times.push(performance.now() - t0);
+    const trace = await stopTrace?.();
+    const cost = await costPerHost(env.id);
+    cpus.push(...cost.map((c) => c.cpuMs));
     if (i === 0 && n === 3) {
-      const cost = await costPerHost(env.id);
       const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MiB`;
+      const st = await readState(config.dataDir, env.id);
       for (const [k, m] of cost.entries()) {
         console.log(`host${k} (etcd+docker, just ready): memory cgroup usage ${mb(m.usage)}, rss ${mb(m.rss)}; CPU used to boot ${m.cpuMs.toFixed(0)} ms`);
       }
+      for (const [k, m] of cost.entries()) {
+        const started = st?.hosts[k] ? await processStartMs(st.hosts[k].pid) : undefined;
+        console.log(`  ${await unitBreakdown(env, `host${k}`, m.cpuMs, started).catch((e: unknown) => `host${k}: no breakdown (${String(e)})`)}`);
+      }
+      if (TRACE) console.log(trace ? trace.map((l) => `  ${l}`).join('\n') : '  --trace: no tracefs here (/sys/kernel/tracing)');
     }
     const t1 = performance.now();
     await provider.destroy(env);
@@ -97,6 +113,7 @@ async function cold(n: number): Promise<void> {
     if (left.length) console.log(`LEAK after destroy of ${env.id}: ${left.join(', ')}`);
   }
   record(`local ${provider.isolation}`, `cold ${n}`, summary(`${provider.isolation}: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times));
+  record(`local ${provider.isolation}`, `boot CPU/host (${n})`, summary(`${provider.isolation}: boot CPU per host (${n} at once)`, cpus));
   summary(`${provider.isolation}: destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
 }
 
@@ -129,7 +146,7 @@ for (const mode of PROVIDERS.includes('local') ? MODES : []) {
     continue;
   }
   for (const n of [1, 3]) await cold(n);
-  for (const n of [1, 3]) await warm(n);
+  if (!ONLY_COLD) for (const n of [1, 3]) await warm(n);
 }
 
 /** The LXD provider (its daemon on this machine, started if needed): the same figures plus LXD snapshots. */
