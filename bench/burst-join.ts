@@ -49,7 +49,8 @@ function memoryMiB(dataDir: string, envIds: string[]): number {
 
 async function burst(poolK: number, n: number, bootAhead = false): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lw-burst-'));
-  const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN }, { port: 0, dataDir: path.join(dir, 'data'), poolSize: poolK });
+  // STEP_SNAPSHOTS=0: without "Reset this step" snapshots (each attendee's hosts are snapshotted as their first step opens).
+  const config = loadConfig({ LABWRIGHT_INSTRUCTOR_TOKEN: TOKEN, ...(process.env.STEP_SNAPSHOTS === '0' ? { LABWRIGHT_STEP_SNAPSHOTS: '0' } : {}) }, { port: 0, dataDir: path.join(dir, 'data'), poolSize: poolK });
   const provider = createLocalProvider(config, { log: logger('local-provider') });
   const composed = await composeServer({ config, provider });
   const url = composed.server.url;
@@ -108,7 +109,7 @@ async function burst(poolK: number, n: number, bootAhead = false): Promise<void>
   }
 }
 
-console.log(`lab ${LAB}; ${os.availableParallelism()} CPUs; boot concurrency ${loadConfig({}).bootConcurrency}; load ${loadavg()}`);
+console.log(`lab ${LAB}; ${os.availableParallelism()} CPUs; boot concurrency ${loadConfig({}).bootConcurrency}; step snapshots ${process.env.STEP_SNAPSHOTS === '0' ? 'off' : 'on'}; load ${loadavg()}`);
 for (const n of BURSTS) {
   if (BOOT_AHEAD) {
     await burst(K, n, true);
