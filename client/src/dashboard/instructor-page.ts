@@ -47,7 +47,7 @@ async function createForm(onCreated: (w: WorkshopInfo) => void): Promise<HTMLEle
     h('label', {}, 'Lab', select),
     h('label', {}, 'Seats', capacity),
     h('label', {}, 'Minutes', minutes),
-    h('label', { class: 'boot-ahead-toggle', title: 'Every seat gets its hosts booted now, so a class joining at once is ready in about a second (each host holds ~50 MiB meanwhile)' }, bootAhead, ' Boot hosts ahead for every seat'),
+    h('label', { class: 'boot-ahead-toggle', title: 'Every seat gets its hosts booted now, so a class joining at once is handed running hosts (each host holds ~50 MiB meanwhile)' }, bootAhead, ' Boot hosts ahead for every seat'),
     h('button', { type: 'submit', class: 'primary' }, 'Create workshop'),
   );
   form.addEventListener('submit', (ev) => {
