@@ -293,7 +293,7 @@ export const encode = (msg: Exclude<ServerMessage, { type: 'term-output' }> | Cl
 
 /** The frame the server sends: term-output as a binary frame, everything else as JSON text. */
 export const encodeServerMessage = (msg: ServerMessage): string | Uint8Array =>
-  msg.type === 'term-output' ? encodeTermFrame(TermFrameKind.Output, msg.channel, msg.data) : JSON.stringify(msg);
+  msg.type === 'term-output' ? encodeTermFrame(TermFrameKind.Output, msg.channel, msg.data) : encode(msg);
 
 // Both the browser and Node have these globals; common/ is typed without either's library.
 declare const TextEncoder: new () => { encode(text: string): Uint8Array };
@@ -313,7 +313,7 @@ function decodeUtf8(bytes: Uint8Array): string {
 
 /** The frame a client sends: term-input as a binary frame (UTF-8), everything else as JSON text. */
 export const encodeClientMessage = (msg: ClientMessage): string | Uint8Array =>
-  msg.type === 'term-input' ? encodeTermFrame(TermFrameKind.Input, msg.channel, utf8.encode(msg.data)) : JSON.stringify(msg);
+  msg.type === 'term-input' ? encodeTermFrame(TermFrameKind.Input, msg.channel, utf8.encode(msg.data)) : encode(msg);
 
 /**
  * Validates one binary client frame: only term-input may come this way, within the same bounds

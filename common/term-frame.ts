@@ -51,21 +51,22 @@ export function allocTermData(size: number): Uint8Array {
   return data;
 }
 
-/** One frame: header and data in one buffer (ws sends it as one binary message). */
-export function encodeTermFrame(kind: TermFrameKind, channel: number, data: Uint8Array): Uint8Array {
-  const room = framed.get(data);
-  if (room) {
-    room[0] = kind;
-    room[1] = (channel >> 8) & 0xff;
-    room[2] = channel & 0xff;
-    return room;
-  }
-  const frame = new Uint8Array(TERM_FRAME_HEADER + data.byteLength);
+/** Writes the header (kind, channel big-endian) into the first TERM_FRAME_HEADER bytes of `frame`. */
+function withHeader(frame: Uint8Array, kind: TermFrameKind, channel: number): Uint8Array {
   frame[0] = kind;
   frame[1] = (channel >> 8) & 0xff;
   frame[2] = channel & 0xff;
-  frame.set(data, TERM_FRAME_HEADER);
   return frame;
+}
+
+/** One frame: header and data in one buffer (ws sends it as one binary message). */
+export function encodeTermFrame(kind: TermFrameKind, channel: number, data: Uint8Array): Uint8Array {
+  // Data made by allocTermData already has the header's room in front: no copy.
+  const room = framed.get(data);
+  if (room) return withHeader(room, kind, channel);
+  const frame = new Uint8Array(TERM_FRAME_HEADER + data.byteLength);
+  frame.set(data, TERM_FRAME_HEADER);
+  return withHeader(frame, kind, channel);
 }
 
 /** Reads one binary frame; the data is a view into `frame`, not a copy. Never throws. */
