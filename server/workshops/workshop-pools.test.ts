@@ -6,23 +6,42 @@ import { ARRIVAL_WINDOW_MS, WorkshopPools, poolTarget } from './workshop-pools.t
 const shape = { hosts: ['host0', 'host1', 'host2'], services: { etcd: 'cluster' as const, docker: true } };
 
 describe('workshop warm pool sizing', () => {
-  it('keeps min(seats − joined, max(K, joins in the last minute)) warm, none when K is 0', () => {
+  it('keeps min(seats − hosted, max(K, joins in the last minute)) warm, none when K is 0', () => {
     // Before anyone comes: K, or the seats when fewer.
-    expect(poolTarget({ seats: 30, joined: 0, recentJoins: 0 }, 3)).toBe(3);
-    expect(poolTarget({ seats: 2, joined: 0, recentJoins: 0 }, 3)).toBe(2);
+    expect(poolTarget({ seats: 30, hosted: 0, recentJoins: 0 }, 3)).toBe(3);
+    expect(poolTarget({ seats: 2, hosted: 0, recentJoins: 0 }, 3)).toBe(2);
     // A class arriving faster than K raises it to the arrivals of the last minute…
-    expect(poolTarget({ seats: 30, joined: 10, recentJoins: 10 }, 3)).toBe(10);
-    // …capped by the seats still free; a full workshop keeps nothing warm.
-    expect(poolTarget({ seats: 30, joined: 25, recentJoins: 25 }, 3)).toBe(5);
-    expect(poolTarget({ seats: 30, joined: 30, recentJoins: 30 }, 3)).toBe(0);
-    expect(poolTarget({ seats: 30, joined: 0, recentJoins: 50 }, 0)).toBe(0);
+    expect(poolTarget({ seats: 30, hosted: 10, recentJoins: 10 }, 3)).toBe(10);
+    // …capped by the seats whose attendees hold no hosts yet; a workshop whose every seat has hosts keeps nothing warm.
+    expect(poolTarget({ seats: 30, hosted: 25, recentJoins: 25 }, 3)).toBe(5);
+    expect(poolTarget({ seats: 30, hosted: 30, recentJoins: 30 }, 3)).toBe(0);
+    expect(poolTarget({ seats: 30, hosted: 0, recentJoins: 50 }, 0)).toBe(0);
+  });
+
+  it('a burst of joins does not shrink the pool under the claims on their way: joined but not yet on hosts still counts', async () => {
+    const provider = new FakeProvider();
+    const pools = new PoolSet(provider, 0);
+    const w = { id: 'w1', labId: 'demo', seats: 10, hosted: 0 };
+    const planner = new WorkshopPools({ k: 3, open: () => [w], shape: () => shape, apply: (t) => pools.setTargets(t) });
+    await planner.refresh();
+    await expect.poll(() => pools.readyOf(shape)).toBe(3);
+    const first = [...provider.live.keys()];
+    // Eight join at once; each join refreshes the targets before any of them has claimed.
+    for (let i = 0; i < 8; i++) await planner.joined('w1');
+    expect(planner.targets()[0]?.size).toBe(8); // min(10 − 0, max(3, 8)); sized from joins, it was min(10 − 8, 8) = 2
+    // The three ready ones are still there for the first three claims: none was destroyed.
+    expect(provider.destroyed.filter((id) => first.includes(id))).toEqual([]);
+    const claimed = await Promise.all(Array.from({ length: 3 }, () => pools.claim(shape, {}, true)));
+    expect(claimed.map((e) => e.id).sort()).toEqual([...first].sort());
+    planner.close();
+    await pools.drain();
   });
 
   it('moves the pool with joins: it grows while a class arrives, then shrinks as seats fill and arrivals stop', async () => {
     const provider = new FakeProvider();
     const pools = new PoolSet(provider, 0);
     let now = 1_000_000;
-    const w = { id: 'w1', labId: 'demo', seats: 8, joined: 0 };
+    const w = { id: 'w1', labId: 'demo', seats: 8, hosted: 0 };
     const planner = new WorkshopPools({ k: 2, open: () => [w], shape: () => shape, apply: (t) => pools.setTargets(t), now: () => now });
     await planner.refresh();
     const size = (): number => Object.values(pools.stats())[0]?.size ?? 0;
@@ -31,13 +50,13 @@ describe('workshop warm pool sizing', () => {
     // Five attendees arrive within the minute: each takes a warm environment, the target follows arrivals.
     for (let i = 0; i < 5; i++) {
       await pools.claim(shape);
-      w.joined += 1;
+      w.hosted += 1;
       await planner.joined('w1');
     }
     expect(planner.targets()[0]?.size).toBe(3); // min(8 − 5, max(2, 5))
     expect(size()).toBe(3);
     // Everyone else arrives: the warm environments left over are destroyed, memory goes back.
-    w.joined = 8;
+    w.hosted = 8;
     await planner.refresh();
     expect(size()).toBe(0);
     await expect.poll(() => provider.live.size).toBe(5);
@@ -49,23 +68,22 @@ describe('workshop warm pool sizing', () => {
   });
 
   it('boot ahead: one for every seat whose attendee holds no hosts yet, whatever K, and joins not yet claimed still count', () => {
-    expect(poolTarget({ seats: 40, joined: 0, recentJoins: 0, bootAhead: true, hosted: 0 }, 3)).toBe(40);
-    expect(poolTarget({ seats: 40, joined: 0, recentJoins: 0, bootAhead: true, hosted: 0 }, 0)).toBe(40);
+    expect(poolTarget({ seats: 40, hosted: 0, recentJoins: 0, bootAhead: true }, 3)).toBe(40);
+    expect(poolTarget({ seats: 40, hosted: 0, recentJoins: 0, bootAhead: true }, 0)).toBe(40);
     // 25 joined in a burst, 10 of them already on their hosts: 30 kept, not 15 (the 15 on their way claim them).
-    expect(poolTarget({ seats: 40, joined: 25, recentJoins: 25, bootAhead: true, hosted: 10 }, 3)).toBe(30);
-    expect(poolTarget({ seats: 40, joined: 40, recentJoins: 40, bootAhead: true, hosted: 40 }, 3)).toBe(0);
+    expect(poolTarget({ seats: 40, hosted: 10, recentJoins: 25, bootAhead: true }, 3)).toBe(30);
+    expect(poolTarget({ seats: 40, hosted: 40, recentJoins: 40, bootAhead: true }, 3)).toBe(0);
   });
 
   it('boot ahead with pools off (K = 0): fills every seat, a burst claims them all without a boot, unsetting gives the rest back', async () => {
     const provider = new FakeProvider();
     const pools = new PoolSet(provider, 0);
-    const w = { id: 'w1', labId: 'demo', seats: 6, joined: 0, bootAhead: true, hosted: 0 };
+    const w = { id: 'w1', labId: 'demo', seats: 6, hosted: 0, bootAhead: true };
     const planner = new WorkshopPools({ k: 0, enabled: true, open: () => [w], shape: () => shape, apply: (t) => pools.setTargets(t) });
     await planner.refresh();
     await expect.poll(() => pools.readyOf(shape)).toBe(6);
     expect(planner.bootAheadStatus('w1', (s) => pools.readyOf(s))).toEqual({ ready: 6, of: 6 });
     // Four join at once; the pool is refreshed after each join, before any of them has claimed.
-    w.joined = 4;
     for (let i = 0; i < 4; i++) await planner.joined('w1');
     expect(pools.readyOf(shape)).toBe(6);
     const created = provider.created.length;

@@ -8,24 +8,26 @@ import type { LabServices } from '../../common/lab.ts';
 export const ARRIVAL_WINDOW_MS = 60_000;
 
 /**
- * Environments a workshop keeps warm: min(seats − joined, max(K, joins in the last minute)), 0 when K is 0
- * (pools off). K (LABWRIGHT_POOL_SIZE) is the floor while seats are left; a class arriving faster than that
- * raises it to the arrivals of the last minute, and the seats left cap it so that nothing is booted for
- * attendees who cannot come. With "boot hosts ahead for every seat" (bootAhead), whatever K: one for every
- * seat whose attendee holds no hosts yet (seats − hosted; an attendee who joined but has not claimed one
- * still counts, so a burst of joins does not shrink the pool under the claims on their way).
+ * Environments a workshop keeps warm: min(seats − hosted, max(K, joins in the last minute)), 0 when K is 0
+ * (pools off), where `hosted` counts attendees who hold hosts. K (LABWRIGHT_POOL_SIZE) is the floor while
+ * seats are left; a class arriving faster than that raises it to the arrivals of the last minute, and the
+ * seats not yet on hosts cap it so that nothing is booted for attendees who cannot come. An attendee who
+ * joined but has not claimed hosts yet still counts as a seat to serve: a burst of joins must not shrink the
+ * pool (destroying ready environments) under the claims on their way. With "boot hosts ahead for every
+ * seat" (bootAhead), whatever K: one for every seat whose attendee holds no hosts yet (seats − hosted).
  */
-export function poolTarget(w: { seats: number; joined: number; recentJoins: number; bootAhead?: boolean; hosted?: number }, k: number): number {
-  if (w.bootAhead) return Math.max(0, w.seats - (w.hosted ?? w.joined));
+export function poolTarget(w: { seats: number; hosted: number; recentJoins: number; bootAhead?: boolean }, k: number): number {
+  const unserved = Math.max(0, w.seats - w.hosted);
+  if (w.bootAhead) return unserved;
   if (k <= 0) return 0;
-  return Math.max(0, Math.min(w.seats - w.joined, Math.max(k, w.recentJoins)));
+  return Math.min(unserved, Math.max(k, w.recentJoins));
 }
 
 export interface WorkshopPoolsOptions {
   /** K: LABWRIGHT_POOL_SIZE. */
   k: number;
-  /** The open workshops now: their lab and seats, how many have joined, whether they boot ahead and how many attendees hold hosts. */
-  open: () => { id: string; labId: string; seats: number; joined: number; bootAhead?: boolean; hosted?: number }[];
+  /** The open workshops now: their lab and seats, how many attendees hold hosts, whether they boot ahead. */
+  open: () => { id: string; labId: string; seats: number; hosted: number; bootAhead?: boolean }[];
   /** The hosts and services of a lab (undefined: no such lab; nothing is warmed for it). */
   shape: (labId: string) => { hosts: readonly string[]; services: LabServices; vm?: true } | undefined;
   /** Where the targets go (PoolSet.setTargets). */
@@ -68,7 +70,7 @@ export class WorkshopPools {
       const recent = (this.#joins.get(w.id) ?? []).filter((t) => t > since);
       if (recent.length) this.#joins.set(w.id, recent);
       else this.#joins.delete(w.id);
-      const size = poolTarget({ seats: w.seats, joined: w.joined, recentJoins: recent.length, bootAhead: w.bootAhead === true, hosted: w.hosted ?? w.joined }, this.opts.k);
+      const size = poolTarget({ seats: w.seats, hosted: w.hosted, recentJoins: recent.length, bootAhead: w.bootAhead === true }, this.opts.k);
       // A lab of VMs is not kept warm: a pool would hold VMs (memory, boot) for seats that may stay empty.
       if (shape.vm) continue;
       out.push({ workshopId: w.id, spec: { hosts: [...shape.hosts], services: { ...shape.services } }, size });
