@@ -106,6 +106,39 @@ export function isOrphanEnvironment(env: Environment): boolean {
   return pid === undefined || pid === process.pid || !pidAlive(pid);
 }
 
+/**
+ * The providers of the warm pools: each environment a refill makes is snapshotted as booted before the pool counts
+ * it as ready, so a class claiming pooled hosts at once takes no snapshot of its first step (StepSnapshots.
+ * takeAsBooted; 40 snapshots at once froze the hosts and copied files while the attendees waited). An environment
+ * the pool gives up forgets its snapshot (the provider's destroy removes it from disk). One a claim creates because
+ * the pool is empty is not snapshotted here: its first step takes its own as it opens, as without a pool.
+ */
+function pooledWithSnapshots(claims: Provider, refills: Provider, snapshots: StepSnapshots): { claims: Provider; refills: Provider } {
+  if (!snapshots.supported) return { claims, refills };
+  // Plain objects that call through: a provider may be a class instance, whose methods a spread would lose.
+  return {
+    claims: {
+      name: claims.name,
+      create: (spec, o) => claims.create(spec, o),
+      destroy: (env) => {
+        snapshots.forgetEnvironment(typeof env === 'string' ? env : env.id);
+        return claims.destroy(env);
+      },
+      list: () => claims.list(),
+    },
+    refills: {
+      name: refills.name,
+      create: async (spec, o) => {
+        const env = await refills.create(spec, o);
+        await snapshots.takeAsBooted(env);
+        return env;
+      },
+      destroy: (env) => refills.destroy(env),
+      list: () => refills.list(),
+    },
+  };
+}
+
 export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const log = logger('workshops');
   const limits = opts.config.sessions;
@@ -126,7 +159,12 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const bootAheadMoved = (): void => {
     for (const w of store.workshops.open()) if (w.bootAhead) service.changed(w.id);
   };
-  const pools = new PoolSet(booter, 0, logger('warm-pool'), { ...(queue ? { refillProvider: queuedProvider(opts.provider, queue, 'refill') } : {}), onChange: bootAheadMoved });
+  // "Reset this step": each step's snapshot as it opens, on the provider itself (the pool only makes hosts,
+  // and snapshots them as booted before they count as ready: see pooledWithSnapshots).
+  // LABWRIGHT_STEP_SNAPSHOTS=0: no snapshots, so the page and the dashboard offer the full reset only.
+  const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, records: store.stepSnapshots, log: logger('step-snapshots') });
+  const pooling = pooledWithSnapshots(booter, queue ? queuedProvider(opts.provider, queue, 'refill') : booter, stepSnapshots);
+  const pools = new PoolSet(pooling.claims, 0, logger('warm-pool'), { refillProvider: pooling.refills, onChange: bootAheadMoved });
   const workshopPools = new WorkshopPools({
     k: booting ? opts.config.poolSize : 0,
     enabled: booting,
@@ -171,9 +209,6 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     list: () => opts.provider.list(),
   };
   const warm = (): void => void workshopPools.refresh();
-  // "Reset this step": each step's snapshot as it opens, on the provider itself (the pool only makes hosts).
-  // LABWRIGHT_STEP_SNAPSHOTS=0: no snapshots, so the page and the dashboard offer the full reset only.
-  const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, records: store.stepSnapshots, log: logger('step-snapshots') });
   const workspaces = createLabWorkspaces({
     provider,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,

@@ -2,6 +2,8 @@
 // a reset puts them back to that snapshot. One snapshot per environment (the current step's), so disk use
 // stays bounded. Providers without snapshots, or a snapshot not (yet) taken, are told apart for the fallback.
 // Which step the snapshot belongs to is recorded durably (StepSnapshotRecords), so a restart keeps the reset.
+// Hosts waiting in a warm pool are snapshotted there, as booted (takeAsBooted): a lab's first step without setup
+// opens on exactly those hosts, so its claimant's snapshot is already there and a class arriving at once takes none.
 import type { Step } from '../../common/lab.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
 import type { Logger } from '../log.ts';
@@ -50,7 +52,8 @@ export class MemoryStepSnapshotRecords implements StepSnapshotRecords {
 }
 
 interface Taken {
-  stepId: string;
+  /** undefined: hosts as booted, untouched (a pooled environment), not yet given to any step. */
+  stepId: string | undefined;
   state: 'taking' | 'ready' | 'failed';
   at: number;
   job: Promise<void>;
@@ -91,23 +94,50 @@ export class StepSnapshots {
   }
 
   /**
+   * Snapshots env's hosts as booted, while nobody has them yet (a warm pool's environment, before it counts as
+   * ready): the first step a claimant opens on them uses it (stepOpened). Kept in memory only: a pooled
+   * environment does not outlive its server (the next one destroys it as an orphan); once a step adopts the
+   * snapshot it is recorded like any other. Never rejects (a failure is logged; that step then takes its own).
+   */
+  takeAsBooted(env: Environment): Promise<void> {
+    if (!this.opts.provider.snapshot || this.#restoring.has(env.id) || this.#entry(env.id)) return Promise.resolve();
+    return this.#take(env, undefined);
+  }
+
+  /**
    * The step is open and prepared on env: snapshots it unless this step's snapshot exists or is being taken.
+   * The lab's first step, if it has no setup, opens on hosts as booted: a snapshot taken of them while they
+   * were pooled is that step's, and is recorded for it without taking another.
    * Never rejects (a failure is logged; the reset of that step falls back to a full reset).
    */
-  stepOpened(env: Environment, step: Pick<Step, 'id'>): Promise<void> {
-    const snapshot = this.opts.provider.snapshot?.bind(this.opts.provider);
+  stepOpened(env: Environment, step: Pick<Step, 'id' | 'index' | 'setups'>): Promise<void> {
     const had = this.#entry(env.id);
-    if (!snapshot || this.#restoring.has(env.id)) return Promise.resolve();
+    if (!this.opts.provider.snapshot || this.#restoring.has(env.id)) return Promise.resolve();
     if (had && had.stepId === step.id && had.state !== 'failed') return had.job;
-    const log = this.#log.child({ env: env.id, step: step.id });
-    const taken: Taken = { stepId: step.id, state: 'taking', at: Date.now(), job: Promise.resolve() };
+    if (had?.stepId === undefined && had?.state === 'ready' && step.index === 0 && step.setups.length === 0) {
+      had.stepId = step.id;
+      this.#records.set(env.id, { stepId: step.id, takenAt: had.at });
+      this.#log.child({ env: env.id, step: step.id }).info('step snapshot taken while the hosts were pooled: recorded for this step');
+      return had.job;
+    }
+    return this.#take(env, step.id);
+  }
+
+  /** Takes env's snapshot for `stepId` (undefined: as booted), after the one under way ends. */
+  #take(env: Environment, stepId: string | undefined): Promise<void> {
+    const snapshot = this.opts.provider.snapshot!.bind(this.opts.provider);
+    const had = this.#taken.get(env.id);
+    const log = this.#log.child({ env: env.id, step: stepId ?? '(as booted)' });
+    const taken: Taken = { stepId, state: 'taking', at: Date.now(), job: Promise.resolve() };
     taken.job = (async () => {
       await had?.job;
       const t0 = Date.now();
       try {
         const info = await snapshot(env, STEP_SNAPSHOT);
         taken.at = info.takenAt;
-        this.#records.set(env.id, { stepId: step.id, takenAt: info.takenAt });
+        // Forgotten meanwhile (the environment was destroyed): nothing is recorded for it.
+        if (this.#taken.get(env.id) !== taken) return;
+        if (taken.stepId !== undefined) this.#records.set(env.id, { stepId: taken.stepId, takenAt: info.takenAt });
         taken.state = 'ready';
         log.info({ ms: Date.now() - t0, bytes: info.bytes }, 'step snapshot taken');
       } catch (e) {
