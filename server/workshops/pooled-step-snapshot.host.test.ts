@@ -56,6 +56,12 @@ describe.skipIf(!canRunHosts)('first-step snapshots of hosts booted ahead, on re
   const start = async (): Promise<ComposedServer> => (composed = await composeServer({ config, provider: local, recheckMs: 0 }));
   const api = (p: string, init: Parameters<typeof apiCall>[2] = {}): Promise<Response> => apiCall(composed!.server.url, p, init);
   const pooled = async (): Promise<Environment[]> => (await local.list()).filter((e) => e.spec.owner === POOL_OWNER && e.creatorPid === process.pid);
+  /** The attendee's ready hosts, once her page has asked for them (the workspace is made as its hello is handled). */
+  const hostsOf = async (sessionId: string): Promise<Environment> => {
+    const workspaces = composed!.stack.workspaces.workspaces;
+    await expect.poll(() => workspaces.get(sessionId, LAB_ID) !== undefined, { timeout: 30_000 }).toBe(true);
+    return workspaces.whenReady(sessionId, LAB_ID);
+  };
   const bootedAhead = async (workshopId: string, ready: number): Promise<void> => {
     await expect.poll(() => composed!.stack.service.snapshot(workshopId).bootAhead, { timeout: 180_000, interval: 500 }).toEqual({ ready, of: ready });
   };
@@ -97,7 +103,7 @@ describe.skipIf(!canRunHosts)('first-step snapshots of hosts booted ahead, on re
     const ada = cookieOf(await api(`join/${w.joinPath.split('/').pop()!}`, { method: 'POST', body: { name: 'Ada' } }));
     const session = composed!.stack.store.sessions.attendeesOf(w.id)[0]!;
     await openHello({ serverUrl: composed!.server.url, origin: new URL(composed!.server.url).origin, cookie: ada, labId: LAB_ID, track: sockets });
-    const env = await composed!.stack.workspaces.workspaces.whenReady(session.id, LAB_ID);
+    const env = await hostsOf(session.id);
     expect(takenAt.has(env.id)).toBe(true);
     await expect.poll(() => composed!.stack.store.stepSnapshots.get(env.id)?.takenAt, { timeout: 30_000 }).toBe(takenAt.get(env.id));
     expect(snapshot).toHaveBeenCalledTimes(2);
@@ -116,7 +122,7 @@ describe.skipIf(!canRunHosts)('first-step snapshots of hosts booted ahead, on re
     await bootedAhead(w.id, 1);
     for (const e of await pooled()) seen.add(e.id);
     await openHello({ serverUrl: composed!.server.url, origin: new URL(composed!.server.url).origin, cookie: ada, labId: LAB_ID, track: sockets });
-    expect((await composed!.stack.workspaces.workspaces.whenReady(session.id, LAB_ID)).id).toBe(env.id);
+    expect((await hostsOf(session.id)).id).toBe(env.id);
     expect((await sshRun(env, 'host0', 'echo again > /root/changed && echo ok')).stdout.trim()).toBe('ok');
     expect(await composed!.stack.checks.module.resetStep(session.id, LAB_ID)).toMatchObject({ state: 'done' });
     expect((await sshRun(env, 'host0', 'test -e /root/changed && echo there || echo gone')).stdout.trim()).toBe('gone');
