@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { POOL_OWNER } from '../provisioning/pool-set.ts';
 import { composeServer } from '../server/compose.ts';
@@ -80,26 +80,45 @@ async function burst(poolK: number, n: number, bootAhead = false): Promise<void>
       console.log(`${label}: pool of ${pooled.length} ready, its hosts hold ${memoryMiB(config.dataDir, pooled).toFixed(0)} MiB`);
     }
     const load0 = loadavg();
+    // The server runs in this process: how busy its thread was during the burst, and how long its event loop stalled.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const times = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const res = await fetch(`${url}api/join/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: new URL(url).origin }, body: JSON.stringify({ name: `Attendee ${i}` }) });
         if (res.status !== 201) return { ok: false as const, why: `join ${res.status}` };
+        const joinedAt = performance.now() - t0;
         const cookie = res.headers.get('set-cookie')?.split(';')[0] ?? '';
         const client = new TermClient({ url, cookie, labId: LAB });
         try {
+          await client.welcome;
+          const welcomedAt = performance.now() - t0;
           const m = await client.waitFor((x) => x.type === 'env-status' && (x.state === 'ready' || x.state === 'failed'), 900_000);
           if (m.type === 'env-status' && m.state === 'failed') return { ok: false as const, why: m.message ?? 'failed' };
-          return { ok: true as const, ms: performance.now() - t0 };
+          return { ok: true as const, ms: performance.now() - t0, joinedAt, welcomedAt };
         } finally {
           await client.close();
         }
       }),
     );
+    const burstMs = performance.now() - t0;
+    loopDelay.disable();
+    const cpu = process.cpuUsage(cpu0);
     const ok = times.flatMap((t) => (t.ok ? [t.ms] : [])).sort((a, b) => a - b);
     const failed = times.filter((t) => !t.ok);
     console.log(
       `${label.padEnd(26)} ready ${ok.length}/${n}   first ${fmt(ok[0] ?? NaN)}   median ${fmt(percentile(ok, 50))}   last ${fmt(ok.at(-1) ?? NaN)}   load ${load0} → ${loadavg()}`,
+    );
+    // Where the time goes: the join answered (HTTP, SQLite), the page's socket welcomed (hello), then the hosts ready.
+    const phase = (pick: (t: { joinedAt: number; welcomedAt: number }) => number): string => {
+      const v = times.flatMap((t) => (t.ok ? [pick(t)] : [])).sort((a, b) => a - b);
+      return `${fmt(v[0] ?? NaN)} / ${fmt(percentile(v, 50))} / ${fmt(v.at(-1) ?? NaN)}`;
+    };
+    console.log(`  first / median / last: join answered ${phase((t) => t.joinedAt)}; socket welcomed ${phase((t) => t.welcomedAt)}`);
+    console.log(
+      `  server process: ${((cpu.user + cpu.system) / 1000 / burstMs).toFixed(2)} CPU-seconds per second over the ${fmt(burstMs)} burst; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
     );
     for (const f of failed.slice(0, 3)) if (!f.ok) console.log(`  failed: ${f.why}`);
     await composed.stack.service.end(w.id);
