@@ -126,16 +126,18 @@ async function enable(root: string, target: string, unit: string, idBase?: numbe
   if (made) await own(link, idBase, firstNew);
 }
 
+const peerUrl = (address: string): string => `http://${address}:2380`;
+
 export function etcdEnvironment(input: HostFilesInput): string {
   const self = input.peers[input.index]!;
-  const cluster = input.peers.map((p) => `${p.name}=http://${p.address}:2380`).join(',');
+  const cluster = input.peers.map((p) => `${p.name}=${peerUrl(p.address)}`).join(',');
   return [
     '# Written by labwright: one member per lab host, the whole cluster known up front.',
     `ETCD_NAME=${self.name}`,
     'ETCD_DATA_DIR=/var/lib/etcd/default',
-    `ETCD_LISTEN_PEER_URLS=http://${self.address}:2380`,
+    `ETCD_LISTEN_PEER_URLS=${peerUrl(self.address)}`,
     `ETCD_LISTEN_CLIENT_URLS=http://${self.address}:2379,http://127.0.0.1:2379`,
-    `ETCD_INITIAL_ADVERTISE_PEER_URLS=http://${self.address}:2380`,
+    `ETCD_INITIAL_ADVERTISE_PEER_URLS=${peerUrl(self.address)}`,
     `ETCD_ADVERTISE_CLIENT_URLS=http://${self.address}:2379`,
     `ETCD_INITIAL_CLUSTER=${cluster}`,
     'ETCD_INITIAL_CLUSTER_STATE=new',
@@ -145,6 +147,46 @@ export function etcdEnvironment(input: HostFilesInput): string {
     'ETCD_ELECTION_TIMEOUT=500',
     '',
   ].join('\n');
+}
+
+/**
+ * The member every other member asks first whether it was bootstrapped already: etcd sorts the peer URLs
+ * and asks each in turn (GET /members), stopping at the first that answers.
+ */
+export function firstMember(peers: HostFilesInput['peers']): string {
+  return [...peers].sort((a, b) => (peerUrl(a.address) < peerUrl(b.address) ? -1 : 1))[0]!.address;
+}
+
+/**
+ * etcd's unit as a lab host runs it. On its first start (no data yet) a new member asks each peer, in URL order,
+ * whether it was bootstrapped already, waiting up to 1 s per peer that accepted the connection but does not
+ * answer — and a peer still doing the same check has its port bound but answers nothing yet. Members starting
+ * together so waited 1–2 s for each other (seen in their journals between "advertise client URLs" and
+ * "starting member"). So the first member in that order starts at once, and the others wait (on the first
+ * start only, at most ~5 s) until it answers: their own check then ends at its answer, and it finds their
+ * ports closed (refused at once).
+ */
+export function etcdDropIn(input: HostFilesInput): string {
+  const self = input.peers[input.index]!;
+  const first = firstMember(input.peers);
+  const lines = [
+    '# Written by labwright.',
+    // etcd binds the host's own address, so it must start after networkd has configured it (Debian's unit
+    // only orders it after network.target); and a failed first start (peers slow on a busy machine) retries.
+    '[Unit]',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Restart=on-failure',
+    'RestartSec=1s',
+  ];
+  if (self.address !== first) {
+    lines.push(
+      `# First start only: wait until the member at ${first} answers (etcd asks it first whether this member exists).`,
+      `ExecStartPre=-/bin/sh -c 'test -d /var/lib/etcd/default/member || seq 100 | while read -r _; do curl -so /dev/null -m 2 ${peerUrl(first)}/members && break; sleep 0.05; done'`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export async function writeHostFiles(root: string, input: HostFilesInput): Promise<void> {
@@ -171,15 +213,7 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
   await put(root, 'etc/systemd/system/ssh.service.d/labwright.conf', '[Service]\nExecStartPre=\n', 0o644, id);
   if (input.services.etcd === 'cluster') {
     await put(root, 'etc/default/etcd', etcdEnvironment(input), 0o644, id);
-    // etcd binds the host's own address, so it must start after networkd has configured it (Debian's unit
-    // only orders it after network.target); and a failed first start (peers slow on a busy machine) retries.
-    await put(
-      root,
-      'etc/systemd/system/etcd.service.d/labwright.conf',
-      '[Unit]\nAfter=network-online.target\n\n[Service]\nRestart=on-failure\nRestartSec=1s\n',
-      0o644,
-      id,
-    );
+    await put(root, 'etc/systemd/system/etcd.service.d/labwright.conf', etcdDropIn(input), 0o644, id);
     await enable(root, 'multi-user.target', 'etcd.service', id);
   }
   if (input.services.docker) {

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../provider.ts';
+import { firstMember } from './host-files.ts';
 import { leftoversOf } from './leftovers.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { readState } from './state.ts';
@@ -43,6 +44,17 @@ describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', ()
     const put = await sshRun(env, 'host0', 'etcdctl put /t from-host0 >/dev/null && echo put');
     expect(put.stdout.trim()).toBe('put');
     expect((await sshRun(env, 'host2', 'etcdctl get --print-value-only /t')).stdout.trim()).toBe('from-host0');
+  });
+
+  it("starts the other members' etcd only once the first member serves its peers (none waits out the others' bootstrap check)", async () => {
+    const first = env.hosts.find((h) => h.address === firstMember(env.hosts))!;
+    const listening = await sshRun(env, first.name, "journalctl -u etcd -o short-monotonic --no-pager | grep -m1 'listening for peers' | sed -E 's/^\\[ *([0-9.]+)\\].*/\\1/'");
+    const servedAt = Number(listening.stdout.trim()) * 1e6;
+    expect(servedAt).toBeGreaterThan(0);
+    for (const h of env.hosts.filter((x) => x !== first)) {
+      const started = Number((await sshRun(env, h.name, 'systemctl show etcd -p ExecMainStartTimestampMonotonic --value')).stdout.trim());
+      expect(started).toBeGreaterThan(servedAt);
+    }
   });
 
   it('starts the services the lab declares, and none of the boot-only units a lab host does not need', async () => {
