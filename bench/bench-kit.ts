@@ -10,6 +10,7 @@ import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { LabServices } from '../common/lab.ts';
 import type { Environment } from '../provisioning/provider.ts';
+import type { PhaseTimings } from './bench-server.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { loadConfig } from '../server/config.ts';
 import { logger, setLogLevel } from '../server/log.ts';
@@ -48,6 +49,8 @@ export interface Child {
   stop(): Promise<void>;
   /** Labwright only: automatic check runs the server started so far (reported twice a second). */
   autoChecksStarted?: () => number;
+  /** Labwright only: starts a phase (SIGUSR2, see bench-server.ts); the function returned ends it with the server's own timings of it. */
+  startPhase?: () => () => Promise<PhaseTimings>;
 }
 
 function childOf(proc: ChildProcess, url: string): Child {
@@ -169,6 +172,7 @@ export async function startLabwright(env: Environment, opts: LabwrightOptions = 
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   proc.once('exit', () => rmSync(work, { recursive: true, force: true }));
   let checks = 0;
+  const phases: ((t: PhaseTimings) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -177,11 +181,20 @@ export async function startLabwright(env: Environment, opts: LabwrightOptions = 
       if (m?.[1]) resolve(m[1]);
       const c = [...buf.matchAll(/CHECKS (\d+)\n/g)].at(-1);
       if (c?.[1]) checks = Number(c[1]);
+      for (const p of buf.matchAll(/PHASE (\{.*\})\n/g)) phases.shift()?.(JSON.parse(p[1] ?? '{}') as PhaseTimings);
       buf = buf.slice(Math.max(0, buf.lastIndexOf('\n') + 1));
     });
     proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return { ...childOf(proc, url), autoChecksStarted: () => checks };
+  const startPhase = (): (() => Promise<PhaseTimings>) => {
+    proc.kill('SIGUSR2');
+    return () => {
+      const ended = new Promise<PhaseTimings>((resolve) => phases.push(resolve));
+      proc.kill('SIGUSR2');
+      return ended;
+    };
+  };
+  return { ...childOf(proc, url), autoChecksStarted: () => checks, startPhase };
 }
 
 const freePort = (): Promise<number> =>

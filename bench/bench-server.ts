@@ -3,13 +3,56 @@
 // the one environment the bench already created, with every terminal in its own tmux session so
 // that N terminals are N independent shells.
 // Usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]; prints `READY <url>`.
+// SIGUSR2 marks a phase (the first starts it, the next ends it): at its end the server prints
+// `PHASE {json}`, its own timings over the phase (see PhaseTimings), and writes a CPU profile of
+// it when the bench gave a profile folder.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { ClientChannel } from 'ssh2';
 import type { Environment, Provider } from '../provisioning/provider.ts';
 import { composeServer } from '../server/compose.ts';
 import { loadConfig } from '../server/config.ts';
 import { setLogLevel } from '../server/log.ts';
+import { ShellHub } from '../server/terminals/shell-hub.ts';
+
+/**
+ * What a phase cost inside the server, in ms. hostRoundTrip: from the server writing a terminal's
+ * input to its SSH channel to the first output coming back on that channel (the host's echo, SSH
+ * both ways, and any wait of this event loop before it reads it). eventLoopDelay: how late this
+ * process's timers fired, i.e. how long anything arriving (a keystroke, an echo) waited for the loop.
+ */
+export interface PhaseTimings {
+  hostRoundTripP50: number;
+  hostRoundTripP99: number;
+  hostRoundTrips: number;
+  eventLoopDelayP50: number;
+  eventLoopDelayP99: number;
+  eventLoopDelayMax: number;
+}
+
+// Bench-only timing of every terminal channel (the production code is not touched): each shell the
+// hub opens notes when input was written and times the first output after it.
+const roundTrips = createHistogram();
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+const hubOpen = Object.getOwnPropertyDescriptor(ShellHub.prototype, 'open')?.value as ShellHub['open'];
+ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<ShellHub['open']>): Promise<ClientChannel> {
+  const channel = await hubOpen.apply(this, args);
+  let sentAt: number | undefined;
+  const write = channel.write.bind(channel) as (...a: unknown[]) => boolean;
+  channel.write = ((...a: unknown[]) => {
+    sentAt ??= performance.now();
+    return write(...a);
+  }) as ClientChannel['write'];
+  channel.prependListener('data', () => {
+    if (sentAt === undefined) return;
+    roundTrips.record(Math.max(1, Math.round((performance.now() - sentAt) * 1e3)));
+    sentAt = undefined;
+  });
+  return channel;
+};
+const ms = (us: number): number => Math.round(us) / 1e3;
 
 const [envFile, labsDir, dataDir, token] = process.argv.slice(2);
 if (!envFile || !labsDir || !dataDir) throw new Error('usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]');
@@ -47,26 +90,40 @@ process.on('SIGTERM', () => {
   void composed.close().finally(() => process.exit(0));
 });
 
-// With a profile folder: SIGUSR2 starts V8's CPU profiler, the next SIGUSR2 writes server-<n>.cpuprofile
-// there (so a bench profiles one phase, not start-up and joining).
-if (profileDir) {
-  const inspector = new Session();
-  inspector.connect();
-  let profiling = false;
-  let n = 0;
-  process.on('SIGUSR2', () => {
-    void (async () => {
-      if (!profiling) {
-        profiling = true;
+// SIGUSR2 starts a phase, the next SIGUSR2 ends it: PHASE timings, and with a profile folder V8's CPU
+// profile of it as server-<n>.cpuprofile there (so a bench profiles one phase, not start-up and joining).
+const inspector = profileDir ? new Session() : undefined;
+inspector?.connect();
+let inPhase = false;
+let n = 0;
+process.on('SIGUSR2', () => {
+  void (async () => {
+    if (!inPhase) {
+      inPhase = true;
+      roundTrips.reset();
+      loopDelay.reset();
+      loopDelay.enable();
+      if (inspector) {
         await inspector.post('Profiler.enable');
         await inspector.post('Profiler.setSamplingInterval', { interval: 1000 });
         await inspector.post('Profiler.start');
-        return;
       }
-      profiling = false;
+      return;
+    }
+    inPhase = false;
+    loopDelay.disable();
+    const timings: PhaseTimings = {
+      hostRoundTripP50: ms(roundTrips.percentile(50)),
+      hostRoundTripP99: ms(roundTrips.percentile(99)),
+      hostRoundTrips: roundTrips.count,
+      eventLoopDelayP50: ms(loopDelay.percentile(50) / 1e3),
+      eventLoopDelayP99: ms(loopDelay.percentile(99) / 1e3),
+      eventLoopDelayMax: ms(loopDelay.max / 1e3),
+    };
+    if (inspector && profileDir) {
       const { profile } = await inspector.post('Profiler.stop');
       writeFileSync(path.join(profileDir, `server-${n++}.cpuprofile`), JSON.stringify(profile));
-      process.stdout.write('PROFILED\n');
-    })();
-  });
-}
+    }
+    process.stdout.write(`PHASE ${JSON.stringify(timings)}\n`);
+  })();
+});
