@@ -15,6 +15,37 @@ function check<K extends keyof typeof checkSchemas>(kind: K, raw: unknown): Chec
 
 const unitShow = (active: string, file = 'enabled', load = 'loaded') => ({ stdout: `ActiveState=${active}\nUnitFileState=${file}\nLoadState=${load}\n` });
 
+describe('check deadlines', () => {
+  it('a check that answered leaves no deadline behind: its signal never aborts afterwards (re-checks run every few seconds per attendee)', async () => {
+    const signals: AbortSignal[] = [];
+    const t = fakeTarget(HOSTS, () => unitShow('active'));
+    const exec = t.exec.bind(t);
+    t.exec = (host, command, opts) => {
+      signals.push(opts.signal);
+      return exec(host, command, opts);
+    };
+    const r = await runCheck(t, check('unit', { name: 'web.service', on: 'host0', timeout: 30 }));
+    expect(r[0]!.status).toBe('pass');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(false);
+  });
+
+  it('a check whose evaluator failed still ends its hosts\' work on time', async () => {
+    const signals: AbortSignal[] = [];
+    const t = fakeTarget(HOSTS, () => 'hang');
+    const exec = t.exec.bind(t);
+    t.exec = (host, command, opts) => {
+      signals.push(opts.signal);
+      if (host === 'host0') return Promise.reject(new Error('evaluator bug'));
+      return exec(host, command, opts);
+    };
+    await runCheck(t, check('unit', { name: 'web.service', on: 'all', timeout: 30 }));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+});
+
 describe('unit check', () => {
   it('reports per host with expected vs actual', async () => {
     const t = fakeTarget(HOSTS, (h) => unitShow(h === 'host1' ? 'failed' : 'active'));

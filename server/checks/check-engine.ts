@@ -14,6 +14,7 @@ import { evalOverlay } from './kinds/overlay-check.ts';
 import { evalService } from './kinds/service-check.ts';
 import { evalUnit } from './kinds/unit-check.ts';
 import { describedResult, errorText } from './outcome.ts';
+import { deadline } from './deadline.ts';
 
 /**
  * Grace after the deadline before the engine gives up on an evaluator: the evaluators pass the
@@ -96,15 +97,21 @@ export async function runCheck(target: CheckTarget, check: CheckSpec, opts: RunC
 
 async function evaluate(target: CheckTarget, check: CheckSpec, opts: RunCheckOptions = {}): Promise<CheckResult[]> {
   const timeoutMs = check.spec.timeout ?? KIND_TIMEOUT_MS[check.kind] ?? DEFAULT_CHECK_TIMEOUT_MS;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  // Cleared once the evaluator has answered (an automatic re-check runs every few seconds per
+  // attendee). Not when it failed: work it left behind (another host's command) still ends on time.
+  const due = deadline(timeoutMs, opts.signal);
+  const { signal } = due;
   const start = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const backstop = new Promise<CheckResult[]>((resolve) => {
     timer = setTimeout(() => resolve([errorResult(check.kind, checkLabel(check), `no answer within ${timeoutMs} ms`, performance.now() - start)]), timeoutMs + BACKSTOP_GRACE_MS);
   });
   try {
-    return await Promise.race([dispatch(target, check, { signal, timeoutMs }), backstop]);
+    const answered = dispatch(target, check, { signal, timeoutMs }).then((r) => {
+      due.clear();
+      return r;
+    });
+    return await Promise.race([answered, backstop]);
   } catch (e) {
     return [errorResult(check.kind, checkLabel(check), `internal error: ${errorText(e)}`, performance.now() - start)];
   } finally {
