@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../exec.ts';
-import { plantDockerSeed } from './docker-seed.ts';
+import { SEED_PLANTED_FILE, plantDockerSeed } from './docker-seed.ts';
 import { ID_RANGE_FIRST } from './id-ranges.ts';
 import { ensureIdmapHelper } from './idmap.ts';
 
@@ -56,6 +56,8 @@ describe.skipIf(!isRoot)('plantDockerSeed (real mounts)', () => {
     expect((await fs.stat(path.join(dest, 'suid-hardlink'))).ino).toBe(suid.ino);
     const link = await fs.lstat(path.join(dest, 'link'));
     expect(link.isSymbolicLink() && link.uid === base).toBe(true);
+    // Complete: docker.service in the host waits for this file, owned by host root.
+    expect(await fs.stat(path.join(dest, SEED_PLANTED_FILE))).toMatchObject({ uid: base, gid: base });
     // The seed host's network store and the seed's marker are not planted.
     await expect(fs.access(path.join(dest, 'network/files/local-kv.db'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fs.access(path.join(dest, '.complete'))).rejects.toMatchObject({ code: 'ENOENT' });
@@ -71,6 +73,7 @@ describe.skipIf(!isRoot)('plantDockerSeed (real mounts)', () => {
     await plantDockerSeed(seed, dest);
     expect(await fs.stat(path.join(dest, 'by-999'))).toMatchObject({ uid: 999, gid: 998 });
     expect((await fs.stat(path.join(dest, 'suid'))).mode & 0o7777).toBe(0o4755);
+    expect(await fs.stat(path.join(dest, SEED_PLANTED_FILE))).toMatchObject({ uid: 0, gid: 0 });
   });
 
   it('unmounts the view when the copy fails', async () => {
@@ -81,5 +84,6 @@ describe.skipIf(!isRoot)('plantDockerSeed (real mounts)', () => {
     await expect(plantDockerSeed(seed, dest, { base: ID_RANGE_FIRST, helper })).rejects.toThrow(/^cp -a .* failed/);
     expect(await mountsUnder(tmp)).toEqual([]);
     expect(await fs.readdir(path.dirname(dest))).toEqual(['docker']);
+    expect(await fs.readFile(dest, 'utf8')).toBe('');
   });
 });

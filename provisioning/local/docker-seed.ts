@@ -9,6 +9,12 @@ import type { UsernsMount } from './machine.ts';
 
 export const dockerSeedDir = (imageRootfs: string): string => `${imageRootfs}.docker-seed`;
 
+/**
+ * Written into a host's Docker directory once the seed is completely there. The copy runs while the host boots
+ * (it is not needed before dockerd starts, ~0.5 s after the launch): docker.service waits for this file (host-files.ts).
+ */
+export const SEED_PLANTED_FILE = '.labwright-planted';
+
 export async function haveDockerSeed(imageRootfs: string): Promise<boolean> {
   return fs.access(`${dockerSeedDir(imageRootfs)}/.complete`).then(
     () => true,
@@ -42,7 +48,7 @@ export async function ensureDockerSeed(imageRootfs: string, makeFrom: (dest: str
 }
 
 /**
- * Copies the seed into a host's (empty) Docker directory. The seed is owned by ids 0… (as a privileged host
+ * Copies the seed into a host's (empty) Docker directory, then writes SEED_PLANTED_FILE there. The seed is owned by ids 0… (as a privileged host
  * sees them); an unprivileged host's copy must be owned by its range, so what its root owns is BASE's on disk.
  * For that host the seed is read through an idmapped view of it (ids 0… shown as BASE…, idmap.ts) mounted
  * beside dest for the copy: cp writes the shifted owners itself. Chowning each copied file afterwards
@@ -66,4 +72,7 @@ export async function plantDockerSeed(seed: string, dest: string, userns?: Usern
   // Without the seed host's network store dockerd creates the default bridge once; with it, it tore that
   // network's firewall rules down and made them again at every first start (~40 of its ~100 iptables runs).
   await Promise.all([`${dest}/.complete`, `${dest}/network/files/local-kv.db`].map((f) => fs.rm(f, { force: true })));
+  const planted = `${dest}/${SEED_PLANTED_FILE}`;
+  await fs.writeFile(planted, '');
+  if (userns) await fs.chown(planted, userns.base, userns.base);
 }

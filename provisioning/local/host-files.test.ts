@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { etcdDropIn, firstMember } from './host-files.ts';
+import { SEED_PLANTED_FILE } from './docker-seed.ts';
+import { etcdDropIn, firstMember, seededDockerDropIn } from './host-files.ts';
 import type { HostFilesInput } from './host-files.ts';
 
 const input = (index: number, addresses: string[]): HostFilesInput => ({
@@ -28,5 +29,18 @@ describe("etcd's unit drop-in on a lab host", () => {
 
   it('keeps ordering etcd after the network and restarting it after a failed start', () => {
     for (const i of [0, 1, 2]) expect(etcdDropIn(input(i, addresses))).toMatch(/\[Unit\]\nAfter=network-online.target\n\n\[Service\]\nRestart=on-failure\nRestartSec=1s\n/);
+  });
+});
+
+describe("docker.service's drop-in on a host planted from the Docker seed", () => {
+  it('clears the import check and starts dockerd only once the seed copied during boot is complete', () => {
+    const unit = seededDockerDropIn();
+    expect(unit).toMatch(/^\[Service\]\nExecStartPost=\n/m);
+    const pre = /^ExecStartPre=\/bin\/sh -c '(.*)'$/m.exec(unit)?.[1] ?? '';
+    // Not "-ExecStartPre": a seed that never completes fails docker.service instead of starting an empty Docker.
+    expect(pre).toMatch(new RegExp(`test -e /var/lib/docker/${SEED_PLANTED_FILE.replace('.', '\\.')}'?$`));
+    expect(pre).toMatch(/seq 400 \| while read -r _; do .*sleep 0\.025; done/);
+    // systemd expands "$" in command lines itself.
+    expect(pre).not.toContain('$');
   });
 });

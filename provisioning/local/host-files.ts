@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { SEED_PLANTED_FILE } from './docker-seed.ts';
 import { generateKeyPair } from './ssh-keys.ts';
 import type { EnvironmentSpec } from '../provider.ts';
 
@@ -150,6 +151,23 @@ export function etcdEnvironment(input: HostFilesInput): string {
 }
 
 /**
+ * docker.service on a host whose /var/lib/docker is planted from the Docker seed (docker-seed.ts): the images are
+ * there, so the image's import check after start is cleared; and the seed is copied in while the host boots, so
+ * dockerd starts once the copy is complete (bounded ~10 s; the copy normally ends before dockerd would start).
+ */
+export function seededDockerDropIn(): string {
+  const planted = `/var/lib/docker/${SEED_PLANTED_FILE}`;
+  return [
+    '# Written by labwright.',
+    '[Service]',
+    'ExecStartPost=',
+    // No "$" in it: systemd would expand it itself. No process but the shell when the seed is there already.
+    `ExecStartPre=/bin/sh -c 'test -e ${planted} || seq 400 | while read -r _; do test -e ${planted} && break; sleep 0.025; done; test -e ${planted}'`,
+    '',
+  ].join('\n');
+}
+
+/**
  * The member every other member asks first whether it was bootstrapped already: etcd sorts the peer URLs
  * and asks each in turn (GET /members), stopping at the first that answers.
  */
@@ -220,7 +238,7 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
     await enable(root, 'multi-user.target', 'docker.service', id);
     await enable(root, 'sockets.target', 'docker.socket', id);
     // Replaces the image's drop-in of the same name: an empty ExecStartPost= clears the import check.
-    if (input.dockerSeeded) await put(root, 'etc/systemd/system/docker.service.d/labwright-images.conf', '[Service]\nExecStartPost=\n', 0o644, id);
+    if (input.dockerSeeded) await put(root, 'etc/systemd/system/docker.service.d/labwright-images.conf', seededDockerDropIn(), 0o644, id);
     await put(root, 'etc/containerd/config.toml', CONTAINERD_CONFIG, 0o644, id);
     // No kernel modules to load from inside a host (modprobe fails there): one process less before containerd.
     await put(root, 'etc/systemd/system/containerd.service.d/labwright.conf', '[Service]\nExecStartPre=\n', 0o644, id);

@@ -305,7 +305,6 @@ export class LocalProvider implements Provider {
           };
           await step('disk', () => this.applyDiskLimit(h.dir));
           await step('overlay', () => mountOverlay(imageRootfs, p, userns));
-          if (seed) await step('dockerSeed', () => plantDockerSeed(seed, p.docker, userns));
           const { prefix } = await addressed;
           const peers = state.hosts.map((o) => ({ name: o.name, address: o.address }));
           await step('files', () =>
@@ -318,6 +317,9 @@ export class LocalProvider implements Provider {
           steps.hosts[i]!.launchedAt = Date.now() - t0;
           booted += 1;
           progress('boot', booted, state.hosts.length, `${h.name} booting`);
+          // While the host boots: its docker.service waits for the seed to be complete (host-files.ts).
+          t = Date.now();
+          if (seed) await step('dockerSeedAfterLaunch', () => plantDockerSeed(seed, p.docker, userns));
         }),
       ]);
       await writeState(this.config.dataDir, state);
