@@ -48,11 +48,11 @@ export async function ensureDockerSeed(imageRootfs: string, makeFrom: (dest: str
 }
 
 /**
- * Copies the seed into a host's (empty) Docker directory, then writes SEED_PLANTED_FILE there. The seed is owned by ids 0… (as a privileged host
- * sees them); an unprivileged host's copy must be owned by its range, so what its root owns is BASE's on disk.
- * For that host the seed is read through an idmapped view of it (ids 0… shown as BASE…, idmap.ts) mounted
- * beside dest for the copy: cp writes the shifted owners itself. Chowning each copied file afterwards
- * (id-ranges.ts shiftOwnership) cost 50–150 ms per host, three hosts at once, on the boot's critical path.
+ * Copies the seed into a host's (empty) Docker directory, then writes SEED_PLANTED_FILE there. The seed is owned
+ * by ids 0… (as a privileged host sees them); an unprivileged host's copy must be owned by its range, so what its
+ * root owns is BASE's on disk. For that host the seed is read through an idmapped view of it (ids 0… shown as
+ * BASE…, idmap.ts) mounted beside dest for the copy, so cp writes the shifted owners itself: chowning each copied
+ * file afterwards (id-ranges.ts shiftOwnership) cost 50–150 ms more per host, three hosts at once.
  */
 export async function plantDockerSeed(seed: string, dest: string, userns?: UsernsMount): Promise<void> {
   if (userns) {
