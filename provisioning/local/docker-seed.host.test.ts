@@ -5,15 +5,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../exec.ts';
+import { mountsUnder } from '../testing/host-test-support.ts';
 import { SEED_PLANTED_FILE, plantDockerSeed } from './docker-seed.ts';
 import { ID_RANGE_FIRST } from './id-ranges.ts';
 import { ensureIdmapHelper } from './idmap.ts';
+import { unmountUnder } from './machine.ts';
 
 const isRoot = process.getuid?.() === 0;
-
-const mountsUnder = async (dir: string): Promise<string[]> =>
-  (await fs.readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => (l.split(' ')[1] ?? '').startsWith(dir));
 
 describe.skipIf(!isRoot)('plantDockerSeed (real mounts)', () => {
   let tmp: string;
@@ -38,7 +36,7 @@ describe.skipIf(!isRoot)('plantDockerSeed (real mounts)', () => {
   });
 
   afterAll(async () => {
-    for (const l of (await mountsUnder(tmp)).reverse()) await run('umount', [l.split(' ')[1]!], { okCodes: [0, 32] });
+    await unmountUnder(tmp);
     await fs.rm(tmp, { recursive: true, force: true });
   });
 

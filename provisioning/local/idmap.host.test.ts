@@ -6,12 +6,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandError, run } from '../exec.ts';
 import { ID_RANGE_FIRST, PROBE_BASE, baseOfSlot, releaseIdRanges, reserveIdRange, shiftOwnership } from './id-ranges.ts';
+import { mountsUnder } from '../testing/host-test-support.ts';
 import { ID_COUNT, ensureIdmapHelper, mountIdmapped, probeUserns } from './idmap.ts';
+import { unmountUnder } from './machine.ts';
 
 const isRoot = process.getuid?.() === 0;
-
-const mountsUnder = async (dir: string): Promise<string[]> =>
-  (await fs.readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => (l.split(' ')[1] ?? '').startsWith(dir));
 
 describe.skipIf(!isRoot)('lw-idmap helper (real syscalls)', () => {
   let tmp: string;
@@ -23,7 +22,7 @@ describe.skipIf(!isRoot)('lw-idmap helper (real syscalls)', () => {
   });
 
   afterAll(async () => {
-    for (const l of (await mountsUnder(tmp)).reverse()) await run('umount', [l.split(' ')[1]!], { okCodes: [0, 32] });
+    await unmountUnder(tmp);
     await fs.rm(tmp, { recursive: true, force: true });
   });
 

@@ -1,5 +1,6 @@
 // Shared by the real-host tests: skip cleanly where nspawn hosts cannot run, ssh with the real client.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import type { Environment } from '../provider.ts';
@@ -37,4 +38,9 @@ export async function sshRun(env: Environment, host: string, command: string): P
     const err = e as { stdout?: string; code?: number };
     return { stdout: err.stdout ?? '', code: typeof err.code === 'number' ? err.code : -1 };
   }
+}
+
+/** The lines of /proc/mounts for mount points under dir (what a test checks is gone). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  return (await fs.readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => (l.split(' ')[1] ?? '').startsWith(dir));
 }
