@@ -1,7 +1,7 @@
 // Workshop capacity of one server process: memory and CPU per connected attendee (two terminals
 // open and typing, checks auto-running on the open step, an instructor dashboard watching), and
 // how many attendees it holds with keystroke p99 ≤ 20 ms. The server runs pinned to one CPU; the
-// lab hosts and this load generator to the other, so the figure is the server's, not the hosts'.
+// lab hosts and the load generators to the other, so the figure is the server's, not the hosts'.
 // Simulated attendees share two real hosts (bench-server.ts hands the one environment to every
 // session; each terminal gets its own keeper session there). To find the server's own limit the
 // hosts are kept cheap: each terminal's shell becomes `cat` (the host's tty echoes a key, no prompt
@@ -10,15 +10,19 @@
 // timings of the typing phase (bench-server.ts PhaseTimings), so a p99 can be told apart as the
 // server's or the hosts'. Prints figures; never fails.
 // Run as root: npx tsx bench/attendee-capacity.ts
-//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_TERMINAL=cat
+//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_TERMINAL=cat BENCH_LOAD_PROCESSES=1 (more spread the simulated attendees over that many processes: on a machine with cores to spare)
+//   BENCH_LOAD_REALTIME=1 (the load generators run SCHED_RR on their CPU: their own waits behind the hosts' processes stop counting as latency; the hosts then wait behind them)
 //   BENCH_AUTO_CHECK_CONCURRENCY=16 (the server's LABWRIGHT_AUTO_CHECK_CONCURRENCY)  BENCH_NICE=-10 (priority of server, hosts and load generator; '' to leave it)  BENCH_PROFILE_DIR=/tmp/prof  (a V8 CPU profile of the server per level, while everyone types)
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { MAX_CAPACITY } from '../common/http-api.ts';
 import { PROTOCOL_VERSION } from '../common/protocol.ts';
-import { TermClient } from '../server/testing/term-client.ts';
+import type { LoadCommand, LoadReply } from './attendee-load.ts';
 import type { Child } from './bench-kit.ts';
 import { createBenchEnv, fmt, hostCpuSeconds, hostPids, isolateHosts, percentile, pinHosts, pinToCpus, renice, startLabwright } from './bench-kit.ts';
 
@@ -60,10 +64,6 @@ async function api(url: string, p: string, body: unknown, cookie?: string): Prom
 }
 const cookieOf = (r: Response): string => r.headers.get('set-cookie')?.split(';')[0] ?? '';
 
-interface Attendee {
-  client: TermClient;
-}
-
 /** Busy and total jiffies of each CPU (/proc/stat), for how busy the server's core and the hosts' core were. */
 function cpuTimes(): Map<string, { busy: number; total: number }> {
   const out = new Map<string, { busy: number; total: number }>();
@@ -91,45 +91,27 @@ function busyPercent(before: ReturnType<typeof cpuTimes>, after: ReturnType<type
   return total > 0 ? (busy / total) * 100 : NaN;
 }
 
-async function addAttendee(url: string, token: string, i: number, cheap: boolean): Promise<Attendee> {
-  const res = await api(url, `join/${token}`, { name: `Attendee ${i}` });
-  if (res.status !== 201) throw new Error(`join failed: ${res.status} ${await res.text()}`);
-  const client = new TermClient({ url, cookie: cookieOf(res), labId: 'capacity' });
-  client.keepOutput = false;
-  await client.welcome;
-  HOSTS.forEach((host, channel) => client.send({ type: 'term-open', channel, host, cols: 100, rows: 30 }));
-  await Promise.all(HOSTS.map((_, channel) => client.waitFor((m) => m.type === 'term-state' && m.channel === channel && m.state === 'connected', 120_000)));
-  if (cheap) {
-    // The shell becomes cat: the host's tty echoes each key, nothing renders a prompt. Waits for
-    // the echo of the command, then for the shell to be gone (its last output settles).
-    HOSTS.forEach((_, channel) => client.send({ type: 'term-input', channel, data: 'exec cat\r' }));
-    await Promise.all(HOSTS.map((_, channel) => client.waitFor((m) => m.type === 'term-output' && m.channel === channel && m.data.includes('\n'), 60_000)));
-    await sleep(500);
-  }
-  return { client };
-}
-
-/** Types like a person on one of the attendee's tabs (a key every ~gap ms) and records echo times. */
-async function typeLoop(a: Attendee, channel: number, keys: number, gapMs: number, samples: number[]): Promise<void> {
-  await sleep(Math.random() * gapMs);
-  for (let k = 0; k < keys; k++) {
-    const t0 = performance.now();
-    const echoed = new Promise<void>((resolve) => {
-      const off = a.client.onMessage((m) => {
-        if (m.type === 'term-output' && m.channel === channel && m.data.includes('x')) {
-          off();
-          resolve();
-        }
-      });
+/** A load generator process (attendee-load.ts) and the replies it has not yet been asked for. */
+class LoadDriver {
+  readonly proc: ChildProcess;
+  readonly #waiting: ((r: LoadReply) => void)[] = [];
+  constructor(cpus: string | undefined, realtime: boolean) {
+    this.proc = fork(path.join(import.meta.dirname, 'attendee-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (cpus && this.proc.pid) pinToCpus(this.proc.pid, cpus);
+    if (realtime && this.proc.pid) execFileSync('chrt', ['-a', '-r', '-p', '10', String(this.proc.pid)], { stdio: 'ignore' });
+    this.proc.on('message', (r: LoadReply) => this.#waiting.shift()?.(r));
+    this.proc.once('exit', (code) => {
+      for (const w of this.#waiting.splice(0)) w({ type: 'failed', error: `load generator exited with ${code}` });
     });
-    a.client.send({ type: 'term-input', channel, data: 'x' });
-    await echoed;
-    samples.push(performance.now() - t0);
-    if (k % 20 === 19) {
-      a.client.send({ type: 'term-input', channel, data: '\x15' });
-      await sleep(50);
-    }
-    await sleep(gapMs * (0.5 + Math.random()));
+  }
+  async ask<T extends LoadReply['type']>(c: LoadCommand, want: T): Promise<Extract<LoadReply, { type: T }>> {
+    const r = await new Promise<LoadReply>((resolve) => {
+      this.#waiting.push(resolve);
+      this.proc.send(c);
+    });
+    if (r.type === 'failed') throw new Error(r.error);
+    if (r.type !== want) throw new Error(`load generator answered ${r.type}, not ${want}`);
+    return r as Extract<LoadReply, { type: T }>;
   }
 }
 
@@ -143,15 +125,18 @@ async function main(): Promise<void> {
   const loadCpus = process.env.BENCH_LOAD_CPUS ?? '1';
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const cheap = (process.env.BENCH_TERMINAL ?? 'cat') === 'cat';
+  const loadProcesses = Math.max(1, Number(process.env.BENCH_LOAD_PROCESSES ?? 1));
   // Server, hosts and load generator ahead of other jobs on a shared machine ('' leaves it alone).
   const nice = process.env.BENCH_NICE === '' ? undefined : Number(process.env.BENCH_NICE ?? -10);
   const pin = os.availableParallelism() > 1 && serverCpus !== '';
-  // This process (the load generator) and the hosts it boots (children inherit the mask) stay off the server's CPU.
+  // This process, the load generators it forks and the hosts it boots (children inherit the mask) stay off the server's CPU.
   if (pin) pinToCpus(process.pid, loadCpus);
   if (nice !== undefined) renice(process.pid, nice);
   // Hundreds of shells per host: more memory than a lab host's default.
   const bench = await createBenchEnv(HOSTS, { LABWRIGHT_HOST_MEMORY_MB: '8192' });
-  const attendees: Attendee[] = [];
+  // The simulated attendees, spread over several load generator processes (BENCH_LOAD_PROCESSES).
+  const drivers = Array.from({ length: loadProcesses }, () => new LoadDriver(pin ? loadCpus : undefined, process.env.BENCH_LOAD_REALTIME === '1'));
+  let joined = 0;
   let dashboard: WebSocket | undefined;
   let server: Child | undefined;
   let unisolate = (): void => undefined;
@@ -201,22 +186,29 @@ async function main(): Promise<void> {
     console.log(`attendee capacity: ${HOSTS.length} terminals per attendee, both typing ${cheap ? 'into cat (BENCH_TERMINAL=cat)' : 'into the login shell'}, on shared hosts (${HOSTS.join(', ')}), checks auto-running, one dashboard watching the first workshop (${MAX_CAPACITY} seats each)`);
     console.log(
       pin
-        ? `server pinned to CPU ${serverCpus}; hosts (${hostPids(envId).length} processes${stray ? `, ${stray} not pinned!` : ''}) and this load generator to CPU ${loadCpus}`
+        ? `server pinned to CPU ${serverCpus}; hosts (${hostPids(envId).length} processes${stray ? `, ${stray} not pinned!` : ''}) and ${drivers.length} load generator processes to CPU ${loadCpus}`
         : 'one CPU: server, hosts and load generator share it (the figure mixes them)',
     );
     if (nice !== undefined) console.log(`server, hosts and load generator at nice ${nice} (BENCH_NICE), ahead of other jobs on this machine`);
     console.log(`typing: ${keys} keys per terminal, a key every ~${gapMs} ms each; server baseline peak RSS ${fmt(baseRss, 1)} MiB; load average ${load()}`);
-    console.log('attendees  peak MiB  MiB/attendee  CPU% idle  CPU% typing  µs CPU/key  per core (CPU)  host CPU% typing  load-gen CPU%  checks/s  keys/s  p50 ms  p99 ms  server core busy%  hosts core busy%  host rtt p50/p99 ms  server loop delay p99/max ms  load average');
-    console.log('  (host rtt: the server writing a key to SSH until its echo comes back, as the server sees it; loop delay: how long anything arriving waited for the server\'s event loop)');
+    console.log('attendees  peak MiB  MiB/attendee  CPU% idle  CPU% typing  µs CPU/key  per core (CPU)  host CPU% typing  load-gen CPU%  checks/s  keys/s  p50 ms  p99 ms  server core busy%  hosts core busy%  host rtt p50/p99 ms  server loop delay p99/max ms  server GC n/total/max ms (kind)  load-gen loop delay p99/max ms  load average');
+    console.log('  (host rtt: the server writing a key to SSH until its echo comes back, as the server sees it; loop delay: how long anything arriving waited for the server\'s event loop, or for this load generator\'s; GC: the server\'s garbage-collection pauses while everyone typed)');
     let capacity = 0;
     let limit: string | undefined;
     let perCore: { level: number; attendees: number; p99: number } | undefined;
     for (const level of levels) {
       // Joined ten at a time (a class arriving), each with both terminals connected.
-      while (attendees.length < level) {
-        const batch = Math.min(10, level - attendees.length);
-        const base = attendees.length;
-        attendees.push(...(await Promise.all(Array.from({ length: batch }, (_, i) => addAttendee(url, tokenOf(base + i), base + i, cheap)))));
+      while (joined < level) {
+        const batch = Math.min(10, level - joined);
+        const base = joined;
+        // Attendee i belongs to load generator i mod n.
+        await Promise.all(
+          drivers.map((d, k) => {
+            const joins = Array.from({ length: batch }, (_, j) => base + j).filter((i) => i % drivers.length === k).map((i) => ({ token: tokenOf(i), i }));
+            return joins.length ? d.ask({ type: 'join', url, labId: 'capacity', hosts: HOSTS, cheap, joins }, 'joined') : Promise.resolve();
+          }),
+        );
+        joined += batch;
       }
       await sleep(3000);
       // Connected, terminals open, checks re-running: the steady cost of the attendees.
@@ -230,15 +222,17 @@ async function main(): Promise<void> {
       const cores1 = cpuTimes();
       const c1 = cpuSeconds(pid);
       const h1 = hostCpuSeconds(envId);
-      const g1 = process.cpuUsage();
       const k1 = checkRuns();
       const t1 = performance.now();
-      await Promise.all(attendees.flatMap((a) => HOSTS.map((_, channel) => typeLoop(a, channel, keys, gapMs, samples))));
+      const typed = await Promise.all(drivers.map((d) => d.ask({ type: 'type', keys, gapMs }, 'typed')));
+      for (const t of typed) samples.push(...t.samples);
       const secs = (performance.now() - t1) / 1000;
+      // The load generators' own event loops (the worst of them): a keystroke whose echo waited there is not the server's delay.
+      const genLoopP99 = Math.max(...typed.map((t) => t.loopDelayP99Ms));
+      const genLoopMax = Math.max(...typed.map((t) => t.loopDelayMaxMs));
       const typingCpu = ((cpuSeconds(pid) - c1) / secs) * 100;
       const hostCpu = ((hostCpuSeconds(envId) - h1) / secs) * 100;
-      const g = process.cpuUsage(g1);
-      const genCpu = ((g.user + g.system) / 1e6 / secs) * 100;
+      const genCpu = (typed.reduce((a, t) => a + t.cpuSeconds, 0) / secs) * 100;
       const checksPerSec = (checkRuns() - k1) / secs;
       const cores2 = cpuTimes();
       const inServer = await endPhase?.();
@@ -254,7 +248,7 @@ async function main(): Promise<void> {
       const coreFits = 100 / (idleCpu / level + (HOSTS.length * (1000 / gapMs) * usPerKey) / 10_000);
       perCore = { level, attendees: coreFits, p99 };
       console.log(
-        `${String(level).padStart(9)}  ${fmt(rss, 1).padStart(8)}  ${fmt((rss - baseRss) / level, 2).padStart(12)}  ${fmt(idleCpu, 1).padStart(9)}  ${fmt(typingCpu, 1).padStart(11)}  ${fmt(usPerKey, 0).padStart(10)}  ${fmt(coreFits, 0).padStart(14)}  ${fmt(hostCpu, 1).padStart(16)}  ${fmt(genCpu, 1).padStart(13)}  ${fmt(checksPerSec, 1).padStart(8)}  ${fmt(s.length / secs, 0).padStart(6)}  ${fmt(p50).padStart(6)}  ${fmt(p99).padStart(6)}  ${fmt(serverCore, 0).padStart(17)}  ${fmt(hostsCore, 0).padStart(16)}  ${`${fmt(inServer?.hostRoundTripP50 ?? NaN)}/${fmt(inServer?.hostRoundTripP99 ?? NaN)}`.padStart(19)}  ${`${fmt(inServer?.eventLoopDelayP99 ?? NaN)}/${fmt(inServer?.eventLoopDelayMax ?? NaN)}`.padStart(27)}  ${load()}`,
+        `${String(level).padStart(9)}  ${fmt(rss, 1).padStart(8)}  ${fmt((rss - baseRss) / level, 2).padStart(12)}  ${fmt(idleCpu, 1).padStart(9)}  ${fmt(typingCpu, 1).padStart(11)}  ${fmt(usPerKey, 0).padStart(10)}  ${fmt(coreFits, 0).padStart(14)}  ${fmt(hostCpu, 1).padStart(16)}  ${fmt(genCpu, 1).padStart(13)}  ${fmt(checksPerSec, 1).padStart(8)}  ${fmt(s.length / secs, 0).padStart(6)}  ${fmt(p50).padStart(6)}  ${fmt(p99).padStart(6)}  ${fmt(serverCore, 0).padStart(17)}  ${fmt(hostsCore, 0).padStart(16)}  ${`${fmt(inServer?.hostRoundTripP50 ?? NaN)}/${fmt(inServer?.hostRoundTripP99 ?? NaN)}`.padStart(19)}  ${`${fmt(inServer?.eventLoopDelayP99 ?? NaN)}/${fmt(inServer?.eventLoopDelayMax ?? NaN)}`.padStart(27)}  ${`${inServer?.gcCount ?? NaN}/${inServer?.gcTotalMs ?? NaN}/${fmt(inServer?.gcMaxMs ?? NaN)} (${inServer?.gcMaxKind ?? '?'})`.padStart(32)}  ${`${fmt(genLoopP99)}/${fmt(genLoopMax)}`.padStart(30)}  ${load()}`,
       );
       if (p99 <= 20) capacity = level;
       else if (limit === undefined) {
@@ -266,7 +260,7 @@ async function main(): Promise<void> {
             ? serverCore >= hostsCore
               ? 'the server\'s core (full)'
               : 'the hosts\' core (hosts + load generator, full)'
-            : `neither core was full: stalls, ${(inServer?.eventLoopDelayP99 ?? 0) >= 20 ? 'in the server\'s event loop' : (inServer?.hostRoundTripP99 ?? 0) >= 20 ? 'between the server\'s SSH write and the echo (hosts, or the server\'s loop)' : 'mostly outside the server\'s timings (load generator or hosts)'}`;
+            : `neither core was full: stalls, ${(inServer?.eventLoopDelayP99 ?? 0) >= 20 ? 'in the server\'s event loop' : (inServer?.hostRoundTripP99 ?? 0) >= 20 ? 'between the server\'s SSH write and the echo (hosts, or the server\'s loop)' : genLoopP99 >= 10 ? `in the load generators' event loops (the worst one's loop delay p99 ${fmt(genLoopP99)} ms)` : 'mostly outside the server\'s timings (load generator or hosts)'}`;
         limit = `${side} at ${level} attendees (server core ${fmt(serverCore, 0)}% busy, hosts core ${fmt(hostsCore, 0)}% busy; host rtt p99 ${fmt(inServer?.hostRoundTripP99 ?? NaN)} ms, server loop delay p99 ${fmt(inServer?.eventLoopDelayP99 ?? NaN)} ms, keystroke p99 ${fmt(p99)} ms)`;
       }
       // Far past the goal: more attendees only take longer to say the same.
@@ -285,7 +279,7 @@ async function main(): Promise<void> {
     if (profileDir) console.log(`CPU profiles of the typing phases: ${profileDir}/server-<level index>.cpuprofile (npx tsx bench/cpu-profile-top.ts FILE)`);
   } finally {
     dashboard?.close();
-    await Promise.all(attendees.map((a) => a.client.close()));
+    await Promise.all(drivers.map((d) => d.ask({ type: 'close' }, 'closed').catch(() => d.proc.kill())));
     await server?.stop();
     await bench.destroy();
     unisolate();

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { ClientChannel } from 'ssh2';
 import type { Environment, Provider } from '../provisioning/provider.ts';
 import { composeServer } from '../server/compose.ts';
@@ -30,12 +30,19 @@ export interface PhaseTimings {
   eventLoopDelayP50: number;
   eventLoopDelayP99: number;
   eventLoopDelayMax: number;
+  /** V8 garbage collections during the phase: how many, their summed and longest pause (ms), and the longest's kind. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  gcMaxKind: string;
 }
 
 // Bench-only timing of every terminal channel (the production code is not touched): each shell the
 // hub opens notes when input was written and times the first output after it.
 const roundTrips = createHistogram();
-const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+/** The loop-delay monitor's timer interval: its histogram holds whole intervals, so this is taken off (a loop never late reads 0). */
+const LOOP_RESOLUTION_MS = 5;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 const hubOpen = Object.getOwnPropertyDescriptor(ShellHub.prototype, 'open')?.value as ShellHub['open'];
 ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<ShellHub['open']>): Promise<ClientChannel> {
   const channel = await hubOpen.apply(this, args);
@@ -53,6 +60,21 @@ ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<Sh
   return channel;
 };
 const ms = (us: number): number => Math.round(us) / 1e3;
+/** How late the loop-delay timer fired (ns in, ms out). */
+const late = (ns: number): number => Math.max(0, ms(ns / 1e3) - LOOP_RESOLUTION_MS);
+// Every GC pause of a phase (the stalls a keystroke can wait behind).
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+let gcs: { ms: number; kind: string }[] = [];
+let gcWatch = false;
+new PerformanceObserver((list) => {
+  if (!gcWatch) return;
+  for (const e of list.getEntries()) gcs.push({ ms: e.duration, kind: GC_KINDS[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other' });
+}).observe({ entryTypes: ['gc'] });
 
 const [envFile, labsDir, dataDir, token] = process.argv.slice(2);
 if (!envFile || !labsDir || !dataDir) throw new Error('usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]');
@@ -103,6 +125,8 @@ process.on('SIGUSR2', () => {
       roundTrips.reset();
       loopDelay.reset();
       loopDelay.enable();
+      gcs = [];
+      gcWatch = true;
       if (inspector) {
         await inspector.post('Profiler.enable');
         await inspector.post('Profiler.setSamplingInterval', { interval: 1000 });
@@ -112,13 +136,19 @@ process.on('SIGUSR2', () => {
     }
     inPhase = false;
     loopDelay.disable();
+    gcWatch = false;
+    const longest = gcs.reduce<{ ms: number; kind: string } | undefined>((a, g) => (a && a.ms >= g.ms ? a : g), undefined);
     const timings: PhaseTimings = {
       hostRoundTripP50: ms(roundTrips.percentile(50)),
       hostRoundTripP99: ms(roundTrips.percentile(99)),
       hostRoundTrips: roundTrips.count,
-      eventLoopDelayP50: ms(loopDelay.percentile(50) / 1e3),
-      eventLoopDelayP99: ms(loopDelay.percentile(99) / 1e3),
-      eventLoopDelayMax: ms(loopDelay.max / 1e3),
+      eventLoopDelayP50: late(loopDelay.percentile(50)),
+      eventLoopDelayP99: late(loopDelay.percentile(99)),
+      eventLoopDelayMax: late(loopDelay.max),
+      gcCount: gcs.length,
+      gcTotalMs: Math.round(gcs.reduce((a, g) => a + g.ms, 0)),
+      gcMaxMs: Math.round((longest?.ms ?? 0) * 10) / 10,
+      gcMaxKind: longest?.kind ?? '',
     };
     if (inspector && profileDir) {
       const { profile } = await inspector.post('Profiler.stop');
