@@ -22,6 +22,13 @@ export class SshPool {
     return conn;
   }
 
+  /** Number of connections held (made or not yet), for tests. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const hosts of this.byEnv.values()) n += hosts.size;
+    return n;
+  }
+
   /** Closes every connection of an environment (when it is destroyed or released). */
   closeEnvironment(envId: string): void {
     const hosts = this.byEnv.get(envId);

@@ -27,24 +27,7 @@ export class ShellHub {
 
   /** Opens a channel on `host` of `env` running `command` with a PTY; rejects with SshError. */
   async open(env: Environment, host: string, pty: PseudoTtyOptions, command: string): Promise<ClientChannel> {
-    const info = env.hosts.find((h) => h.name === host);
-    if (!info) throw new SshError('unreachable', `environment ${env.id} has no host ${host}`);
-    const k = `${env.id}/${host}`;
-    let slots = this.#slots.get(k);
-    if (!slots) {
-      slots = [];
-      this.#slots.set(k, slots);
-    }
-    let slot = slots.find((s) => s.shells < SHELLS_PER_CONNECTION);
-    if (!slot) {
-      slot = {
-        conn: new SshConnection(sshTargetOf(env, info)),
-        shells: 0,
-        idleTimer: null,
-      };
-      slots.push(slot);
-    }
-    const s = slot;
+    const { k, slot: s } = this.#slotFor(env, host, (slot) => slot.shells < SHELLS_PER_CONNECTION);
     if (s.idleTimer) clearTimeout(s.idleTimer);
     s.idleTimer = null;
     // Counted before the await so that concurrent opens spread over connections.
@@ -59,6 +42,34 @@ export class ShellHub {
     }
     channel.once('close', () => this.#done(k, s));
     return channel;
+  }
+
+  /**
+   * Connects to `host` ahead of its first terminal (hosts waiting in a pool for an attendee): the SSH
+   * handshake and the keeper's copy are done before she opens it. The connection is kept, empty, until
+   * its first shell closes or closeEnvironment. Rejects with SshError; a later open connects again.
+   */
+  async warm(env: Environment, host: string): Promise<void> {
+    const { k, slot } = this.#slotFor(env, host, () => true);
+    await this.#keeperOn(k, slot.conn);
+  }
+
+  /** The first connection to `host` of `env` that `fits`, made (not yet connected) when none does. */
+  #slotFor(env: Environment, host: string, fits: (s: Slot) => boolean): { k: string; slot: Slot } {
+    const info = env.hosts.find((h) => h.name === host);
+    if (!info) throw new SshError('unreachable', `environment ${env.id} has no host ${host}`);
+    const k = `${env.id}/${host}`;
+    let slots = this.#slots.get(k);
+    if (!slots) {
+      slots = [];
+      this.#slots.set(k, slots);
+    }
+    let slot = slots.find(fits);
+    if (!slot) {
+      slot = { conn: new SshConnection(sshTargetOf(env, info)), shells: 0, idleTimer: null };
+      slots.push(slot);
+    }
+    return { k, slot };
   }
 
   /**

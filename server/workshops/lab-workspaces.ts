@@ -4,6 +4,7 @@
 import type { LabMeta } from '../../common/lab.ts';
 import type { Provider } from '../../provisioning/provider.ts';
 import { SshPool } from '../ssh/ssh-pool.ts';
+import type { ShellHub } from '../terminals/shell-hub.ts';
 import type { MirrorPolicy } from '../terminals/mirror-policy.ts';
 import { createTerminalModule } from '../terminals/terminal-module.ts';
 import type { TerminalModule, TerminalModuleOptions } from '../terminals/terminal-module.ts';
@@ -21,6 +22,8 @@ export interface LabWorkspacesOptions {
   labReset?: (labId: string, sessionId: string) => string | undefined;
   /** Defaults to a new pool; pass the checks' pool to share connections. */
   ssh?: SshPool;
+  /** The terminals' connections; defaults to a new hub (workshops pass theirs, which warm pools connect ahead). */
+  hub?: ShellHub;
   mirrorPolicy?: MirrorPolicy;
   /** See WorkspaceManagerOptions.idleReleaseMs. */
   idleReleaseMs?: number;
@@ -67,6 +70,7 @@ export function createLabWorkspaces(opts: LabWorkspacesOptions): LabWorkspaces {
   const terminals = createTerminalModule({
     workspaces,
     ssh,
+    ...(opts.hub ? { hub: opts.hub } : {}),
     ...(opts.mirrorPolicy ? { mirrorPolicy: opts.mirrorPolicy } : {}),
     ...(opts.sessionName ? { sessionName: opts.sessionName } : {}),
     ...(opts.maxTerminalsPerSession !== undefined ? { maxTerminalsPerSession: opts.maxTerminalsPerSession } : {}),

@@ -47,6 +47,9 @@ import type { WorkshopServiceOptions } from './workshop-service.ts';
 import { bootAheadRefusal, machineMemory } from './boot-ahead-guard.ts';
 import type { MachineMemory } from './boot-ahead-guard.ts';
 import { WorkshopPools } from './workshop-pools.ts';
+import { withWarmConnections } from './warm-connections.ts';
+import { SshPool } from '../ssh/ssh-pool.ts';
+import { ShellHub } from '../terminals/shell-hub.ts';
 
 /** Providers whose create() boots hosts on this machine (their creates go through the boot queue). */
 const BOOTING_PROVIDERS = ['local', 'lxd'];
@@ -163,7 +166,14 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   // and snapshots them as booted before they count as ready: see pooledWithSnapshots).
   // LABWRIGHT_STEP_SNAPSHOTS=0: no snapshots, so the page and the dashboard offer the full reset only.
   const stepSnapshots = new StepSnapshots({ provider: opts.config.stepSnapshots ? opts.provider : { name: opts.provider.name }, records: store.stepSnapshots, log: logger('step-snapshots') });
-  const pooling = pooledWithSnapshots(booter, queue ? queuedProvider(opts.provider, queue, 'refill') : booter, stepSnapshots);
+  // The checks' and the terminals' connections, made ahead for hosts waiting in a pool (warm-connections.ts).
+  const ssh = new SshPool();
+  const hub = new ShellHub();
+  const pooling = withWarmConnections(pooledWithSnapshots(booter, queue ? queuedProvider(opts.provider, queue, 'refill') : booter, stepSnapshots), {
+    ssh,
+    hub,
+    log: logger('warm-pool'),
+  });
   const pools = new PoolSet(pooling.claims, 0, logger('warm-pool'), { refillProvider: pooling.refills, onChange: bootAheadMoved });
   const workshopPools = new WorkshopPools({
     k: booting ? opts.config.poolSize : 0,
@@ -211,6 +221,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const warm = (): void => void workshopPools.refresh();
   const workspaces = createLabWorkspaces({
     provider,
+    ssh,
+    hub,
     labMeta: (id, sessionId) => versions.ofSession(sessionId, id)?.meta ?? opts.labs.view(id)?.meta,
     labReset: (id, sessionId) => versions.ofSession(sessionId, id)?.reset,
     mirrorPolicy,
