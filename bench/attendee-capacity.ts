@@ -10,7 +10,7 @@
 // timings of the typing phase (bench-server.ts PhaseTimings), so a p99 can be told apart as the
 // server's or the hosts'. Prints figures; never fails.
 // Run as root: npx tsx bench/attendee-capacity.ts
-//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_TERMINAL=cat BENCH_LOAD_PROCESSES=1 (more spread the simulated attendees over that many processes: on a machine with cores to spare)
+//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_GEN_CPUS=(BENCH_LOAD_CPUS) BENCH_TERMINAL=cat BENCH_LOAD_PROCESSES=1 (more spread the simulated attendees over that many processes: on a machine with cores to spare)
 //   BENCH_LOAD_REALTIME=1 (the load generators run SCHED_RR on their CPU: their own waits behind the hosts' processes stop counting as latency; the hosts then wait behind them)
 //   BENCH_AUTO_CHECK_CONCURRENCY=16 (the server's LABWRIGHT_AUTO_CHECK_CONCURRENCY)  BENCH_NICE=-10 (priority of server, hosts and load generator; '' to leave it)  BENCH_PROFILE_DIR=/tmp/prof  (a V8 CPU profile of the server per level, while everyone types)
 import type { ChildProcess } from 'node:child_process';
@@ -123,6 +123,9 @@ async function main(): Promise<void> {
   const gapMs = Number(process.env.BENCH_GAP_MS ?? 300);
   const serverCpus = process.env.BENCH_SERVER_CPUS ?? '0';
   const loadCpus = process.env.BENCH_LOAD_CPUS ?? '1';
+  // The load generators' CPUs (default: with the hosts). BENCH_GEN_CPUS=0 puts them on the server's core:
+  // a harder test for the server (it shares its core), and the hosts' core carries only the hosts.
+  const genCpus = process.env.BENCH_GEN_CPUS ?? loadCpus;
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const cheap = (process.env.BENCH_TERMINAL ?? 'cat') === 'cat';
   const loadProcesses = Math.max(1, Number(process.env.BENCH_LOAD_PROCESSES ?? 1));
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
   // Hundreds of shells per host: more memory than a lab host's default.
   const bench = await createBenchEnv(HOSTS, { LABWRIGHT_HOST_MEMORY_MB: '8192' });
   // The simulated attendees, spread over several load generator processes (BENCH_LOAD_PROCESSES).
-  const drivers = Array.from({ length: loadProcesses }, () => new LoadDriver(pin ? loadCpus : undefined, process.env.BENCH_LOAD_REALTIME === '1'));
+  const drivers = Array.from({ length: loadProcesses }, () => new LoadDriver(pin ? genCpus : undefined, process.env.BENCH_LOAD_REALTIME === '1'));
   let joined = 0;
   let dashboard: WebSocket | undefined;
   let server: Child | undefined;
@@ -186,7 +189,7 @@ async function main(): Promise<void> {
     console.log(`attendee capacity: ${HOSTS.length} terminals per attendee, both typing ${cheap ? 'into cat (BENCH_TERMINAL=cat)' : 'into the login shell'}, on shared hosts (${HOSTS.join(', ')}), checks auto-running, one dashboard watching the first workshop (${MAX_CAPACITY} seats each)`);
     console.log(
       pin
-        ? `server pinned to CPU ${serverCpus}; hosts (${hostPids(envId).length} processes${stray ? `, ${stray} not pinned!` : ''}) and ${drivers.length} load generator processes to CPU ${loadCpus}`
+        ? `server pinned to CPU ${serverCpus}; hosts (${hostPids(envId).length} processes${stray ? `, ${stray} not pinned!` : ''}) to CPU ${loadCpus}, ${drivers.length} load generator process(es) to CPU ${genCpus}`
         : 'one CPU: server, hosts and load generator share it (the figure mixes them)',
     );
     if (nice !== undefined) console.log(`server, hosts and load generator at nice ${nice} (BENCH_NICE), ahead of other jobs on this machine`);
