@@ -82,6 +82,11 @@ export interface DashboardSnapshot {
   labChanged?: { movable: true } | { movable: false; reason: string };
   /** Present while the workshop boots hosts ahead for its free seats. */
   bootAhead?: BootAheadStatus;
+  /**
+   * Why the server turned "Boot hosts ahead for every seat" off by itself: at a restart this machine's memory
+   * could no longer hold the free seats' hosts. Gone once the instructor turns it on again.
+   */
+  bootAheadStopped?: string;
 }
 
 export const STUCK_AFTER_MS = 10 * 60_000;

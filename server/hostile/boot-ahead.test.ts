@@ -106,6 +106,43 @@ describe('boot ahead: hostile and bad values', () => {
   });
 });
 
+describe('boot ahead: checked against the memory again at a restart', () => {
+  it('a restart on a machine that no longer has the memory turns the option off, boots nothing ahead and says why on the dashboard', async () => {
+    const w = (await (await post('workshops', { labId: 'demo', capacity: 40, minutes: 30, bootAhead: true })).json()) as WorkshopInfo;
+    expect(w.bootAhead).toBe(true);
+    await stop();
+    provider.live.clear();
+    const created = provider.created.length;
+    memory = { availableMiB: 2048, totalMiB: 4096 };
+    await start();
+    expect(stack.store.workshops.get(w.id)?.bootAhead).toBe(false);
+    const snap = await snapshot(w.id);
+    expect(snap.bootAhead).toBeUndefined();
+    expect(snap.bootAheadStopped).toContain('Boot hosts ahead was turned off when the server started: not enough memory to boot 40 environments ahead');
+    expect(snap.bootAheadStopped).toContain('about 8 would fit');
+    // Nothing booted ahead (no warm pool either: K = 0 here).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(provider.created.length).toBe(created);
+    // Turned on again by the instructor with fewer seats to fill: refused as before (the guard), the reason stays.
+    expect((await post(`workshops/${w.id}/boot-ahead`, { on: true })).status).toBe(409);
+    expect((await snapshot(w.id)).bootAheadStopped).toBeDefined();
+    // With the memory back, on again: the server's note goes.
+    memory = { availableMiB: 16_000, totalMiB: 20_000 };
+    expect((await post(`workshops/${w.id}/boot-ahead`, { on: true })).status).toBe(200);
+    expect((await snapshot(w.id)).bootAheadStopped).toBeUndefined();
+    expect((await post(`workshops/${w.id}/end`, {})).status).toBe(200);
+  });
+
+  it('a restart with the memory still there keeps the option on', async () => {
+    const w = (await (await post('workshops', { labId: 'demo', capacity: 3, minutes: 30, bootAhead: true })).json()) as WorkshopInfo;
+    await stop();
+    await start();
+    expect(stack.store.workshops.get(w.id)?.bootAhead).toBe(true);
+    expect((await snapshot(w.id)).bootAheadStopped).toBeUndefined();
+    expect((await post(`workshops/${w.id}/end`, {})).status).toBe(200);
+  });
+});
+
 describe('boot ahead: every free seat booted, kept across a restart, given back', () => {
   it('boots every seat, the dashboard counts them, a restart keeps the option and boots them again, unset and end give them back', async () => {
     const w = (await (await post('workshops', { labId: 'demo', capacity: 3, minutes: 30, bootAhead: true })).json()) as WorkshopInfo;

@@ -5,7 +5,8 @@ import os from 'node:os';
 
 /**
  * Memory one idle lab host holds (its cgroup, page cache included), rounded up: README measures 44–53 MiB per
- * host (53 MiB in a 3-host environment with etcd and Docker, ~43 MiB in a one-host Docker environment).
+ * host (53 MiB in a 3-host environment with etcd and Docker, ~43 MiB in a one-host Docker environment; a host
+ * waiting in a pool holds ~5 MiB more: the sshd sessions of the connections the server makes ahead).
  */
 export const MIB_PER_HOST = 64;
 

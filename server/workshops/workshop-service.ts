@@ -50,7 +50,13 @@ export interface WorkshopServiceOptions {
    * environments (undefined: they fit), how far the boot has come, and apply() after the option or the workshop
    * changed. Absent: this server's provider does not boot hosts, and the option is refused.
    */
-  bootAhead?: { refusal(labId: string, seats: number): string | undefined; status(w: WorkshopRecord): BootAheadStatus | undefined; apply(): void };
+  bootAhead?: {
+    refusal(labId: string, seats: number): string | undefined;
+    status(w: WorkshopRecord): BootAheadStatus | undefined;
+    apply(): void;
+    /** Why the server turned the option off at start (memory), while it stays off; see DashboardSnapshot.bootAheadStopped. */
+    stopped?(w: WorkshopRecord): string | undefined;
+  };
   /** Faults on demand (server/faults/): what the snapshot shows of them, and a reset forgets them. */
   faults?: { lab(w: WorkshopRecord): FaultInfo[]; of(sessionId: string): AttendeeFault[]; forget(sessionId: string): void };
   /** Catch-up (server/catchup/): where each attendee's stands, and a reset forgets it. */
@@ -347,6 +353,8 @@ export class WorkshopService {
     if (faults.length > 0) snap.faults = faults;
     const ahead = w.bootAhead && w.endedAt === undefined ? this.opts.bootAhead?.status(w) : undefined;
     if (ahead) snap.bootAhead = ahead;
+    const stopped = w.endedAt === undefined ? this.opts.bootAhead?.stopped?.(w) : undefined;
+    if (stopped) snap.bootAheadStopped = stopped;
     return snap;
   }
 

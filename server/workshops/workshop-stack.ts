@@ -190,10 +190,32 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     apply: (targets) => pools.setTargets(targets),
   });
   const memory = opts.machineMemory ?? machineMemory;
+  const hostsOf = (id: string): number => opts.labs.view(id)?.meta.hosts.length ?? 1;
+  /** Workshops whose boot-ahead the server turned off at start, and why (kept while it stays off). */
+  const stoppedAhead = new Map<string, string>();
+  /**
+   * At start, the option as kept in the store is checked against this machine's memory again (it may have
+   * less free than when the instructor turned it on, or other workshops booting ahead): workshops that no
+   * longer fit, soonest to expire kept first, have it turned off, with the refusal on their dashboard.
+   */
+  const recheckBootAhead = (): void => {
+    let pendingHosts = 0;
+    for (const w of store.workshops.open()) {
+      if (!w.bootAhead) continue;
+      const seats = Math.max(0, w.capacity - store.workshops.hostedCount(w.id));
+      const refusal = bootAheadRefusal({ environments: seats, hostsPerEnvironment: hostsOf(w.labId), pendingHosts, memory: memory() });
+      if (refusal === undefined) {
+        pendingHosts += seats * hostsOf(w.labId);
+        continue;
+      }
+      store.workshops.setBootAhead(w.id, false);
+      stoppedAhead.set(w.id, `Boot hosts ahead was turned off when the server started: ${refusal}`);
+      log.warn({ workshop: w.id, seats, refusal }, 'boot ahead turned off at start');
+    }
+  };
   const bootAhead: WorkshopServiceOptions['bootAhead'] = booting
     ? {
         refusal: (labId, seats) => {
-          const hostsOf = (id: string): number => opts.labs.view(id)?.meta.hosts.length ?? 1;
           // Hosts other workshops still have to boot ahead: not in MemAvailable yet.
           let pendingHosts = 0;
           for (const w of store.workshops.open()) {
@@ -203,7 +225,12 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
           return bootAheadRefusal({ environments: seats, hostsPerEnvironment: hostsOf(labId), pendingHosts, memory: memory() });
         },
         status: (w) => workshopPools.bootAheadStatus(w.id, (spec) => pools.readyOf(spec)),
-        apply: () => void workshopPools.refresh(),
+        apply: () => {
+          // Turned on again by the instructor: the server's reason for turning it off no longer applies.
+          for (const id of [...stoppedAhead.keys()]) if (store.workshops.get(id)?.bootAhead !== false) stoppedAhead.delete(id);
+          void workshopPools.refresh();
+        },
+        stopped: (w) => (w.bootAhead ? undefined : stoppedAhead.get(w.id)),
       }
     : undefined;
   const provider: Provider = {
@@ -379,6 +406,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
       // Setup records of environments nobody owns any more (destroyed while the server was down).
       store.setups.prune();
       store.stepSnapshots.prune();
+      if (booting) recheckBootAhead();
       warm();
     },
     close() {

@@ -11,4 +11,10 @@ describe('the dashboard line of hosts booted ahead', () => {
     expect(bootAheadText({ workshop, bootAhead: { ready: 0, of: 0 } })).toBe('Hosts booted ahead: every seat has its hosts.');
     expect(bootAheadText({ workshop: {} as WorkshopInfo })).toBeUndefined();
   });
+
+  it('says why when the server turned the option off at start, and nothing once it is on again', () => {
+    const why = 'Boot hosts ahead was turned off when the server started: not enough memory to boot 40 environments ahead';
+    expect(bootAheadText({ workshop: {} as WorkshopInfo, bootAheadStopped: why })).toBe(why);
+    expect(bootAheadText({ workshop, bootAhead: { ready: 1, of: 40 }, bootAheadStopped: why })).toBe('Hosts booted ahead: 1 of 40 (booting…)');
+  });
 });

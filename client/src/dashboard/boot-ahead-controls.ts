@@ -4,10 +4,11 @@ import type { DashboardSnapshot } from '../../../common/workshop.ts';
 import { ApiError, setBootAhead } from '../api.ts';
 import { h } from '../dom.ts';
 
-/** The progress line: undefined while the option is off. */
-export function bootAheadText(s: Pick<DashboardSnapshot, 'bootAhead' | 'workshop'>): string | undefined {
+/** The progress line: undefined while the option is off (unless the server turned it off at start: then why). */
+export function bootAheadText(s: Pick<DashboardSnapshot, 'bootAhead' | 'workshop' | 'bootAheadStopped'>): string | undefined {
   const st = s.bootAhead;
-  if (!s.workshop.bootAhead || !st) return undefined;
+  if (!s.workshop.bootAhead) return s.bootAheadStopped;
+  if (!st) return undefined;
   if (st.of === 0) return 'Hosts booted ahead: every seat has its hosts.';
   if (st.ready >= st.of) return `Hosts booted ahead: ${st.ready} of ${st.of} — ready, the class can join at once.`;
   return `Hosts booted ahead: ${st.ready} of ${st.of} (booting…)`;
@@ -43,6 +44,7 @@ export function bootAheadControls(workshopId: string, say: (text: string, ok: bo
       progress.textContent = text ?? '';
       progress.hidden = text === undefined;
       progress.dataset.ready = String(s.bootAhead !== undefined && s.bootAhead.ready >= s.bootAhead.of);
+      progress.classList.toggle('boot-ahead-stopped', !s.workshop.bootAhead && s.bootAheadStopped !== undefined);
     },
   };
 }
