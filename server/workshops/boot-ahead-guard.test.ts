@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIB_PER_HOST, bootAheadRefusal, machineMemory, reserveMiB } from './boot-ahead-guard.ts';
+import { MIB_PER_HOST, bootAheadRefusal, keptBootAheadRefusals, machineMemory, reserveMiB } from './boot-ahead-guard.ts';
 
 describe('boot-ahead memory guard', () => {
   const memory = { availableMiB: 4096, totalMiB: 8192 };
@@ -21,6 +21,20 @@ describe('boot-ahead memory guard', () => {
     // 30 one-host environments fit alone (1920 ≤ 3072), not beside 20 hosts promised elsewhere (1280 MiB).
     expect(bootAheadRefusal({ environments: 30, hostsPerEnvironment: 1, pendingHosts: 0, memory })).toBeUndefined();
     expect(bootAheadRefusal({ environments: 30, hostsPerEnvironment: 1, pendingHosts: 20, memory })).toContain('1280 MiB of it promised to other workshops booting ahead');
+  });
+
+  it('at a start, keeps the boot-aheads that still fit in order and refuses the ones after them that do not', () => {
+    // 3072 MiB spare = 48 hosts: 30 fit; then 30 more do not (beside 30 promised); then 10 still do (40 of 48).
+    const refused = keptBootAheadRefusals(
+      [
+        { id: 'a', seats: 30, hostsPerEnvironment: 1 },
+        { id: 'b', seats: 30, hostsPerEnvironment: 1 },
+        { id: 'c', seats: 10, hostsPerEnvironment: 1 },
+      ],
+      memory,
+    );
+    expect([...refused.keys()]).toEqual(['b']);
+    expect(refused.get('b')).toContain('1920 MiB of it promised to other workshops booting ahead');
   });
 
   it('keeps at least 1 GiB, or a tenth of the memory on a large machine, free', () => {

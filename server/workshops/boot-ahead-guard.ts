@@ -64,3 +64,26 @@ export function bootAheadRefusal(ask: BootAheadAsk): string | undefined {
     'Create the workshop with fewer seats, or leave the option off (the warm pool still boots a few ahead).'
   );
 }
+
+/** A workshop with the option kept on, as a restart finds it: its free seats and its lab's hosts. */
+export interface KeptBootAhead {
+  id: string;
+  seats: number;
+  hostsPerEnvironment: number;
+}
+
+/**
+ * At a start, the workshops whose kept boot-ahead this machine's memory no longer holds (it may have less
+ * free than when the instructor turned it on): each is checked after those before it in `kept`, which keep
+ * theirs first. Returns the refusal of each that does not fit, by workshop id.
+ */
+export function keptBootAheadRefusals(kept: readonly KeptBootAhead[], memory: MachineMemory): Map<string, string> {
+  const refused = new Map<string, string>();
+  let pendingHosts = 0;
+  for (const w of kept) {
+    const refusal = bootAheadRefusal({ environments: w.seats, hostsPerEnvironment: w.hostsPerEnvironment, pendingHosts, memory });
+    if (refusal === undefined) pendingHosts += w.seats * w.hostsPerEnvironment;
+    else refused.set(w.id, refusal);
+  }
+  return refused;
+}

@@ -44,7 +44,7 @@ import { createHelpDashboardModule, createHelpPageModule } from '../help/help-mo
 import { HelpService } from '../help/help-service.ts';
 import { WorkshopService } from './workshop-service.ts';
 import type { WorkshopServiceOptions } from './workshop-service.ts';
-import { bootAheadRefusal, machineMemory } from './boot-ahead-guard.ts';
+import { bootAheadRefusal, keptBootAheadRefusals, machineMemory } from './boot-ahead-guard.ts';
 import type { MachineMemory } from './boot-ahead-guard.ts';
 import { WorkshopPools } from './workshop-pools.ts';
 import { withWarmConnections } from './warm-connections.ts';
@@ -193,24 +193,16 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
   const hostsOf = (id: string): number => opts.labs.view(id)?.meta.hosts.length ?? 1;
   /** Workshops whose boot-ahead the server turned off at start, and why (kept while it stays off). */
   const stoppedAhead = new Map<string, string>();
-  /**
-   * At start, the option as kept in the store is checked against this machine's memory again (it may have
-   * less free than when the instructor turned it on, or other workshops booting ahead): workshops that no
-   * longer fit, soonest to expire kept first, have it turned off, with the refusal on their dashboard.
-   */
+  /** At start: kept boot-aheads the memory no longer holds (soonest to expire first kept) are turned off, saying why. */
   const recheckBootAhead = (): void => {
-    let pendingHosts = 0;
-    for (const w of store.workshops.open()) {
-      if (!w.bootAhead) continue;
-      const seats = Math.max(0, w.capacity - store.workshops.hostedCount(w.id));
-      const refusal = bootAheadRefusal({ environments: seats, hostsPerEnvironment: hostsOf(w.labId), pendingHosts, memory: memory() });
-      if (refusal === undefined) {
-        pendingHosts += seats * hostsOf(w.labId);
-        continue;
-      }
-      store.workshops.setBootAhead(w.id, false);
-      stoppedAhead.set(w.id, `Boot hosts ahead was turned off when the server started: ${refusal}`);
-      log.warn({ workshop: w.id, seats, refusal }, 'boot ahead turned off at start');
+    const kept = store.workshops
+      .open()
+      .filter((w) => w.bootAhead)
+      .map((w) => ({ id: w.id, seats: Math.max(0, w.capacity - store.workshops.hostedCount(w.id)), hostsPerEnvironment: hostsOf(w.labId) }));
+    for (const [id, refusal] of keptBootAheadRefusals(kept, memory())) {
+      store.workshops.setBootAhead(id, false);
+      stoppedAhead.set(id, `Boot hosts ahead was turned off when the server started: ${refusal}`);
+      log.warn({ workshop: id, refusal }, 'boot ahead turned off at start');
     }
   };
   const bootAhead: WorkshopServiceOptions['bootAhead'] = booting
