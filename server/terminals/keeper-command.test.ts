@@ -148,6 +148,9 @@ describe('the keeper on this machine', () => {
   it('typed text reaches the shell as text, quotes and escapes included', async () => {
     sh(ensureDetachedCommand(80, 24));
     const t = attach(attachCommand());
+    // Typed once the shell shows its prompt (the server types only into an idle shell): typed before, the
+    // line would be echoed by the tty first and the late prompt would land in front of the output.
+    await expect.poll(t.out, { timeout: 10_000 }).toMatch(/[#$] $/);
     const text = `printf '%s\\n' "it's" '100%' 'a\\b'; echo typed-$((6*7))\n`;
     expect(sh(typeTextCommand(text)).code).toBe(0);
     await expect.poll(t.out, { timeout: 10_000 }).toMatch(/^typed-42\r$/m);
