@@ -39,7 +39,14 @@ export class OwnServer {
       writeFileSync(path.join(dir, 'labs', id, 'lab.md'), text);
     }
     const port = await freePort();
-    return new OwnServer(dir, `http://127.0.0.1:${port}/lw/`, await OwnServer.#spawn(dir, port));
+    const server = new OwnServer(dir, `http://127.0.0.1:${port}/lw/`, await OwnServer.#spawn(dir, port));
+    // Without the built browser app every page is the "not built yet" notice, and a test would wait out its
+    // whole timeout for elements that never come: say so at once.
+    if ((await fetch(server.base)).status === 503) {
+      await server.stop();
+      throw new Error('the browser app is not built: run `npm run build` before the browser tests');
+    }
+    return server;
   }
 
   static async #spawn(dir: string, port: number): Promise<ChildProcessWithoutNullStreams> {
