@@ -2,7 +2,7 @@
 // arrival, attendees' creates before warm-pool refills. A class joining at once then gets its first hosts
 // in one boot's time instead of everyone's hosts together at the end (N boots sharing the cores).
 import type { CreateOptions, Environment, EnvironmentSpec, Provider } from './provider.ts';
-import { ProvisionError } from './provider.ts';
+import { ProvisionError, providerView } from './provider.ts';
 
 /** 'attendee': someone waits for these hosts; 'refill': a warm pool filling in the background. */
 export type BootPriority = 'attendee' | 'refill';
@@ -91,17 +91,14 @@ export class BootQueue {
  * ahead), everything else passes straight through.
  */
 export function queuedProvider(provider: Provider, queue: BootQueue, priority: BootPriority = 'attendee'): Provider {
-  const view: Provider = {
-    name: provider.name,
+  const view = providerView(provider, {
     create: (spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> =>
       queue.run(() => provider.create(spec, opts), {
         priority,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onWait: (ahead) => opts.onProgress?.({ phase: 'queue', done: 0, total: 1, message: `waiting to boot: ${ahead} environment${ahead === 1 ? '' : 's'} ahead` }),
       }),
-    destroy: (env) => provider.destroy(env),
-    list: () => provider.list(),
-  };
+  });
   if (provider.snapshot) view.snapshot = provider.snapshot.bind(provider);
   if (provider.restore) view.restore = provider.restore.bind(provider);
   return view;

@@ -103,6 +103,20 @@ export interface Provider {
   snapshotInfo?(env: Environment, name: string): Promise<SnapshotInfo | undefined>;
 }
 
+/**
+ * `provider` with create or destroy replaced; name, list and what is not replaced call through. A plain object, not
+ * a spread: a provider may be a class instance, whose methods a spread would lose. The optional snapshot methods are
+ * not carried over: a view that needs them adds them.
+ */
+export function providerView(provider: Provider, replace: Partial<Pick<Provider, 'create' | 'destroy'>>): Provider {
+  return {
+    name: provider.name,
+    create: replace.create ?? ((spec, opts) => provider.create(spec, opts)),
+    destroy: replace.destroy ?? ((env) => provider.destroy(env)),
+    list: () => provider.list(),
+  };
+}
+
 export class ProvisionError extends Error {
   constructor(
     readonly code:

@@ -4,6 +4,7 @@
 // host, were most of the server's work per join. A pooled environment destroyed unclaimed closes them.
 import type { Logger } from 'pino';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
+import { providerView } from '../../provisioning/provider.ts';
 import type { SshPool } from '../ssh/ssh-pool.ts';
 import type { ShellHub } from '../terminals/shell-hub.ts';
 
@@ -35,26 +36,19 @@ const close = (id: string, c: Connections): void => {
 
 /** The pools' providers with connections made when an environment is booted for a pool, and closed when one is destroyed unclaimed. */
 export function withWarmConnections(p: PoolProviders, c: Connections): PoolProviders {
-  // Plain objects that call through: a provider may be a class instance, whose methods a spread would lose.
   return {
-    claims: {
-      name: p.claims.name,
-      create: (spec, o) => p.claims.create(spec, o),
+    claims: providerView(p.claims, {
       destroy: (env) => {
         close(typeof env === 'string' ? env : env.id, c);
         return p.claims.destroy(env);
       },
-      list: () => p.claims.list(),
-    },
-    refills: {
-      name: p.refills.name,
+    }),
+    refills: providerView(p.refills, {
       create: async (spec, o) => {
         const env = await p.refills.create(spec, o);
         await warm(env, c);
         return env;
       },
-      destroy: (env) => p.refills.destroy(env),
-      list: () => p.refills.list(),
-    },
+    }),
   };
 }

@@ -6,6 +6,7 @@ import { pidAlive } from '../../provisioning/image/dir-lock.ts';
 import { BootQueue, queuedProvider } from '../../provisioning/boot-queue.ts';
 import { POOL_OWNER, PoolSet } from '../../provisioning/pool-set.ts';
 import type { Environment, Provider } from '../../provisioning/provider.ts';
+import { providerView } from '../../provisioning/provider.ts';
 import type { AppDeps } from '../app.ts';
 import { authRoutes } from '../auth/auth-routes.ts';
 import type { InstructorCredential } from '../auth/instructor-credential.ts';
@@ -118,27 +119,20 @@ export function isOrphanEnvironment(env: Environment): boolean {
  */
 function pooledWithSnapshots(claims: Provider, refills: Provider, snapshots: StepSnapshots): { claims: Provider; refills: Provider } {
   if (!snapshots.supported) return { claims, refills };
-  // Plain objects that call through: a provider may be a class instance, whose methods a spread would lose.
   return {
-    claims: {
-      name: claims.name,
-      create: (spec, o) => claims.create(spec, o),
+    claims: providerView(claims, {
       destroy: (env) => {
         snapshots.forgetEnvironment(typeof env === 'string' ? env : env.id);
         return claims.destroy(env);
       },
-      list: () => claims.list(),
-    },
-    refills: {
-      name: refills.name,
+    }),
+    refills: providerView(refills, {
       create: async (spec, o) => {
         const env = await refills.create(spec, o);
         await snapshots.takeAsBooted(env);
         return env;
       },
-      destroy: (env) => refills.destroy(env),
-      list: () => refills.list(),
-    },
+    }),
   };
 }
 
@@ -225,8 +219,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         stopped: (w) => (w.bootAhead ? undefined : stoppedAhead.get(w.id)),
       }
     : undefined;
-  const provider: Provider = {
-    name: opts.provider.name,
+  const provider = providerView(opts.provider, {
     // A claim does not boot a replacement by itself: the targets are recomputed once the claimant is recorded
     // (after this resolves), so a class claiming hosts booted ahead does not boot surplus ones meanwhile.
     create: (spec, o) =>
@@ -234,9 +227,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         setTimeout(() => void workshopPools.refresh(), 0);
         return env;
       }),
-    destroy: (env) => opts.provider.destroy(env),
-    list: () => opts.provider.list(),
-  };
+  });
   const warm = (): void => void workshopPools.refresh();
   const workspaces = createLabWorkspaces({
     provider,
