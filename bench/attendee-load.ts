@@ -4,8 +4,9 @@
 // process holding every attendee stalls all their echoes at once (its GC, a burst of messages), and
 // its delays would be counted as the server's.
 // Started by attendee-capacity.ts (fork, IPC only); messages are LoadCommand in, LoadReply out.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { TermClient } from '../server/testing/term-client.ts';
+import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 export type LoadCommand =
   | { type: 'join'; url: string; labId: string; hosts: string[]; cheap: boolean; joins: { token: string; i: number }[] }
@@ -17,8 +18,6 @@ export type LoadReply =
   | { type: 'closed' }
   | { type: 'failed'; error: string };
 
-/** The resolution of the loop-delay monitor: its histogram holds whole intervals, so this is taken off. */
-const LOOP_RESOLUTION_MS = 5;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -69,14 +68,13 @@ async function typeLoop(client: TermClient, channel: number, keys: number, gapMs
 
 async function typeAll(keys: number, gapMs: number): Promise<LoadReply> {
   const samples: number[] = [];
-  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  const loop = loopDelayMonitor();
   const cpu0 = process.cpuUsage();
   loop.enable();
   await Promise.all(attendees.flatMap((a) => a.hosts.map((_, channel) => typeLoop(a.client, channel, keys, gapMs, samples))));
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
-  const late = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
-  return { type: 'typed', samples, loopDelayP99Ms: late(loop.percentile(99)), loopDelayMaxMs: late(loop.max), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { type: 'typed', samples, loopDelayP99Ms: lateMs(loop.percentile(99)), loopDelayMaxMs: lateMs(loop.max), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 const reply = (r: LoadReply): void => {

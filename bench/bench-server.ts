@@ -9,13 +9,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { PerformanceObserver, constants as perfConstants, createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, createHistogram, performance } from 'node:perf_hooks';
 import type { ClientChannel } from 'ssh2';
 import type { Environment, Provider } from '../provisioning/provider.ts';
 import { composeServer } from '../server/compose.ts';
 import { loadConfig } from '../server/config.ts';
 import { setLogLevel } from '../server/log.ts';
 import { ShellHub } from '../server/terminals/shell-hub.ts';
+import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 /**
  * What a phase cost inside the server, in ms. hostRoundTrip: from the server writing a terminal's
@@ -40,9 +41,7 @@ export interface PhaseTimings {
 // Bench-only timing of every terminal channel (the production code is not touched): each shell the
 // hub opens notes when input was written and times the first output after it.
 const roundTrips = createHistogram();
-/** The loop-delay monitor's timer interval: its histogram holds whole intervals, so this is taken off (a loop never late reads 0). */
-const LOOP_RESOLUTION_MS = 5;
-const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+const loopDelay = loopDelayMonitor();
 const hubOpen = Object.getOwnPropertyDescriptor(ShellHub.prototype, 'open')?.value as ShellHub['open'];
 ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<ShellHub['open']>): Promise<ClientChannel> {
   const channel = await hubOpen.apply(this, args);
@@ -60,8 +59,6 @@ ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<Sh
   return channel;
 };
 const ms = (us: number): number => Math.round(us) / 1e3;
-/** How late the loop-delay timer fired (ns in, ms out). */
-const late = (ns: number): number => Math.max(0, ms(ns / 1e3) - LOOP_RESOLUTION_MS);
 // Every GC pause of a phase (the stalls a keystroke can wait behind).
 const GC_KINDS: Record<number, string> = {
   [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
@@ -142,9 +139,9 @@ process.on('SIGUSR2', () => {
       hostRoundTripP50: ms(roundTrips.percentile(50)),
       hostRoundTripP99: ms(roundTrips.percentile(99)),
       hostRoundTrips: roundTrips.count,
-      eventLoopDelayP50: late(loopDelay.percentile(50)),
-      eventLoopDelayP99: late(loopDelay.percentile(99)),
-      eventLoopDelayMax: late(loopDelay.max),
+      eventLoopDelayP50: lateMs(loopDelay.percentile(50)),
+      eventLoopDelayP99: lateMs(loopDelay.percentile(99)),
+      eventLoopDelayMax: lateMs(loopDelay.max),
       gcCount: gcs.length,
       gcTotalMs: Math.round(gcs.reduce((a, g) => a + g.ms, 0)),
       gcMaxMs: Math.round((longest?.ms ?? 0) * 10) / 10,

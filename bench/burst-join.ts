@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
 import { POOL_OWNER } from '../provisioning/pool-set.ts';
 import { composeServer } from '../server/compose.ts';
@@ -17,6 +17,7 @@ import { loadConfig } from '../server/config.ts';
 import { logger, setLogLevel } from '../server/log.ts';
 import { TermClient } from '../server/testing/term-client.ts';
 import { percentile } from './bench-kit.ts';
+import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 const fmt = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
 
@@ -81,7 +82,7 @@ async function burst(poolK: number, n: number, bootAhead = false): Promise<void>
     }
     const load0 = loadavg();
     // The server runs in this process: how busy its thread was during the burst, and how long its event loop stalled.
-    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    const loopDelay = loopDelayMonitor();
     loopDelay.enable();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -118,7 +119,7 @@ async function burst(poolK: number, n: number, bootAhead = false): Promise<void>
     };
     console.log(`  first / median / last: join answered ${phase((t) => t.joinedAt)}; socket welcomed ${phase((t) => t.welcomedAt)}`);
     console.log(
-      `  server process: ${((cpu.user + cpu.system) / 1000 / burstMs).toFixed(2)} CPU-seconds per second over the ${fmt(burstMs)} burst; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+      `  server process: ${((cpu.user + cpu.system) / 1000 / burstMs).toFixed(2)} CPU-seconds per second over the ${fmt(burstMs)} burst; event loop delay p99 ${lateMs(loopDelay.percentile(99)).toFixed(0)} ms, max ${lateMs(loopDelay.max).toFixed(0)} ms`,
     );
     for (const f of failed.slice(0, 3)) if (!f.ok) console.log(`  failed: ${f.why}`);
     await composed.stack.service.end(w.id);
