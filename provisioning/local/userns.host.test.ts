@@ -13,7 +13,7 @@ import { leftoversOf } from './leftovers.ts';
 import { createLocalProvider } from './local-provider.ts';
 import type { LocalProvider } from './local-provider.ts';
 import { envDir, listEnvIds, readState } from './state.ts';
-import { canRunHosts, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
+import { canRunHosts, mountsUnder, sshRun, testConfig, testProvider } from '../testing/host-test-support.ts';
 
 /** The pid of the host's own init (systemd): the child of its nspawn. */
 async function initPid(nspawnPid: number): Promise<number> {
@@ -21,8 +21,7 @@ async function initPid(nspawnPid: number): Promise<number> {
   return Number(kids[0]);
 }
 
-const idmappedMountsUnder = async (dir: string): Promise<string[]> =>
-  (await fs.readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => (l.split(' ')[1] ?? '').startsWith(`${dir}/`) && l.includes('idmapped'));
+const idmappedMountsUnder = async (dir: string): Promise<string[]> => (await mountsUnder(`${dir}/`)).filter((l) => l.includes('idmapped'));
 
 describe.skipIf(!canRunHosts || testConfig.hostIsolation !== 'userns')('unprivileged hosts (userns)', () => {
   let provider: LocalProvider;
