@@ -6,6 +6,7 @@
 // Started by attendee-capacity.ts (fork, IPC only); messages are LoadCommand in, LoadReply out.
 import { performance } from 'node:perf_hooks';
 import { TermClient } from '../server/testing/term-client.ts';
+import { BENCH_TAG } from './bench-kit.ts';
 import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 export type LoadCommand =
@@ -14,14 +15,14 @@ export type LoadCommand =
   | { type: 'close' };
 export type LoadReply =
   | { type: 'joined'; attendees: number }
-  | { type: 'typed'; samples: number[]; loopDelayP99Ms: number; loopDelayMaxMs: number; cpuSeconds: number }
+  | { type: 'typed'; samples: Record<string, number[]>; loopDelayP99Ms: number; loopDelayMaxMs: number; cpuSeconds: number }
   | { type: 'closed' }
   | { type: 'failed'; error: string };
 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const attendees: { client: TermClient; hosts: string[] }[] = [];
+const attendees: { client: TermClient; hosts: string[]; i: number }[] = [];
 
 async function join(c: Extract<LoadCommand, { type: 'join' }>, token: string, i: number): Promise<void> {
   const res = await fetch(`${c.url}api/join/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `Attendee ${i}` }) });
@@ -32,14 +33,13 @@ async function join(c: Extract<LoadCommand, { type: 'join' }>, token: string, i:
   await client.welcome;
   c.hosts.forEach((host, channel) => client.send({ type: 'term-open', channel, host, cols: 100, rows: 30 }));
   await Promise.all(c.hosts.map((_, channel) => client.waitFor((m) => m.type === 'term-state' && m.channel === channel && m.state === 'connected', 120_000)));
-  if (c.cheap) {
-    // The shell becomes cat: the host's tty echoes each key, nothing renders a prompt. Waits for
-    // the echo of the command, then for the shell to be gone (its last output settles).
-    c.hosts.forEach((_, channel) => client.send({ type: 'term-input', channel, data: 'exec cat\r' }));
-    await Promise.all(c.hosts.map((_, channel) => client.waitFor((m) => m.type === 'term-output' && m.channel === channel && m.data.includes('\n'), 60_000)));
-    await sleep(500);
-  }
-  attendees.push({ client, hosts: c.hosts });
+  // Each terminal is tagged (a shell comment) so the server's per-key timings can be paired with ours.
+  // With cheap, the shell becomes cat: the host's tty echoes each key, nothing renders a prompt. Waits
+  // for the echo of the line, then for its output to settle (the shell gone, or its next prompt).
+  c.hosts.forEach((_, channel) => client.send({ type: 'term-input', channel, data: `${c.cheap ? 'exec cat ' : ''}# ${BENCH_TAG} ${i}/${channel}\r` }));
+  await Promise.all(c.hosts.map((_, channel) => client.waitFor((m) => m.type === 'term-output' && m.channel === channel && m.data.includes('\n'), 60_000)));
+  await sleep(500);
+  attendees.push({ client, hosts: c.hosts, i });
 }
 
 /** Types like a person on one terminal (a key every ~gap ms) and records each echo's time. */
@@ -67,11 +67,12 @@ async function typeLoop(client: TermClient, channel: number, keys: number, gapMs
 }
 
 async function typeAll(keys: number, gapMs: number): Promise<LoadReply> {
-  const samples: number[] = [];
+  // Keystroke times per terminal, by its tag, in the order typed.
+  const samples: Record<string, number[]> = {};
   const loop = loopDelayMonitor();
   const cpu0 = process.cpuUsage();
   loop.enable();
-  await Promise.all(attendees.flatMap((a) => a.hosts.map((_, channel) => typeLoop(a.client, channel, keys, gapMs, samples))));
+  await Promise.all(attendees.flatMap((a) => a.hosts.map((_, channel) => typeLoop(a.client, channel, keys, gapMs, (samples[`${a.i}/${channel}`] = [])))));
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
   return { type: 'typed', samples, loopDelayP99Ms: lateMs(loop.percentile(99)), loopDelayMaxMs: lateMs(loop.max), cpuSeconds: (cpu.user + cpu.system) / 1e6 };

@@ -18,6 +18,12 @@ import { SshPool } from '../server/ssh/ssh-pool.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
+/**
+ * What a load generator types into a terminal before its keys (`# lw-bench-tag <tag>`), so that
+ * bench-server.ts can say whose terminal its timings are (PhaseTimings.keyHostMs).
+ */
+export const BENCH_TAG = 'lw-bench-tag';
+
 export interface BenchEnv {
   env: Environment;
   ssh: SshPool;

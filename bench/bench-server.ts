@@ -16,6 +16,7 @@ import { composeServer } from '../server/compose.ts';
 import { loadConfig } from '../server/config.ts';
 import { setLogLevel } from '../server/log.ts';
 import { ShellHub } from '../server/terminals/shell-hub.ts';
+import { BENCH_TAG } from './bench-kit.ts';
 import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 /**
@@ -36,24 +37,39 @@ export interface PhaseTimings {
   gcTotalMs: number;
   gcMaxMs: number;
   gcMaxKind: string;
+  /**
+   * Per tagged terminal (a load generator types `# lw-bench-tag <tag>` into it first), the host round trip
+   * of each single-key write in order: the bench pairs them with the load generator's keystroke times.
+   */
+  keyHostMs: Record<string, number[]>;
 }
+const TAGGED = new RegExp(`${BENCH_TAG} (\\S+)`);
 
 // Bench-only timing of every terminal channel (the production code is not touched): each shell the
 // hub opens notes when input was written and times the first output after it.
 const roundTrips = createHistogram();
+let keyHostMs: Record<string, number[]> | undefined;
 const loopDelay = loopDelayMonitor();
 const hubOpen = Object.getOwnPropertyDescriptor(ShellHub.prototype, 'open')?.value as ShellHub['open'];
 ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<ShellHub['open']>): Promise<ClientChannel> {
   const channel = await hubOpen.apply(this, args);
   let sentAt: number | undefined;
+  let tag: string | undefined;
+  // A single key (not a tag line or a ^U): its round trip is paired with the load generator's.
+  let key = false;
   const write = channel.write.bind(channel) as (...a: unknown[]) => boolean;
   channel.write = ((...a: unknown[]) => {
+    const text = String(a[0]);
+    tag ??= TAGGED.exec(text)?.[1];
+    if (sentAt === undefined) key = text.length === 1 && text !== '\x15';
     sentAt ??= performance.now();
     return write(...a);
   }) as ClientChannel['write'];
   channel.prependListener('data', () => {
     if (sentAt === undefined) return;
-    roundTrips.record(Math.max(1, Math.round((performance.now() - sentAt) * 1e3)));
+    const us = Math.max(1, Math.round((performance.now() - sentAt) * 1e3));
+    roundTrips.record(us);
+    if (key && tag && keyHostMs) (keyHostMs[tag] ??= []).push(us / 1e3);
     sentAt = undefined;
   });
   return channel;
@@ -120,6 +136,7 @@ process.on('SIGUSR2', () => {
     if (!inPhase) {
       inPhase = true;
       roundTrips.reset();
+      keyHostMs = {};
       loopDelay.reset();
       loopDelay.enable();
       gcs = [];
@@ -146,7 +163,9 @@ process.on('SIGUSR2', () => {
       gcTotalMs: Math.round(gcs.reduce((a, g) => a + g.ms, 0)),
       gcMaxMs: Math.round((longest?.ms ?? 0) * 10) / 10,
       gcMaxKind: longest?.kind ?? '',
+      keyHostMs: keyHostMs ?? {},
     };
+    keyHostMs = undefined;
     if (inspector && profileDir) {
       const { profile } = await inspector.post('Profiler.stop');
       writeFileSync(path.join(profileDir, `server-${n++}.cpuprofile`), JSON.stringify(profile));
