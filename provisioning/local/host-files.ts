@@ -45,7 +45,53 @@ export const MASKED_UNITS: readonly string[] = [
   // The image's system users exist already (made as its packages were installed); the root is not remounted.
   'systemd-sysusers.service',
   'systemd-remount-fs.service',
+  // Two processes with nothing to do in a host: the image's sysctl.d sets only kernel.* and fs.* keys, read-only
+  // inside nspawn (only /proc/sys/net is writable), and no tmpfiles.d line is under /dev (nspawn makes /dev).
+  'systemd-sysctl.service',
+  'systemd-tmpfiles-setup-dev.service',
 ];
+
+/**
+ * networkd and journald start sandboxed (a seccomp filter, a read-only mount namespace, device and IP BPF
+ * programs), set up by systemd each time they start: ~30 ms of networkd's ~46 ms of boot CPU per host, ~8 ms of
+ * journald's ~34 ms (3 hosts booting at once, A/B in one window). Inside a
+ * lab host root is the attendee's, so this sandbox keeps nothing from anyone; the host's own isolation is nspawn's.
+ * Users, capabilities and everything the services do are unchanged.
+ */
+export const UNSANDBOXED_DROP_IN = [
+  '# Written by labwright: no per-service sandbox in a lab host (boot CPU).',
+  '[Service]',
+  'SystemCallFilter=',
+  'SystemCallArchitectures=',
+  'SystemCallErrorNumber=',
+  'ProtectSystem=no',
+  'ProtectHome=no',
+  'ProtectProc=default',
+  'ProtectClock=no',
+  'ProtectKernelLogs=no',
+  'ProtectKernelModules=no',
+  'ProtectControlGroups=no',
+  'RestrictNamespaces=no',
+  'RestrictAddressFamilies=',
+  'RestrictRealtime=no',
+  'RestrictSUIDSGID=no',
+  'MemoryDenyWriteExecute=no',
+  'LockPersonality=no',
+  'DeviceAllow=',
+  'IPAddressDeny=',
+  '',
+].join('\n');
+
+/** The units UNSANDBOXED_DROP_IN is written for. */
+export const UNSANDBOXED_UNITS: readonly string[] = ['systemd-networkd.service', 'systemd-journald.service'];
+
+/**
+ * Go's collector in dockerd, containerd and etcd: at its default (GOGC=100) it runs again and again while each
+ * starts (a small heap, much allocation). At 200 the three used ~35 ms less CPU per host to boot (A/B, 3 hosts
+ * booting at once: dockerd 239 → 216 ms, containerd 72 → 60 ms, etcd about the same), for ~3 MB more resident
+ * memory between them once booted (containerd +2.3 MB, etcd +0.8 MB, dockerd +0.5 MB, of ~140 MB).
+ */
+export const GO_GC_ENVIRONMENT = 'Environment=GOGC=200';
 
 /**
  * systemd's generators, each a process run before any unit starts (~40 ms of CPU apiece here, twelve of them on
@@ -197,6 +243,7 @@ export function etcdDropIn(input: HostFilesInput): string {
     '[Service]',
     'Restart=on-failure',
     'RestartSec=1s',
+    GO_GC_ENVIRONMENT,
   ];
   if (self.address !== first) {
     lines.push(
@@ -240,9 +287,11 @@ export async function writeHostFiles(root: string, input: HostFilesInput): Promi
     // Replaces the image's drop-in of the same name: an empty ExecStartPost= clears the import check.
     if (input.dockerSeeded) await put(root, 'etc/systemd/system/docker.service.d/labwright-images.conf', seededDockerDropIn(), 0o644, id);
     await put(root, 'etc/containerd/config.toml', CONTAINERD_CONFIG, 0o644, id);
+    await put(root, 'etc/systemd/system/docker.service.d/labwright.conf', `[Service]\n${GO_GC_ENVIRONMENT}\n`, 0o644, id);
     // No kernel modules to load from inside a host (modprobe fails there): one process less before containerd.
-    await put(root, 'etc/systemd/system/containerd.service.d/labwright.conf', '[Service]\nExecStartPre=\n', 0o644, id);
+    await put(root, 'etc/systemd/system/containerd.service.d/labwright.conf', `[Service]\nExecStartPre=\n${GO_GC_ENVIRONMENT}\n`, 0o644, id);
   }
+  for (const unit of UNSANDBOXED_UNITS) await put(root, `etc/systemd/system/${unit}.d/labwright.conf`, UNSANDBOXED_DROP_IN, 0o644, id);
   for (const unit of MASKED_UNITS) await link(root, `etc/systemd/system/${unit}`, '/dev/null', id);
   for (const g of DISABLED_GENERATORS) await link(root, `etc/systemd/system-generators/${g}`, '/dev/null', id);
   // multi-user, not graphical: nothing graphical is installed, one target less to reach.

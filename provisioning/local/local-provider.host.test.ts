@@ -58,8 +58,18 @@ describe.skipIf(!canRunHosts)('local provider: 3 hosts with etcd and docker', ()
   });
 
   it('starts the services the lab declares, and none of the boot-only units a lab host does not need', async () => {
-    const r = await sshRun(env, 'host0', 'systemctl is-active etcd.service docker.service containerd.service ssh.service systemd-networkd.service; systemctl get-default; systemctl is-enabled systemd-update-utmp.service systemd-journal-flush.service');
-    expect(r.stdout.trim().split('\n')).toEqual(['active', 'active', 'active', 'active', 'active', 'multi-user.target', 'masked', 'masked']);
+    const r = await sshRun(env, 'host0', 'systemctl is-active etcd.service docker.service containerd.service ssh.service systemd-networkd.service; systemctl get-default; systemctl is-enabled systemd-update-utmp.service systemd-journal-flush.service systemd-sysctl.service systemd-tmpfiles-setup-dev.service');
+    expect(r.stdout.trim().split('\n')).toEqual(['active', 'active', 'active', 'active', 'active', 'multi-user.target', 'masked', 'masked', 'masked', 'masked']);
+  });
+
+  it("starts networkd and journald without a per-service sandbox, and Docker's and etcd's Go daemons with GOGC=200", async () => {
+    const r = await sshRun(env, 'host0', [
+      // nspawn's own seccomp filters are on every process of the host; the sandbox would add its own and a read-only root.
+      'for p in 1 $(pidof systemd-networkd) $(pidof systemd-journald); do echo $(grep ^Seccomp_filters: /proc/$p/status | cut -f2) $(findmnt -N $p -n -o OPTIONS / | cut -d, -f1); done | sort -u | wc -l',
+      'for p in dockerd containerd etcd; do tr "\\0" "\\n" < /proc/$(pidof $p)/environ | grep ^GOGC=; done',
+      'networkctl status host0 | grep -c routable',
+    ].join('; '));
+    expect(r.stdout.trim().split('\n')).toEqual(['1', 'GOGC=200', 'GOGC=200', 'GOGC=200', '1']);
   });
 
   it('boots without running systemd generators, and containerd without its Kubernetes (CRI) plugin', async () => {
