@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from './ssh-keys.ts';
 import { MAX_HOSTS } from '../../common/lab.ts';
 import { haveCommand, run } from '../exec.ts';
+import { allHostsReady, progressOf, rollBackCreate } from '../create-steps.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { pidAlive } from '../image/dir-lock.ts';
 import { quietLogger } from '../log.ts';
@@ -240,7 +241,7 @@ export class LocalProvider implements Provider {
 
   private async buildEnv(id: string, dir: string, spec: EnvironmentSpec, imageRootfs: string, seed: string | undefined, opts: CreateOptions): Promise<Environment> {
     const { signal } = opts;
-    const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
+    const progress = progressOf(opts);
     const keys = generateKeyPair(`labwright-${id}`);
     const state: EnvRecord = {
       version: 1,
@@ -326,27 +327,15 @@ export class LocalProvider implements Provider {
       const launchedMs = Date.now() - t0;
       elog.debug({ ms: launchedMs, ...steps }, 'hosts launched');
 
-      let ready = 0;
       const deadline = Date.now() + this.readyTimeoutMs;
-      await Promise.all(
-        state.hosts.map(async (h) => {
-          await this.waitReady(h, keys.private, spec.services, deadline, signal);
-          ready += 1;
-          progress('services', ready, state.hosts.length, `${h.name} ready${h.note ? ` (${h.note})` : ''}`);
-        }),
-      );
+      await allHostsReady(state.hosts, (h) => this.waitReady(h, keys.private, spec.services, deadline, signal), progress, (h) => h.note);
       state.status = 'ready';
       await writeState(this.config.dataDir, state);
       elog.info({ ms: Date.now() - t0, launchedMs, hosts: state.hosts.length }, 'environment ready');
       progress('ready', 1, 1, `environment ${id} ready`);
       return this.toEnvironment(state, keys.private);
     } catch (e) {
-      if (signal?.aborted) elog.info('create cancelled; rolling back');
-      else elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
-      await this.teardown(id, state).catch((te: unknown) => elog.error({ err: String(te) }, 'rollback failed'));
-      if (signal?.aborted) throw new ProvisionError('aborted', `creating ${id} was cancelled`);
-      if (e instanceof ProvisionError) throw e;
-      throw new ProvisionError('boot-failed', `environment ${id}: ${e instanceof Error ? e.message : String(e)}`);
+      return rollBackCreate(e, id, { signal, log: elog, teardown: () => this.teardown(id, state) });
     }
   }
 

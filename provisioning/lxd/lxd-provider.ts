@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from '../local/ssh-keys.ts';
+import { allHostsReady, progressOf, rollBackCreate } from '../create-steps.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { pidAlive, withDirLock } from '../image/dir-lock.ts';
 import { writeHostFiles } from '../local/host-files.ts';
@@ -178,7 +179,7 @@ export class LxdProvider implements Provider {
 
   private async build(client: LxdClient, id: string, spec: EnvironmentSpec, fingerprint: string, imageRootfs: string, opts: CreateOptions): Promise<Environment> {
     const { signal } = opts;
-    const progress = (phase: string, done: number, total: number, message: string): void => opts.onProgress?.({ phase, done, total, message });
+    const progress = progressOf(opts);
     const elog = this.log.child({ env: id });
     const t0 = Date.now();
     const keys = generateKeyPair(`labwright-${id}`);
@@ -227,27 +228,15 @@ export class LxdProvider implements Provider {
       );
       elog.debug({ ms: Date.now() - t0 }, 'hosts started');
       const env = await this.toEnvironment(client, id, await this.instancesOf(client, id));
-      let ready = 0;
       const deadline = Date.now() + this.readyTimeoutMs;
-      await Promise.all(
-        env.hosts.map(async (h) => {
-          await this.waitReady(h, keys.private, spec.services, deadline, signal);
-          ready += 1;
-          progress('services', ready, env.hosts.length, `${h.name} ready`);
-        }),
-      );
+      await allHostsReady(env.hosts, (h) => this.waitReady(h, keys.private, spec.services, deadline, signal), progress);
       await Promise.all(peers.map((_, i) => client.call('PATCH', `/1.0/instances/${instanceName(id, i)}`, { body: { config: { [KEY.status]: 'ready' } } })));
       elog.info({ ms: Date.now() - t0, hosts: peers.length }, 'environment ready');
       progress('ready', 1, 1, `environment ${id} ready`);
       return env;
     } catch (e) {
       placement?.release();
-      if (signal?.aborted) elog.info('create cancelled; rolling back');
-      else elog.warn({ err: e instanceof Error ? e.message : String(e) }, 'create failed; rolling back');
-      await this.teardown(client, id).catch((te: unknown) => elog.error({ err: String(te) }, 'rollback failed'));
-      if (signal?.aborted) throw new ProvisionError('aborted', `creating ${id} was cancelled`);
-      if (e instanceof ProvisionError) throw e;
-      throw new ProvisionError('boot-failed', `environment ${id}: ${e instanceof Error ? e.message : String(e)}`);
+      return rollBackCreate(e, id, { signal, log: elog, teardown: () => this.teardown(client, id) });
     }
   }
 
