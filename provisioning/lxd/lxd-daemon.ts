@@ -99,9 +99,16 @@ export async function stopDaemon(dir: string): Promise<void> {
   if (!(await daemonAnswers(dir))) return;
   await run('lxd', ['shutdown', '--timeout', '60'], { env: { ...process.env, LXD_DIR: dir }, okCodes: [0, 1] });
   for (let i = 0; i < 100 && (await daemonAnswers(dir)); i++) await sleep(100);
-  // LXD unmounts its pool on shutdown but leaves the loop device attached to the pool's file, and the
-  // kernel's btrfs keeps the device registered: `losetup -d` then only marks it to go when it is closed
-  // (seen on a loaded machine: still attached minutes later). Forget it in btrfs, then detach, until none is left.
+  await detachPoolLoops(dir);
+}
+
+/**
+ * Detaches the loop devices of the pool files under `dir`, once nothing has them mounted. LXD unmounts its
+ * pool on shutdown but leaves the loop device attached to the pool's file, and the kernel's btrfs keeps the
+ * device registered: `losetup -d` then only marks it to go when it is closed (seen on a loaded machine:
+ * still attached minutes later). Forget it in btrfs, then detach, until none is left (10 s at most).
+ */
+export async function detachPoolLoops(dir: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const devs = await loopDevicesUnder(dir);
     if (devs.length === 0) return;

@@ -2,16 +2,18 @@
 // daemon per member with its own LXD_DIR, each in a network and mount namespace of its own (the net one
 // joined to a bridge in the root namespace, 10.252.0.0/24, made here), each with a btrfs pool on a loop
 // file. For tests only: everything it makes (daemons, containers, namespaces, links, loop files, mounts)
-// goes in close().
+// goes in close(), and what a killed test run left goes when the next one starts (lxd-cluster-sweep.ts).
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { LxdClient } from '../lxd-client.ts';
+import { detachPoolLoops } from '../lxd-daemon.ts';
+import { claimRun, clusterNames, RUN_DIR_PREFIX, sweepStaleLxdClusters } from './lxd-cluster-sweep.ts';
+import { cmdlineOf, killNamespaces, pidsInNamespaces } from './namespace-processes.ts';
 
 const pexec = promisify(execFile);
 
@@ -79,56 +81,13 @@ async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: 
 
 const quiet = (p: Promise<unknown>): Promise<void> => p.then(() => undefined, () => undefined);
 
-/**
- * Pids of a member's processes: those in its network or mount namespace (a proxy device's forkproxy ends
- * up in its container's network namespace but keeps the member's mount namespace).
- */
-async function memberPids(m: ClusterMember): Promise<number[]> {
-  if (m.namespaces.length === 0) return [];
-  const out: number[] = [];
-  for (const entry of await fs.readdir('/proc').catch(() => [])) {
-    const pid = Number(entry);
-    if (!(pid > 0) || pid === process.pid) continue;
-    for (const ns of ['net', 'mnt']) {
-      const id = await fs.readlink(`/proc/${pid}/ns/${ns}`).catch(() => '');
-      if (id && m.namespaces.includes(id)) {
-        out.push(pid);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-async function cmdline(pid: number): Promise<string> {
-  return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
-}
-
-/** Kills every process of a member: its containers first (their init, which takes the pid namespace with it), then its namespace. */
+/** Kills every process of a member (daemon, holder, containers, proxies) as a machine dies. */
 async function killAll(m: ClusterMember): Promise<void> {
-  const pids = await memberPids(m);
-  for (const pid of pids) {
-    if (!(await cmdline(pid)).startsWith('[lxc monitor]')) continue;
-    const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).map(Number).filter((n) => n > 0);
-    for (const c of children) quietKill(c);
-  }
+  await killNamespaces(m.namespaces);
   m.daemon?.kill('SIGKILL');
   m.holder?.kill('SIGKILL');
-  for (const pid of pids) quietKill(pid);
-  for (let i = 0; i < 50 && (await memberPids(m)).length > 0; i++) {
-    for (const pid of await memberPids(m)) quietKill(pid);
-    await sleep(100);
-  }
   m.daemon = null;
   m.holder = null;
-}
-
-function quietKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
 }
 
 /**
@@ -165,17 +124,25 @@ async function holdNamespaces(m: ClusterMember): Promise<number> {
   return holder.pid;
 }
 
+/**
+ * Starts a cluster, after sweeping what killed earlier runs left (logged); fails when another live run (a
+ * test process still running) has the subnet.
+ */
 export async function startLxdCluster(opts: { members?: number; poolGb?: number; log?: (line: string) => void } = {}): Promise<LxdTestCluster> {
   const problem = lxdClusterProblem();
   if (problem) throw new Error(`cannot start an LXD cluster: ${problem}`);
   const count = opts.members ?? 2;
   const poolGb = opts.poolGb ?? 4;
   const log = opts.log ?? (() => undefined);
+  await sweepStaleLxdClusters(log);
   const routes = await sh('ip', ['-4', 'route', 'show', `${CLUSTER_SUBNET}.0/24`]);
-  if (routes.trim()) throw new Error(`${CLUSTER_SUBNET}.0/24 is in use on this machine (${routes.trim()}): another cluster test running?`);
+  if (routes.trim()) throw new Error(`${CLUSTER_SUBNET}.0/24 is in use on this machine (${routes.trim()}) by a cluster test still running`);
   const id = randomBytes(3).toString('hex');
-  const bridge = `lwc${id}br`;
-  const root = await fs.mkdtemp('/tmp/lwlxdc-');
+  const names = clusterNames(id);
+  const bridge = names.bridge;
+  const root = await fs.mkdtemp(RUN_DIR_PREFIX);
+  // Before anything else of the run exists: a later run's sweep leaves it alone while this process lives.
+  await claimRun(root, id);
   // Unprivileged containers' root (a mapped id) must traverse down to their rootfs, as in /var/lib/lxd.
   await fs.chmod(root, 0o711);
   const members: ClusterMember[] = [];
@@ -195,25 +162,18 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
       for (const [i, m] of members.entries()) {
         await killAll(m);
         // The pair goes with its outer end, even while the kernel still holds the namespace a while.
-        await quiet(sh('ip', ['link', 'del', `lwc${id}v${i + 1}`]));
+        await quiet(sh('ip', ['link', 'del', names.veth(i + 1)]));
         await quiet(sh('ip', ['netns', 'del', m.netns]));
       }
       await quiet(sh('ip', ['link', 'del', bridge]));
       // The daemons' mounts (btrfs pools on their loop files, shmounts) lived in their members' mount
       // namespaces and went with their last process; a loop device left bound goes here.
-      for (const m of members) {
-        const img = path.join(m.dir, 'disks', `${CLUSTER_POOL}.img`);
-        const loops = await sh('losetup', ['-j', img]).catch(() => '');
-        for (const line of loops.split('\n')) {
-          const dev = line.split(':')[0];
-          if (dev) await quiet(sh('losetup', ['-d', dev]));
-        }
-      }
+      await detachPoolLoops(root);
       await fs.rm(root, { recursive: true, force: true });
     },
     leftovers: async () => {
       const out: string[] = [];
-      for (const m of members) for (const pid of await memberPids(m)) out.push(`process ${pid} of ${m.name}: ${await cmdline(pid)}`);
+      for (const m of members) for (const pid of await pidsInNamespaces(m.namespaces)) out.push(`process ${pid} of ${m.name}: ${await cmdlineOf(pid)}`);
       const netns = await sh('ip', ['netns', 'list']).catch(() => '');
       for (const m of members) if (netns.split('\n').some((l) => l.split(' ')[0] === m.netns)) out.push(`network namespace ${m.netns}`);
       const links = await sh('ip', ['-br', 'link']).catch(() => '');
@@ -229,12 +189,12 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
     await sh('ip', ['addr', 'add', `${CLUSTER_SUBNET}.1/24`, 'dev', bridge]);
     await sh('ip', ['link', 'set', bridge, 'up']);
     for (let i = 1; i <= count; i++) {
-      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: `lwc${id}m${i}`, dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
+      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: names.netns(i), dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
       members.push(m);
       await fs.mkdir(m.dir, { mode: 0o711 });
       const holderPid = await holdNamespaces(m);
       await sh('ip', ['netns', 'attach', m.netns, String(holderPid)]);
-      const outer = `lwc${id}v${i}`;
+      const outer = names.veth(i);
       await sh('ip', ['link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns]);
       await sh('ip', ['link', 'set', outer, 'master', bridge, 'up']);
       const inNs = (...args: string[]): Promise<string> => sh('ip', ['netns', 'exec', m.netns, ...args]);
