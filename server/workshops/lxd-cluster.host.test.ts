@@ -90,7 +90,8 @@ describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster',
     dir = mkdtempSync(path.join(os.tmpdir(), 'lw-lxd-cluster-'));
     mkdirSync(path.join(dir, 'labs', LAB_ID), { recursive: true });
     writeFileSync(path.join(dir, 'labs', LAB_ID, 'lab.md'), LAB);
-    cluster = await startLxdCluster({ poolGb: 6 });
+    // What it logs: what it swept of a killed earlier run, how long forming took.
+    cluster = await startLxdCluster({ poolGb: 6, log: (l) => console.log(`lxd cluster: ${l}`) });
     timings.clusterFormedMs = Math.round(cluster.formedMs);
     for (const [f, pem] of [['client.crt', cluster.clientCert], ['client.key', cluster.clientKey], ['cluster.crt', cluster.serverCert]] as const) writeFileSync(path.join(dir, f), pem, { mode: 0o600 });
     const config = loadConfig(
