@@ -3,6 +3,9 @@
 // certificate. The attendees' environments land on both members; a terminal and a check work on each;
 // then one member dies (daemon and containers killed) and its attendee is told — hosts unreachable,
 // a check that cannot be evaluated rather than failed — while the other attendee keeps working.
+// First (in this file, so that no two clusters want the subnet at once): a test run killed with its cluster
+// up leaves namespaces, links, mounted pools, processes and its directory; the next start sweeps them.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,10 +14,15 @@ import type { CheckResult } from '../../common/checks.ts';
 import type { ServerMessage } from '../../common/protocol.ts';
 import { parseServerFrame } from '../../common/protocol.ts';
 import type { WorkshopInfo } from '../../common/workshop.ts';
+import { run } from '../../provisioning/exec.ts';
+import { listLinks } from '../../provisioning/local/network.ts';
+import { LxdClient } from '../../provisioning/lxd/lxd-client.ts';
+import { loopDevicesUnder } from '../../provisioning/lxd/lxd-daemon.ts';
 import type { LxdProvider } from '../../provisioning/lxd/lxd-provider.ts';
 import { createLxdProvider, subnetsDirOf } from '../../provisioning/lxd/lxd-provider.ts';
 import type { LxdTestCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
 import { lxdClusterProblem, startLxdCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
+import { sweepStaleLxdClusters } from '../../provisioning/lxd/testing/lxd-cluster-sweep.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import type { ComposedServer } from '../compose.ts';
 import { composeServer } from '../compose.ts';
@@ -74,6 +82,79 @@ async function seen<T>(a: Attendee, pred: (m: ServerMessage) => T | undefined, w
     ms,
   );
 }
+
+interface Crashed {
+  root: string;
+  netns: string[];
+  leakedPid: number;
+}
+
+/** Starts a cluster in a child process and SIGKILLs its process group once the cluster is up. */
+async function crashedRun(): Promise<Crashed> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'provisioning', 'lxd', 'testing', 'lxd-cluster-child.ts')], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const crashed = await new Promise<Crashed>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      const line = buf.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line) as Crashed);
+    });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before its cluster was up`)));
+  });
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+  return crashed;
+}
+
+const netnsList = async (): Promise<string> => (await run('ip', ['netns', 'list'])).stdout;
+const pidExists = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+describe.skipIf(problem !== undefined)('an LXD test cluster after a killed test run', () => {
+  let cluster: LxdTestCluster | undefined;
+  let crashed: Crashed | undefined;
+
+  afterAll(async () => {
+    await cluster?.close();
+    if (cluster) expect(await cluster.leftovers()).toEqual([]);
+    // Should the sweep have failed: what the crash left goes anyway.
+    await sweepStaleLxdClusters();
+  }, 120_000);
+
+  it('sweeps what the killed run left, forms anew, and leaves a live cluster alone', { timeout: 300_000 }, async () => {
+    crashed = await crashedRun();
+    const id = crashed.netns[0]!.replace(/^lwc|m1$/g, '');
+    // The crash as it is: the members' namespaces and links, the pool still mounted (a surviving process
+    // holds the member's mount namespace) on its loop device, the run's directory.
+    expect((await listLinks()).filter((l) => l.startsWith(`lwc${id}`)).sort()).toEqual([`lwc${id}br`, `lwc${id}v1`, `lwc${id}v2`]);
+    for (const n of crashed.netns) expect(await netnsList()).toContain(n);
+    expect(pidExists(crashed.leakedPid)).toBe(true);
+    expect(await loopDevicesUnder(path.join(crashed.root, 'm1'))).toHaveLength(1);
+    expect(existsSync(crashed.root)).toBe(true);
+
+    const log: string[] = [];
+    cluster = await startLxdCluster({ poolGb: 2, log: (l) => log.push(l) });
+    console.log(`formed after the sweep in ${Math.round(cluster.formedMs)} ms; ${log.join('\n')}`);
+    expect(log.some((l) => l.startsWith('sweeping a stale LXD cluster run') && l.includes(crashed!.root))).toBe(true);
+    expect(log).toContain(`swept link lwc${id}br`);
+    expect((await listLinks()).filter((l) => l.startsWith(`lwc${id}`))).toEqual([]);
+    for (const n of crashed.netns) expect(await netnsList()).not.toContain(n);
+    expect(pidExists(crashed.leakedPid)).toBe(false);
+    expect(await loopDevicesUnder(crashed.root)).toEqual([]);
+    expect(existsSync(crashed.root)).toBe(false);
+
+    // This process's cluster is live: a sweep (another run starting) finds nothing to remove, and it still answers.
+    expect(await sweepStaleLxdClusters()).toEqual([]);
+    await expect(startLxdCluster({ poolGb: 2 })).rejects.toThrow(/in use on this machine .* by a cluster test still running/);
+    const client = new LxdClient({ socketPath: path.join(cluster.members[0]!.dir, 'unix.socket') });
+    try {
+      const members = await client.get<{ server_name: string; status: string }[]>('/1.0/cluster/members?recursion=1');
+      expect(members.map((m) => `${m.server_name} ${m.status}`).sort()).toEqual(['m1 Online', 'm2 Online']);
+    } finally {
+      client.close();
+    }
+  });
+});
 
 describe.skipIf(problem !== undefined)('a workshop on a two-member LXD cluster', () => {
   let dir: string;
