@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProvisionError } from '../provider.ts';
 import type { Environment } from '../provider.ts';
 import { canRunHosts, sshRun, testConfig } from '../testing/host-test-support.ts';
+import { claim, ownerAlive, ownerIn } from '../testing/process-owner.ts';
+import { pidAlive } from '../image/dir-lock.ts';
 import { ensureImage } from '../image/build-image.ts';
 import { KEY, instanceName, networkConfig, networkName } from './lxd-config.ts';
 import { daemonAnswers, loopDevicesUnder, stopDaemon } from './lxd-daemon.ts';
@@ -24,17 +26,32 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
   let env: Environment;
   const phases = new Set<string>();
 
+  // Which test process owns the daemon it started (a file beside the daemon's): a run killed before its
+  // afterAll leaves the daemon running and its environment ready; the next run takes both over (a new
+  // provider would adopt the environment and nobody would destroy it, and the daemon would never stop).
+  const ownerFile = path.join(config.lxdDir, 'test-owner.json');
+  let ownsDaemon = false;
+
   beforeAll(async () => {
     await ensureImage({ cacheDir: config.cacheDir });
+    const before = await ownerIn(ownerFile);
+    const orphaned = before !== undefined && !(await ownerAlive(before)) && (await daemonAnswers(config.lxdDir));
     provider = createLxdProvider(config, { readyTimeoutMs: 150_000 });
+    for (const left of await provider.list()) {
+      if (left.spec.owner === 'test' && left.creatorPid !== undefined && !pidAlive(left.creatorPid)) await provider.destroy(left);
+    }
+    ownsDaemon = provider.startedDaemon || orphaned;
+    if (ownsDaemon) await claim(ownerFile);
     env = await provider.create({ hosts: ['host0', 'host1'], services: { etcd: 'cluster', docker: true }, owner: 'test' }, { onProgress: (p) => phases.add(p.phase) });
   });
 
   afterAll(async () => {
     if (env) await provider.destroy(env).catch(() => undefined);
-    const started = provider?.startedDaemon;
     provider?.close();
-    if (started) await stopDaemon(config.lxdDir);
+    if (ownsDaemon) {
+      await stopDaemon(config.lxdDir);
+      await fs.rm(ownerFile, { force: true });
+    }
   });
 
   it('reports progress through network, boot and readiness', () => {
@@ -161,7 +178,7 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
   });
 
   it('env lxd-stop (stopLocalLxd) destroys what is left and stops the daemon Labwright started, with its storage pool mount', async () => {
-    if (!provider.startedDaemon) return; // someone else's daemon (a developer's running server): not ours to stop
+    if (!ownsDaemon) return; // someone else's daemon (a developer's running server): not ours to stop
     const left = await provider.create({ hosts: ['host0'], services: { etcd: 'none', docker: false }, owner: 'test' });
     provider.close();
     expect(await stopLocalLxd(config)).toEqual({ wasRunning: true, destroyed: [left.id] });

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../exec.ts';
 import { listLinks } from '../../local/network.ts';
+import { claim, ownerAlive, ownerIn } from '../../testing/process-owner.ts';
 import { detachPoolLoops } from '../lxd-daemon.ts';
 import { allPids, cmdlineOf, killNamespaces, namespaceOf } from './namespace-processes.ts';
 
@@ -23,35 +24,9 @@ export const clusterNames = (id: string) => ({
 });
 const NAME = /^lwc([0-9a-f]{6})(?:br|v\d+|m\d+)$/;
 
-interface Owner {
-  id: string;
-  pid: number;
-  /** The owner's start time (/proc/<pid>/stat field 22): a reused pid is not the owner. */
-  started: string;
-}
-
-async function startTimeOf(pid: number): Promise<string | undefined> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the command (which may hold spaces and parentheses): state is field 3, starttime field 22.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
-
 /** Marks `root` as this process's run `id`: until this process dies, no sweep touches the run. */
 export async function claimRun(root: string, id: string): Promise<void> {
-  const owner: Owner = { id, pid: process.pid, started: (await startTimeOf(process.pid)) ?? '' };
-  await fs.writeFile(path.join(root, OWNER_FILE), JSON.stringify(owner));
-}
-
-async function ownerOf(dir: string): Promise<Owner | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(path.join(dir, OWNER_FILE), 'utf8')) as Owner;
-  } catch {
-    return undefined;
-  }
-}
-
-async function alive(owner: Owner): Promise<boolean> {
-  return (await startTimeOf(owner.pid)) === owner.started;
+  await claim(path.join(root, OWNER_FILE), { id });
 }
 
 /** Processes that die with their run's owner (setpriv --pdeathsig): a member's holder and its daemon. */
@@ -87,10 +62,10 @@ export async function findStaleRuns(): Promise<StaleRuns> {
   const cmdlines = new Map<number, string>();
   for (const pid of await allPids()) cmdlines.set(pid, await cmdlineOf(pid));
   for (const dir of dirs) {
-    const owner = await ownerOf(dir);
+    const owner = await ownerIn<{ id: string }>(path.join(dir, OWNER_FILE));
     if (owner) {
       claimed.add(owner.id);
-      if (await alive(owner)) continue;
+      if (await ownerAlive(owner)) continue;
       stale.ids.push(owner.id);
       stale.dirs.push(dir);
       stale.reasons.push(`run ${owner.id} in ${dir}: its owner (pid ${owner.pid}) is gone`);
