@@ -24,6 +24,19 @@ export interface LxdDaemonOptions {
 
 export const socketPathOf = (dir: string): string => path.join(dir, 'unix.socket');
 
+/**
+ * The environment an LXD daemon of ours runs with. LXD fetches its cloud instance-type list from
+ * images.linuxcontainers.org as it starts (and daily): a DNS query and an HTTPS request to the outside world
+ * that Labwright never needs (its images are imported locally). Every HTTP client of the daemon honours
+ * https_proxy/http_proxy: pointed at a closed port on loopback, those requests fail at once, without a DNS
+ * lookup or a packet leaving the machine. `noProxy`: addresses the daemon must reach directly (a cluster's
+ * members, for one another).
+ */
+export function lxdDaemonEnv(dir: string, noProxy = ''): NodeJS.ProcessEnv {
+  const nowhere = 'http://127.0.0.1:9';
+  return { ...process.env, LXD_DIR: dir, https_proxy: nowhere, http_proxy: nowhere, HTTPS_PROXY: nowhere, HTTP_PROXY: nowhere, no_proxy: noProxy, NO_PROXY: noProxy };
+}
+
 /** True when a daemon answers on the socket of `dir`. */
 export async function daemonAnswers(dir: string): Promise<boolean> {
   const c = new LxdClient({ socketPath: socketPathOf(dir) });
@@ -60,7 +73,7 @@ export async function ensureDaemon(opts: LxdDaemonOptions): Promise<{ client: Lx
     try {
       // Detached into its own session: the daemon (and the hosts) outlive the process that started it.
       const args = ['--logfile', logFile, ...((await groupExists('lxd')) ? ['--group', 'lxd'] : [])];
-      const child = spawn('lxd', args, { env: { ...process.env, LXD_DIR: opts.dir }, detached: true, stdio: ['ignore', out, out] });
+      const child = spawn('lxd', args, { env: lxdDaemonEnv(opts.dir), detached: true, stdio: ['ignore', out, out] });
       child.on('error', () => undefined);
       child.unref();
     } finally {

@@ -31,9 +31,12 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
   // provider would adopt the environment and nobody would destroy it, and the daemon would never stop).
   const ownerFile = path.join(config.lxdDir, 'test-owner.json');
   let ownsDaemon = false;
+  /** When this run began, as LXD's log writes times (UTC, whole seconds). */
+  let startedAt = '';
 
   beforeAll(async () => {
     await ensureImage({ cacheDir: config.cacheDir });
+    startedAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
     const before = await ownerIn(ownerFile);
     const orphaned = before !== undefined && !(await ownerAlive(before)) && (await daemonAnswers(config.lxdDir));
     provider = createLxdProvider(config, { readyTimeoutMs: 150_000 });
@@ -52,6 +55,20 @@ describe.skipIf(!canRunHosts)('lxd provider: 2 hosts with etcd and docker on a r
       await stopDaemon(config.lxdDir);
       await fs.rm(ownerFile, { force: true });
     }
+  });
+
+  it('keeps the daemon it started from reaching out: its instance-type refresh goes to a closed loopback proxy, no DNS lookup', async () => {
+    if (!provider.startedDaemon) return; // a daemon started before this test, with whatever environment it had
+    const log = path.join(config.lxdDir, 'lxd.log');
+    // LXD tries to refresh its instance types as it starts; the log is appended to, so the last such line is this daemon's.
+    let last: string | undefined;
+    for (let i = 0; i < 300 && last === undefined; i++) {
+      const lines = (await fs.readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('Failed to update instance types'));
+      last = lines.filter((l) => (/time="([^"]+)"/.exec(l)?.[1] ?? '') >= startedAt).at(-1);
+      if (last === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(last).toContain('127.0.0.1:9');
+    expect(last).not.toMatch(/lookup|images\.linuxcontainers\.org on /);
   });
 
   it('reports progress through network, boot and readiness', () => {

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { LxdClient } from '../lxd-client.ts';
-import { detachPoolLoops } from '../lxd-daemon.ts';
+import { detachPoolLoops, lxdDaemonEnv } from '../lxd-daemon.ts';
 import { claimRun, clusterNames, RUN_DIR_PREFIX, sweepStaleLxdClusters } from './lxd-cluster-sweep.ts';
 import { cmdlineOf, killNamespaces, pidsInNamespaces } from './namespace-processes.ts';
 
@@ -188,6 +188,8 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
     await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
     await sh('ip', ['addr', 'add', `${CLUSTER_SUBNET}.1/24`, 'dev', bridge]);
     await sh('ip', ['link', 'set', bridge, 'up']);
+    // The members reach each other directly; anything else the daemons ask for goes nowhere (lxdDaemonEnv).
+    const memberAddresses = Array.from({ length: count }, (_, i) => `${CLUSTER_SUBNET}.${i + 2}`).join(',');
     for (let i = 1; i <= count; i++) {
       const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: names.netns(i), dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
       members.push(m);
@@ -205,7 +207,7 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
       // The daemon joins the holder's namespaces: its /sys shows this namespace's interfaces (LXD reads
       // /sys/class/net) and still has the machine's cgroups; its mounts (pool, shmounts) stay in there.
       const out = openSync(path.join(m.dir, 'daemon.out'), 'a');
-      m.daemon = spawn('nsenter', ['-t', String(holderPid), '-m', '-n', 'setpriv', '--pdeathsig', 'KILL', 'lxd', '--logfile', path.join(m.dir, 'lxd.log')], { env: { ...process.env, LXD_DIR: m.dir }, stdio: ['ignore', out, out] });
+      m.daemon = spawn('nsenter', ['-t', String(holderPid), '-m', '-n', 'setpriv', '--pdeathsig', 'KILL', 'lxd', '--logfile', path.join(m.dir, 'lxd.log')], { env: lxdDaemonEnv(m.dir, memberAddresses), stdio: ['ignore', out, out] });
       closeSync(out);
     }
     const lxdEnv = (m: ClusterMember): NodeJS.ProcessEnv => ({ ...process.env, LXD_DIR: m.dir });
