@@ -16,6 +16,8 @@ describe('terminal frames', () => {
     const frame = encodeTermFrame(TermFrameKind.Output, 5, data);
     expect(frame.buffer).toBe(data.buffer);
     expect([...frame]).toEqual([1, 0, 5, 0x68, 0x69, 0x0a]);
+    // The view equals any other view of the same bytes (what tests and consumers compare).
+    expect(data).toEqual(new Uint8Array([0x68, 0x69, 0x0a]));
     // A view of part of it has no header room of its own: copied, and the original is left alone.
     const part = encodeTermFrame(TermFrameKind.Output, 6, data.subarray(1));
     expect(part.buffer).not.toBe(data.buffer);
