@@ -122,9 +122,8 @@ class LoadDriver {
  * in the order typed. What remains is the server's part (the WebSocket both ways, its event loop, its
  * output batching) and the load generator's. Terminals whose counts differ are left out and counted.
  */
-function serverParts(keystrokes: Record<string, number[]>, host: Record<string, number[]>): { parts: number[]; terminals: number; unpaired: number } {
+function serverParts(keystrokes: Record<string, number[]>, host: Record<string, number[]>): { parts: number[]; unpaired: number } {
   const parts: number[] = [];
-  let terminals = 0;
   let unpaired = 0;
   for (const [tag, typed] of Object.entries(keystrokes)) {
     const echoed = host[tag];
@@ -132,10 +131,9 @@ function serverParts(keystrokes: Record<string, number[]>, host: Record<string, 
       unpaired++;
       continue;
     }
-    terminals++;
     typed.forEach((t, k) => parts.push(Math.max(0, t - (echoed[k] ?? 0))));
   }
-  return { parts: parts.sort((a, b) => a - b), terminals, unpaired };
+  return { parts: parts.sort((a, b) => a - b), unpaired };
 }
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
