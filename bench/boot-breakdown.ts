@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import { connectWhenUp, exec } from '../provisioning/local/ssh-probe.ts';
 import type { Environment } from '../provisioning/provider.ts';
+import { startTimeOf } from '../provisioning/testing/process-owner.ts';
 
 const UNITS = ['docker.service', 'containerd.service', 'etcd.service', 'ssh.service', 'systemd-networkd.service', 'systemd-journald.service', 'dbus.service', 'init.scope'];
 const SHORT: Record<string, string> = { 'docker.service': 'dockerd', 'containerd.service': 'containerd', 'etcd.service': 'etcd', 'ssh.service': 'sshd (logins included)', 'systemd-networkd.service': 'networkd', 'systemd-journald.service': 'journald', 'dbus.service': 'dbus', 'init.scope': 'systemd' };
@@ -45,9 +46,7 @@ export async function unitBreakdown(env: Environment, host: string, bootCpuMs: n
 
 /** When a process started, in ms of CLOCK_MONOTONIC-like boot time (/proc/<pid>/stat starttime). */
 export async function processStartMs(pid: number): Promise<number | undefined> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[19]);
+  const ticks = Number(await startTimeOf(pid));
   // USER_HZ is 100 on Linux x86 and arm.
   return Number.isFinite(ticks) && ticks > 0 ? ticks * 10 : undefined;
 }

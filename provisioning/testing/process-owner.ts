@@ -17,7 +17,7 @@ export async function startTimeOf(pid: number): Promise<string | undefined> {
 }
 
 /** This process as an owner. */
-export async function thisProcess(): Promise<ProcessOwner> {
+async function thisProcess(): Promise<ProcessOwner> {
   return { pid: process.pid, started: (await startTimeOf(process.pid)) ?? '' };
 }
 
