@@ -19,6 +19,8 @@ const pexec = promisify(execFile);
 
 /** The private subnet of the members; the root namespace's bridge is .1, members .2, .3, … */
 export const CLUSTER_SUBNET = '10.252.0';
+/** Member i's address (members count from 1; the bridge in the root namespace is .1). */
+const memberAddress = (i: number): string => `${CLUSTER_SUBNET}.${i + 1}`;
 /** The storage pool every member has (the name the LXD provider puts root disks on). */
 export const CLUSTER_POOL = 'labwright';
 
@@ -149,7 +151,7 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
   const t0 = performance.now();
   const cluster = {
     members,
-    url: `https://${CLUSTER_SUBNET}.2:8443`,
+    url: `https://${memberAddress(1)}:8443`,
     clientCert: '',
     clientKey: '',
     serverCert: '',
@@ -189,9 +191,9 @@ export async function startLxdCluster(opts: { members?: number; poolGb?: number;
     await sh('ip', ['addr', 'add', `${CLUSTER_SUBNET}.1/24`, 'dev', bridge]);
     await sh('ip', ['link', 'set', bridge, 'up']);
     // The members reach each other directly; anything else the daemons ask for goes nowhere (lxdDaemonEnv).
-    const memberAddresses = Array.from({ length: count }, (_, i) => `${CLUSTER_SUBNET}.${i + 2}`).join(',');
+    const memberAddresses = Array.from({ length: count }, (_, k) => memberAddress(k + 1)).join(',');
     for (let i = 1; i <= count; i++) {
-      const m: ClusterMember = { name: `m${i}`, address: `${CLUSTER_SUBNET}.${i + 1}`, netns: names.netns(i), dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
+      const m: ClusterMember = { name: `m${i}`, address: memberAddress(i), netns: names.netns(i), dir: path.join(root, `m${i}`), holder: null, namespaces: [], daemon: null };
       members.push(m);
       await fs.mkdir(m.dir, { mode: 0o711 });
       const holderPid = await holdNamespaces(m);
