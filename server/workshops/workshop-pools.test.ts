@@ -104,6 +104,38 @@ describe('workshop warm pool sizing', () => {
     await pools.drain();
   });
 
+  it('boot-ahead status of several workshops: of = its target, ready = the shape\'s ready environments capped at it; none without a warmable lab', () => {
+    const vmShape = { ...shape, vm: true as const };
+    const small = { hosts: ['host0'], services: { etcd: 'none' as const, docker: false } };
+    const open = [
+      { id: 'a1', labId: 'big', seats: 6, hosted: 1, bootAhead: true },
+      { id: 'a2', labId: 'big', seats: 3, hosted: 0, bootAhead: true },
+      { id: 'b1', labId: 'small', seats: 10, hosted: 0 },
+      { id: 'gone', labId: 'no-such-lab', seats: 4, hosted: 0, bootAhead: true },
+      { id: 'vm', labId: 'vms', seats: 4, hosted: 0, bootAhead: true },
+    ];
+    const shapes: Record<string, typeof vmShape | typeof shape | typeof small> = { big: shape, small, vms: vmShape };
+    let reads = 0;
+    const planner = new WorkshopPools({
+      k: 2,
+      open: () => {
+        reads += 1;
+        return open;
+      },
+      shape: (labId) => shapes[labId],
+      apply: () => Promise.resolve(),
+    });
+    // Ready per shape, shared by the workshops of one lab.
+    const readyOf = (s: { hosts: readonly string[] }): number => (s.hosts.length === 3 ? 4 : 7);
+    const expected = { a1: { ready: 4, of: 5 }, a2: { ready: 3, of: 3 }, b1: { ready: 2, of: 2 } };
+    for (const id of ['a1', 'a2', 'b1', 'gone', 'vm', 'unknown']) expect(planner.bootAheadStatus(id, readyOf)).toEqual(expected[id as keyof typeof expected]);
+    // All at once (the refusal of a new boot-ahead sums them): the open workshops are read once, not once per workshop.
+    reads = 0;
+    expect(Object.fromEntries(planner.bootAheadStatuses(readyOf))).toEqual(expected);
+    expect(reads).toBe(1);
+    planner.close();
+  });
+
   it('without a target for its shape, a claim creates directly and keeps nothing warm', async () => {
     const provider = new FakeProvider();
     const pools = new PoolSet(provider, 0);

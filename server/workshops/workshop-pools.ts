@@ -38,6 +38,12 @@ export interface WorkshopPoolsOptions {
   now?: () => number;
 }
 
+/** Of a workshop's target (`of`), how many environments are ready. */
+export interface BootAheadStatus {
+  ready: number;
+  of: number;
+}
+
 export class WorkshopPools {
   readonly #joins = new Map<string, number[]>();
   readonly #timer: NodeJS.Timeout | undefined;
@@ -62,7 +68,8 @@ export class WorkshopPools {
     if (!this.#enabled) return [];
     const since = this.#now() - ARRIVAL_WINDOW_MS;
     const open = this.opts.open();
-    for (const id of this.#joins.keys()) if (!open.some((w) => w.id === id)) this.#joins.delete(id);
+    const openIds = new Set(open.map((w) => w.id));
+    for (const id of this.#joins.keys()) if (!openIds.has(id)) this.#joins.delete(id);
     const out: { workshopId: string; spec: EnvironmentSpec; size: number }[] = [];
     for (const w of open) {
       const shape = this.opts.shape(w.labId);
@@ -88,10 +95,13 @@ export class WorkshopPools {
    * How far workshop `id` has booted ahead: of its target, how many environments of its shape are ready
    * (`readyOf`: PoolSet's ready count per shape; shared by workshops of one lab, so capped at the target).
    */
-  bootAheadStatus(id: string, readyOf: (spec: EnvironmentSpec) => number): { ready: number; of: number } | undefined {
-    const t = this.targets().find((x) => x.workshopId === id);
-    if (!t) return undefined;
-    return { ready: Math.min(t.size, readyOf(t.spec)), of: t.size };
+  bootAheadStatus(id: string, readyOf: (spec: EnvironmentSpec) => number): BootAheadStatus | undefined {
+    return this.bootAheadStatuses(readyOf).get(id);
+  }
+
+  /** bootAheadStatus of every open workshop with a target, from one reading of the open workshops. */
+  bootAheadStatuses(readyOf: (spec: EnvironmentSpec) => number): Map<string, BootAheadStatus> {
+    return new Map(this.targets().map((t) => [t.workshopId, { ready: Math.min(t.size, readyOf(t.spec)), of: t.size }]));
   }
 
   close(): void {

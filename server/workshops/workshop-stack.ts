@@ -204,8 +204,9 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
         refusal: (labId, seats) => {
           // Hosts other workshops still have to boot ahead: not in MemAvailable yet.
           let pendingHosts = 0;
+          const statuses = workshopPools.bootAheadStatuses((spec) => pools.readyOf(spec));
           for (const w of store.workshops.open()) {
-            const st = w.bootAhead ? workshopPools.bootAheadStatus(w.id, (spec) => pools.readyOf(spec)) : undefined;
+            const st = w.bootAhead ? statuses.get(w.id) : undefined;
             if (st) pendingHosts += (st.of - st.ready) * hostsOf(w.labId);
           }
           return bootAheadRefusal({ environments: seats, hostsPerEnvironment: hostsOf(labId), pendingHosts, memory: memory() });
