@@ -22,6 +22,8 @@ export interface PoolSetOptions {
 
 export class PoolSet {
   private readonly pools = new Map<string, WarmPool>();
+  /** Shapes whose pool a target sizes (above the one size): a claim from one lowers it (see claim). */
+  private readonly targeted = new Set<string>();
   private draining = false;
 
   constructor(
@@ -50,6 +52,8 @@ export class PoolSet {
       const k = shapeKey(t.spec);
       want.set(k, { spec: t.spec, size: (want.get(k)?.size ?? 0) + t.size });
     }
+    this.targeted.clear();
+    for (const [k, t] of want) if (t.size > this.size) this.targeted.add(k);
     const jobs: Promise<void>[] = [];
     for (const [k, pool] of this.pools) if (!want.has(k)) jobs.push(pool.resize(this.size));
     for (const [k, t] of want) {
@@ -60,11 +64,16 @@ export class PoolSet {
     return Promise.all(jobs).then(() => undefined);
   }
 
-  /** An environment of this shape: from its pool when one is ready, else created now. `shrink`: see WarmPool.claim. */
-  claim(spec: EnvironmentSpec, opts: CreateOptions = {}, shrink = false): Promise<Environment> {
-    const pool = this.pools.get(shapeKey(spec)) ?? (this.size > 0 ? this.poolFor(spec, this.size) : undefined);
+  /**
+   * An environment of this shape: from its pool when one is ready, else created now. A pool a target sizes
+   * shrinks by the one it hands out, so nothing boots behind the claim: whoever set the target sets it again
+   * once the claimant counts as served (WarmPool.claim's `shrink`). A pool of the one size refills behind it.
+   */
+  claim(spec: EnvironmentSpec, opts: CreateOptions = {}): Promise<Environment> {
+    const key = shapeKey(spec);
+    const pool = this.pools.get(key) ?? (this.size > 0 ? this.poolFor(spec, this.size) : undefined);
     if (!pool) return this.provider.create(spec, opts);
-    return pool.claim(opts, shrink);
+    return pool.claim(opts, this.targeted.has(key));
   }
 
   /** Environments of this shape ready in its pool now. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PoolSet } from './pool-set.ts';
+import { PoolSet, shapeKey } from './pool-set.ts';
 import { WarmPool } from './pool.ts';
 import type { EnvironmentSpec } from './provider.ts';
 import { FakeProvider } from './testing/fake-provider.ts';
@@ -89,5 +89,28 @@ describe('pool set', () => {
     expect(direct.held).toBe(1);
     direct.finishOne();
     expect((await claim).id).toMatch(/^env/);
+  });
+
+  it('a claim from a pool a target sizes boots nothing behind it (the target is set again once the claimant is served); a pool of the one size refills', async () => {
+    const p = new FakeProvider();
+    const targeted = new PoolSet(p, 0);
+    await targeted.setTargets([{ spec, size: 2 }]);
+    await tick();
+    expect(targeted.readyOf(spec)).toBe(2);
+    await targeted.claim({ ...spec, owner: 'attendee' });
+    await tick();
+    expect(p.created).toHaveLength(2);
+    expect(targeted.stats()[shapeKey(spec)]).toMatchObject({ ready: 1, size: 1 });
+    await targeted.drain();
+
+    const q = new FakeProvider();
+    const oneSize = new PoolSet(q, 2);
+    oneSize.warm([spec]);
+    await tick();
+    await oneSize.claim({ ...spec, owner: 'attendee' });
+    await tick();
+    expect(q.created).toHaveLength(3);
+    expect(oneSize.stats()[shapeKey(spec)]).toMatchObject({ ready: 2, size: 2 });
+    await oneSize.drain();
   });
 });

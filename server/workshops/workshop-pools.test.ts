@@ -31,7 +31,7 @@ describe('workshop warm pool sizing', () => {
     expect(planner.targets()[0]?.size).toBe(8); // min(10 − 0, max(3, 8)); sized from joins, it was min(10 − 8, 8) = 2
     // The three ready ones are still there for the first three claims: none was destroyed.
     expect(provider.destroyed.filter((id) => first.includes(id))).toEqual([]);
-    const claimed = await Promise.all(Array.from({ length: 3 }, () => pools.claim(shape, {}, true)));
+    const claimed = await Promise.all(Array.from({ length: 3 }, () => pools.claim(shape)));
     expect(claimed.map((e) => e.id).sort()).toEqual([...first].sort());
     planner.close();
     await pools.drain();
@@ -88,7 +88,7 @@ describe('workshop warm pool sizing', () => {
     expect(pools.readyOf(shape)).toBe(6);
     const created = provider.created.length;
     // Claimed as the server claims (each claim lowers the pool by one; the targets are set again after).
-    const envs = await Promise.all(Array.from({ length: 4 }, () => pools.claim(shape, {}, true)));
+    const envs = await Promise.all(Array.from({ length: 4 }, () => pools.claim(shape)));
     expect(new Set(envs.map((e) => e.id)).size).toBe(4);
     w.hosted = 4;
     await planner.refresh();

@@ -224,7 +224,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     // A claim does not boot a replacement by itself: the targets are recomputed once the claimant is recorded
     // (after this resolves), so a class claiming hosts booted ahead does not boot surplus ones meanwhile.
     create: (spec, o) =>
-      pools.claim(spec, o, true).then((env) => {
+      pools.claim(spec, o).then((env) => {
         setTimeout(() => void workshopPools.refresh(), 0);
         return env;
       }),
