@@ -5,8 +5,9 @@
 // a check that cannot be evaluated rather than failed — while the other attendee keeps working.
 // First (in this file, so that no two clusters want the subnet at once): a test run killed with its cluster
 // up leaves namespaces, links, mounted pools, processes and its directory; the next start sweeps them.
+// Then: a member's mount namespace, a copy of the machine's, lets go of the machine's other disks.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ import { createLxdProvider, subnetsDirOf } from '../../provisioning/lxd/lxd-prov
 import type { LxdTestCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
 import { lxdClusterProblem, startLxdCluster } from '../../provisioning/lxd/testing/lxd-cluster.ts';
 import { sweepStaleLxdClusters } from '../../provisioning/lxd/testing/lxd-cluster-sweep.ts';
+import { parseMountinfo } from '../../provisioning/lxd/testing/member-mounts.ts';
 import type { Environment } from '../../provisioning/provider.ts';
 import type { ComposedServer } from '../compose.ts';
 import { composeServer } from '../compose.ts';
@@ -153,6 +155,49 @@ describe.skipIf(problem !== undefined)('an LXD test cluster after a killed test 
     } finally {
       client.close();
     }
+  });
+});
+
+describe.skipIf(problem !== undefined)("a cluster member and the machine's other disks", () => {
+  let dir = '';
+  let loop = '';
+  let mnt = '';
+  let cluster: LxdTestCluster | undefined;
+
+  beforeAll(async () => {
+    // Another environment's disk, as a local host's is: an ext4 file on a loop device, mounted before the member starts.
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lw-member-mounts-'));
+    const image = path.join(dir, 'disk.img');
+    await run('truncate', ['-s', '16M', image]);
+    await run('mkfs.ext4', ['-q', image]);
+    loop = (await run('losetup', ['--find', '--show', image])).stdout.trim();
+    mnt = path.join(dir, 'mnt');
+    mkdirSync(mnt);
+    await run('mount', [loop, mnt]);
+    cluster = await startLxdCluster({ members: 1, poolGb: 1 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+    if (mnt) await run('umount', [mnt], { okCodes: [0, 32] });
+    if (loop) await run('losetup', ['-d', loop], { okCodes: [0, 1] });
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (cluster) expect(await cluster.leftovers()).toEqual([]);
+  }, 120_000);
+
+  it('holds no copy of a loop-mounted disk the machine had when it started: the loop device is freed while the member lives', async () => {
+    const m = cluster!.members[0]!;
+    for (const pid of [m.holder!.pid!, m.daemon!.pid!]) {
+      const mounts = parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+      expect(mounts.filter((x) => x.source === loop || x.target === mnt)).toEqual([]);
+    }
+    // The machine keeps its own: the member let go in its namespace only.
+    expect(parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((x) => x.target === mnt && x.source === loop)).toBe(true);
+    await run('umount', [mnt]);
+    await run('losetup', ['-d', loop]);
+    // Unbound, not merely marked to go when its last user closes it.
+    await expect.poll(() => existsSync(`/sys/block/${path.basename(loop)}/loop/backing_file`), { timeout: 5000 }).toBe(false);
+    expect(pidExists(m.holder!.pid!) && pidExists(m.daemon!.pid!)).toBe(true);
   });
 });
 

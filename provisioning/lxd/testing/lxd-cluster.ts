@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { LxdClient } from '../lxd-client.ts';
 import { detachPoolLoops, lxdDaemonEnv } from '../lxd-daemon.ts';
 import { claimRun, clusterNames, RUN_DIR_PREFIX, sweepStaleLxdClusters } from './lxd-cluster-sweep.ts';
+import { mountsToDetach } from './member-mounts.ts';
 import { cmdlineOf, killNamespaces, pidsInNamespaces } from './namespace-processes.ts';
 
 const pexec = promisify(execFile);
@@ -24,7 +25,9 @@ const memberAddress = (i: number): string => `${CLUSTER_SUBNET}.${i + 1}`;
 /** The storage pool every member has (the name the LXD provider puts root disks on). */
 export const CLUSTER_POOL = 'labwright';
 
-const onPath = (cmd: string): boolean => ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/snap/bin'].some((d) => existsSync(path.join(d, cmd)));
+/** Where the tools a member runs are found. */
+const TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/snap/bin'];
+const onPath = (cmd: string): boolean => TOOL_DIRS.some((d) => existsSync(path.join(d, cmd)));
 
 /** Why this machine cannot run the cluster (undefined: it can): root, LXD and the tools the members need. */
 export function lxdClusterProblem(): string | undefined {
@@ -96,7 +99,9 @@ async function killAll(m: ClusterMember): Promise<void> {
  * A process holding new network and mount namespaces for a member, with a /sys of its own that keeps the
  * machine's cgroup tree (LXD's test suite, setup_clustering_netns). `ip netns exec` is not enough: its
  * fresh sysfs hides /sys/fs/cgroup, and LXC then fails every container with a limit ("Failed to setup
- * cgroup limits", lxd forkstart exit status 1). Resolves with the holder's pid once /sys is in place.
+ * cgroup limits", lxd forkstart exit status 1). The copy of the machine's mounts the namespace starts with
+ * lets go of other environments' disks and namespaces (member-mounts.ts), in the member only: its mounts are
+ * private, so the machine keeps its own. Resolves with the holder's pid once both are done.
  */
 async function holdNamespaces(m: ClusterMember): Promise<number> {
   const old = path.join(m.dir, '.sys');
@@ -123,6 +128,8 @@ async function holdNamespaces(m: ClusterMember): Promise<number> {
   });
   if (holder.pid === undefined) throw new Error(`no holder process for ${m.name}`);
   m.namespaces = await Promise.all(['net', 'mnt'].map((ns) => fs.readlink(`/proc/${holder.pid}/ns/${ns}`)));
+  const others = mountsToDetach(await fs.readFile(`/proc/${holder.pid}/mountinfo`, 'utf8'), [m.dir, ...TOOL_DIRS]);
+  if (others.length > 0) await sh('nsenter', ['-t', String(holder.pid), '-m', 'umount', '-l', '--', ...others]);
   return holder.pid;
 }
 
