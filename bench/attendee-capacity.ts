@@ -25,7 +25,7 @@ import { MAX_CAPACITY } from '../common/http-api.ts';
 import { PROTOCOL_VERSION } from '../common/protocol.ts';
 import type { LoadCommand, LoadReply } from './attendee-load.ts';
 import type { Child } from './bench-kit.ts';
-import { createBenchEnv, fmt, hostCpuSeconds, hostPids, isolateHosts, percentile, pinHosts, pinToCpus, renice, startLabwright } from './bench-kit.ts';
+import { busyPercent, cpuTimes, createBenchEnv, fmt, hostCpuSeconds, hostPids, isolateHosts, percentile, pinHosts, pinToCpus, renice, startLabwright } from './bench-kit.ts';
 
 const TOKEN = 'bench-instructor-credential-0123456789';
 const HOSTS = ['host0', 'host1'];
@@ -64,33 +64,6 @@ async function api(url: string, p: string, body: unknown, cookie?: string): Prom
   return fetch(`${url}api/${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) }, body: JSON.stringify(body) });
 }
 const cookieOf = (r: Response): string => r.headers.get('set-cookie')?.split(';')[0] ?? '';
-
-/** Busy and total jiffies of each CPU (/proc/stat), for how busy the server's core and the hosts' core were. */
-function cpuTimes(): Map<string, { busy: number; total: number }> {
-  const out = new Map<string, { busy: number; total: number }>();
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
-    if (!m?.[1] || !m[2]) continue;
-    const v = m[2].split(/\s+/).map(Number);
-    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    // idle and iowait are not busy.
-    out.set(m[1], { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total });
-  }
-  return out;
-}
-/** Busy % between two cpuTimes() readings of the CPUs in a taskset list such as "1" or "0,1". */
-function busyPercent(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>, cpus: string): number {
-  let busy = 0;
-  let total = 0;
-  for (const c of cpus.split(',')) {
-    const a = before.get(c);
-    const b = after.get(c);
-    if (!a || !b) continue;
-    busy += b.busy - a.busy;
-    total += b.total - a.total;
-  }
-  return total > 0 ? (busy / total) * 100 : NaN;
-}
 
 /** A load generator process (attendee-load.ts) and the replies it has not yet been asked for. */
 class LoadDriver {

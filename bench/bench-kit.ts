@@ -279,6 +279,40 @@ export function percentile(sorted: number[], p: number): number {
 
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/** Busy and total jiffies of each CPU (/proc/stat), for how busy the server's core and the hosts' core were. */
+export function cpuTimes(): Map<string, { busy: number; total: number }> {
+  const out = new Map<string, { busy: number; total: number }>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m?.[1] || !m[2]) continue;
+    const v = m[2].split(/\s+/).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    // idle and iowait are not busy.
+    out.set(m[1], { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total });
+  }
+  return out;
+}
+/** Busy % between two cpuTimes() readings of the CPUs in a taskset list such as "1" or "0,1". */
+export function busyPercent(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>, cpus: string): number {
+  let busy = 0;
+  let total = 0;
+  for (const c of cpus.split(',')) {
+    const a = before.get(c);
+    const b = after.get(c);
+    if (!a || !b) continue;
+    busy += b.busy - a.busy;
+    total += b.total - a.total;
+  }
+  return total > 0 ? (busy / total) * 100 : NaN;
+}
+
+/** CPU seconds all CPUs were busy between two cpuTimes() readings (/proc/stat counts in 1/100 s). */
+export function busyCpuSeconds(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): number {
+  let busy = 0;
+  for (const [c, b] of after) busy += b.busy - (before.get(c)?.busy ?? b.busy);
+  return busy / 100;
+}
+
 /** CPU seconds of a process and of its children it has waited for (utime, stime, cutime, cstime). */
 export function processCpuSeconds(pid: number): number {
   try {

@@ -6,9 +6,13 @@
 // --only-cold skips the pool claims (short runs for a quiet machine).
 // --isolation runs the whole set once per host isolation mode (default: both), to compare them in one run.
 // --provider lxd (or local,lxd) adds the LXD provider (its own daemon here): cold, pool claim, snapshot, restore; a table side by side at the end.
+// Each cold set also prints how busy the machine was during the creates, and whose CPU that was (hosts, this
+// process and its helpers, everything else): a quiet window shows "everything else" near zero.
 // Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
+import { cpus } from 'node:os';
 import path from 'node:path';
+import { busyCpuSeconds, cpuTimes, processCpuSeconds } from './bench-kit.ts';
 import { processStartMs, traceProcesses, unitBreakdown } from './boot-breakdown.ts';
 import { ensureImage } from '../provisioning/image/build-image.ts';
 import { createLocalProvider } from '../provisioning/local/local-provider.ts';
@@ -54,12 +58,17 @@ const spec = (n: number): EnvironmentSpec => ({ hosts: Array.from({ length: n },
 const table = new Map<string, Map<string, number>>();
 const record = (column: string, figure: string, median: number): void => void table.set(column, (table.get(column) ?? new Map<string, number>()).set(figure, median));
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 function summary(label: string, ms: number[]): number {
   const s = [...ms].sort((a, b) => a - b);
-  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  const med = median(s);
   const f = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
-  console.log(`${label.padEnd(34)} median ${f(median).padStart(9)}   min ${f(s[0]!).padStart(9)}   max ${f(s.at(-1)!).padStart(9)}   (n=${s.length})`);
-  return median;
+  console.log(`${label.padEnd(34)} median ${f(med).padStart(9)}   min ${f(s[0]!).padStart(9)}   max ${f(s.at(-1)!).padStart(9)}   (n=${s.length})`);
+  return med;
 }
 
 /** v1 memory cgroup usage of each host: everything the host's processes use, page cache included. */
@@ -80,20 +89,51 @@ async function costPerHost(envId: string): Promise<{ usage: number; rss: number;
   return out;
 }
 
+/** CPU the whole machine used while one create ran, and whose it was. */
+interface MachineCpu {
+  wallMs: number;
+  /** All CPUs' busy time (/proc/stat). */
+  busyMs: number;
+  /** The new hosts' cgroups (read just after the create: its readiness login included). */
+  hostsMs: number;
+  /** This process and the helpers it ran and reaped (mount, cp, mkfs…). */
+  selfMs: number;
+}
+
+const CPUS = cpus().length;
+
+/**
+ * Medians over the creates: how busy the machine was (of its CPUs over the create's wall time) and how much of
+ * that was the hosts, this process and everything else. A boot that keeps every CPU busy is bound by CPU, not
+ * by waiting; "everything else" large means other jobs shared the machine and the wall times are theirs too.
+ */
+function machineCpuLine(label: string, runs: MachineCpu[]): string {
+  const med = (f: (r: MachineCpu) => number): number => median(runs.map(f));
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const busy = med((r) => (r.busyMs / (r.wallMs * CPUS)) * 100);
+  return `${label.padEnd(34)} median ${s(med((r) => r.busyMs))} busy (${busy.toFixed(0)} % of ${CPUS} CPUs over the create): hosts ${s(med((r) => r.hostsMs))}, this process and its helpers ${s(med((r) => r.selfMs))}, everything else ${s(med((r) => r.busyMs - r.hostsMs - r.selfMs))}`;
+}
+
 const loadavg = async (): Promise<string> => (await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
 async function cold(n: number): Promise<void> {
   const times: number[] = [];
   const destroys: number[] = [];
   const cpus: number[] = [];
+  const machine: MachineCpu[] = [];
   for (let i = 0; i < RUNS; i++) {
     const stopTrace = i === 0 && n === 3 && TRACE ? await traceProcesses() : undefined;
+    const cores = cpuTimes();
+    const self = processCpuSeconds(process.pid);
     const t0 = performance.now();
     const env = await provider.create(spec(n));
     times.push(performance.now() - t0);
+    const busyMs = busyCpuSeconds(cores, cpuTimes()) * 1000;
+    const selfMs = (processCpuSeconds(process.pid) - self) * 1000;
     const trace = await stopTrace?.();
     const cost = await costPerHost(env.id);
     cpus.push(...cost.map((c) => c.cpuMs));
+    machine.push({ wallMs: times.at(-1)!, busyMs, hostsMs: cost.reduce((a, c) => a + c.cpuMs, 0), selfMs });
     if (i === 0 && n === 3) {
       const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MiB`;
       const st = await readState(config.dataDir, env.id);
@@ -115,6 +155,7 @@ async function cold(n: number): Promise<void> {
   record(`local ${provider.isolation}`, `cold ${n}`, summary(`${provider.isolation}: cold, ${n} host${n > 1 ? 's' : ''}, etcd+docker`, times));
   record(`local ${provider.isolation}`, `boot CPU/host (${n})`, summary(`${provider.isolation}: boot CPU per host (${n} at once)`, cpus));
   summary(`${provider.isolation}: destroy, ${n} host${n > 1 ? 's' : ''}`, destroys);
+  console.log(machineCpuLine(`${provider.isolation}: machine CPU per create (${n})`, machine));
 }
 
 async function warm(n: number): Promise<void> {
