@@ -280,15 +280,15 @@ export function percentile(sorted: number[], p: number): number {
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 /** Busy and total jiffies of each CPU (/proc/stat), for how busy the server's core and the hosts' core were. */
-export function cpuTimes(): Map<string, { busy: number; total: number }> {
-  const out = new Map<string, { busy: number; total: number }>();
+export function cpuTimes(): Map<string, { busy: number; total: number; steal: number }> {
+  const out = new Map<string, { busy: number; total: number; steal: number }>();
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
     const m = /^cpu(\d+)\s+(.*)$/.exec(line);
     if (!m?.[1] || !m[2]) continue;
     const v = m[2].split(/\s+/).map(Number);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    // idle and iowait are not busy.
-    out.set(m[1], { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total });
+    // idle and iowait are not busy; steal (the hypervisor running someone else) is, and is also given apart.
+    out.set(m[1], { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total, steal: v[7] ?? 0 });
   }
   return out;
 }
@@ -306,11 +306,19 @@ export function busyPercent(before: ReturnType<typeof cpuTimes>, after: ReturnTy
   return total > 0 ? (busy / total) * 100 : NaN;
 }
 
-/** CPU seconds all CPUs were busy between two cpuTimes() readings (/proc/stat counts in 1/100 s). */
-export function busyCpuSeconds(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): number {
+/**
+ * CPU seconds all CPUs ran work of this machine between two cpuTimes() readings, and the seconds the hypervisor
+ * gave them to someone else instead (steal: a busy neighbour of this virtual machine). /proc/stat counts in 1/100 s.
+ */
+export function busyCpuSeconds(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): { busy: number; steal: number } {
   let busy = 0;
-  for (const [c, b] of after) busy += b.busy - (before.get(c)?.busy ?? b.busy);
-  return busy / 100;
+  let steal = 0;
+  for (const [c, b] of after) {
+    const a = before.get(c) ?? b;
+    steal += b.steal - a.steal;
+    busy += b.busy - a.busy - (b.steal - a.steal);
+  }
+  return { busy: busy / 100, steal: steal / 100 };
 }
 
 /** CPU seconds of a process and of its children it has waited for (utime, stime, cutime, cstime). */

@@ -7,7 +7,7 @@
 // --isolation runs the whole set once per host isolation mode (default: both), to compare them in one run.
 // --provider lxd (or local,lxd) adds the LXD provider (its own daemon here): cold, pool claim, snapshot, restore; a table side by side at the end.
 // Each cold set also prints how busy the machine was during the creates, and whose CPU that was (hosts, this
-// process and its helpers, everything else): a quiet window shows "everything else" near zero.
+// process and its helpers, everything else) and how much the hypervisor stole: a quiet window shows both near zero.
 // Prints figures; never passes or fails on time.
 import fs from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -92,8 +92,10 @@ async function costPerHost(envId: string): Promise<{ usage: number; rss: number;
 /** CPU the whole machine used while one create ran, and whose it was. */
 interface MachineCpu {
   wallMs: number;
-  /** All CPUs' busy time (/proc/stat). */
+  /** All CPUs' busy time (/proc/stat), steal not included. */
   busyMs: number;
+  /** Time the hypervisor ran someone else on this machine's CPUs while they had work. */
+  stealMs: number;
   /** The new hosts' cgroups (read just after the create: its readiness login included). */
   hostsMs: number;
   /** This process and the helpers it ran and reaped (mount, cp, mkfs…). */
@@ -105,13 +107,14 @@ const CPUS = cpus().length;
 /**
  * Medians over the creates: how busy the machine was (of its CPUs over the create's wall time) and how much of
  * that was the hosts, this process and everything else. A boot that keeps every CPU busy is bound by CPU, not
- * by waiting; "everything else" large means other jobs shared the machine and the wall times are theirs too.
+ * by waiting; "everything else" large means other jobs shared the machine, and steal large that other virtual machines
+ * shared its physical CPUs: the wall times are theirs too.
  */
 function machineCpuLine(label: string, runs: MachineCpu[]): string {
   const med = (f: (r: MachineCpu) => number): number => median(runs.map(f));
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
   const busy = med((r) => (r.busyMs / (r.wallMs * CPUS)) * 100);
-  return `${label.padEnd(34)} median ${s(med((r) => r.busyMs))} busy (${busy.toFixed(0)} % of ${CPUS} CPUs over the create): hosts ${s(med((r) => r.hostsMs))}, this process and its helpers ${s(med((r) => r.selfMs))}, everything else ${s(med((r) => r.busyMs - r.hostsMs - r.selfMs))}`;
+  return `${label.padEnd(34)} median ${s(med((r) => r.busyMs))} busy (${busy.toFixed(0)} % of ${CPUS} CPUs over the create): hosts ${s(med((r) => r.hostsMs))}, this process and its helpers ${s(med((r) => r.selfMs))}, everything else ${s(med((r) => r.busyMs - r.hostsMs - r.selfMs))}; stolen by the hypervisor ${s(med((r) => r.stealMs))}`;
 }
 
 const loadavg = async (): Promise<string> => (await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
@@ -128,12 +131,12 @@ async function cold(n: number): Promise<void> {
     const t0 = performance.now();
     const env = await provider.create(spec(n));
     times.push(performance.now() - t0);
-    const busyMs = busyCpuSeconds(cores, cpuTimes()) * 1000;
+    const used = busyCpuSeconds(cores, cpuTimes());
     const selfMs = (processCpuSeconds(process.pid) - self) * 1000;
     const trace = await stopTrace?.();
     const cost = await costPerHost(env.id);
     cpus.push(...cost.map((c) => c.cpuMs));
-    machine.push({ wallMs: times.at(-1)!, busyMs, hostsMs: cost.reduce((a, c) => a + c.cpuMs, 0), selfMs });
+    machine.push({ wallMs: times.at(-1)!, busyMs: used.busy * 1000, stealMs: used.steal * 1000, hostsMs: cost.reduce((a, c) => a + c.cpuMs, 0), selfMs });
     if (i === 0 && n === 3) {
       const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MiB`;
       const st = await readState(config.dataDir, env.id);
