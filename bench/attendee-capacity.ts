@@ -3,14 +3,16 @@
 // how many attendees it holds with keystroke p99 ≤ 20 ms. The server runs pinned to one CPU; the
 // lab hosts and the load generators to the other, so the figure is the server's, not the hosts'.
 // Simulated attendees share two real hosts (bench-server.ts hands the one environment to every
-// session; each terminal gets its own keeper session there). To find the server's own limit the
-// hosts are kept cheap: each terminal's shell becomes `cat` (the host's tty echoes a key, no prompt
-// or line editor runs; BENCH_TERMINAL=shell keeps the login shell), and the lab's check costs the
-// host a refused connect (see LAB). Per level it prints keystroke p50/p99 and what each core was doing, and the server's own
+// session). To find the server's own limit the hosts are kept cheap: by default each terminal's SSH
+// channel runs `cat` under sshd's pty without the session keeper (BENCH_TERMINAL=pty: a key costs the
+// host sshd and its tty's echo only; the server's side of the channel is the same SSH channel carrying
+// the same bytes), BENCH_TERMINAL=cat attaches each terminal to a keeper session of its own whose shell
+// becomes `cat` (the keeper's hops on the host too), BENCH_TERMINAL=shell keeps the login shell; and
+// the lab's check costs the host a refused connect (see LAB). Per level it prints keystroke p50/p99 and what each core was doing, and the server's own
 // timings of the typing phase (bench-server.ts PhaseTimings), so a p99 can be told apart as the
 // server's or the hosts'. Prints figures; never fails.
 // Run as root: npx tsx bench/attendee-capacity.ts
-//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_GEN_CPUS=(BENCH_LOAD_CPUS) BENCH_TERMINAL=cat BENCH_LOAD_PROCESSES=1 (more spread the simulated attendees over that many processes: on a machine with cores to spare)
+//   BENCH_LEVELS=100,200,300,400,500,600 BENCH_KEYS=30 BENCH_GAP_MS=300 BENCH_SERVER_CPUS=0 BENCH_LOAD_CPUS=1 BENCH_GEN_CPUS=(BENCH_LOAD_CPUS) BENCH_TERMINAL=pty|cat|shell BENCH_LOAD_PROCESSES=1 (more spread the simulated attendees over that many processes: on a machine with cores to spare)
 //   BENCH_LOAD_REALTIME=1 (the load generators run SCHED_RR on their CPU: their own waits behind the hosts' processes stop counting as latency; the hosts then wait behind them)
 //   BENCH_AUTO_CHECK_CONCURRENCY=16 (the server's LABWRIGHT_AUTO_CHECK_CONCURRENCY)  BENCH_NICE=-10 (priority of server, hosts and load generator; '' to leave it)  BENCH_PROFILE_DIR=/tmp/prof  (a V8 CPU profile of the server per level, while everyone types)
 //   BENCH_NODE_ARGS='--max-semi-space-size=2' (node options for the server process)
@@ -121,7 +123,8 @@ async function main(): Promise<void> {
   // a harder test for the server (it shares its core), and the hosts' core carries only the hosts.
   const genCpus = process.env.BENCH_GEN_CPUS ?? loadCpus;
   const profileDir = process.env.BENCH_PROFILE_DIR;
-  const cheap = (process.env.BENCH_TERMINAL ?? 'cat') === 'cat';
+  const terminal = process.env.BENCH_TERMINAL ?? 'pty';
+  if (!['pty', 'cat', 'shell'].includes(terminal)) throw new Error(`BENCH_TERMINAL is pty, cat or shell, not ${JSON.stringify(terminal)}`);
   const loadProcesses = Math.max(1, Number(process.env.BENCH_LOAD_PROCESSES ?? 1));
   // Server, hosts and load generator ahead of other jobs on a shared machine ('' leaves it alone).
   const nice = process.env.BENCH_NICE === '' ? undefined : Number(process.env.BENCH_NICE ?? -10);
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
       ...(pin ? { cpus: serverCpus } : {}),
       ...(nice !== undefined ? { nice } : {}),
       ...(profileDir ? { profileDir } : {}),
+      bareTerminals: terminal === 'pty',
       ...(process.env.BENCH_NODE_ARGS ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ') } : {}),
       config: { LABWRIGHT_JOINS_PER_MINUTE: '100000', ...(process.env.BENCH_AUTO_CHECK_CONCURRENCY ? { LABWRIGHT_AUTO_CHECK_CONCURRENCY: process.env.BENCH_AUTO_CHECK_CONCURRENCY } : {}) },
     });
@@ -181,7 +185,7 @@ async function main(): Promise<void> {
     const baseRss = peakMiB(pid);
     const envId = bench.env.id;
     const stray = pin ? hostPids(envId).filter((p) => !/^1$|^0x2$/.test(readFileSync(`/proc/${p}/status`, 'utf8').match(/Cpus_allowed_list:\s+(\S+)/)?.[1] ?? '')).length : 0;
-    console.log(`attendee capacity: ${HOSTS.length} terminals per attendee, both typing ${cheap ? 'into cat (BENCH_TERMINAL=cat)' : 'into the login shell'}, on shared hosts (${HOSTS.join(', ')}), checks auto-running, one dashboard watching the first workshop (${MAX_CAPACITY} seats each)`);
+    console.log(`attendee capacity: ${HOSTS.length} terminals per attendee, both typing ${{ pty: 'into cat under sshd\'s pty, no session keeper (BENCH_TERMINAL=pty)', cat: 'into cat in a keeper session each (BENCH_TERMINAL=cat)', shell: 'into the login shell (BENCH_TERMINAL=shell)' }[terminal]}, on shared hosts (${HOSTS.join(', ')}), checks auto-running, one dashboard watching the first workshop (${MAX_CAPACITY} seats each)`);
     console.log(
       pin
         ? `server pinned to CPU ${serverCpus}; hosts (${hostPids(envId).length} processes${stray ? `, ${stray} not pinned!` : ''}) to CPU ${loadCpus}, ${drivers.length} load generator process(es) to CPU ${genCpus}`
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
         await Promise.all(
           drivers.map((d, k) => {
             const joins = Array.from({ length: batch }, (_, j) => base + j).filter((i) => i % drivers.length === k).map((i) => ({ token: tokenOf(i), i }));
-            return joins.length ? d.ask({ type: 'join', url, labId: 'capacity', hosts: HOSTS, cheap, joins }, 'joined') : Promise.resolve();
+            return joins.length ? d.ask({ type: 'join', url, labId: 'capacity', hosts: HOSTS, execCat: terminal === 'cat', joins }, 'joined') : Promise.resolve();
           }),
         );
         joined += batch;

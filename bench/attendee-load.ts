@@ -10,7 +10,7 @@ import { BENCH_TAG } from './bench-kit.ts';
 import { lateMs, loopDelayMonitor } from './loop-delay.ts';
 
 export type LoadCommand =
-  | { type: 'join'; url: string; labId: string; hosts: string[]; cheap: boolean; joins: { token: string; i: number }[] }
+  | { type: 'join'; url: string; labId: string; hosts: string[]; execCat: boolean; joins: { token: string; i: number }[] }
   | { type: 'type'; keys: number; gapMs: number }
   | { type: 'close' };
 export type LoadReply =
@@ -34,9 +34,10 @@ async function join(c: Extract<LoadCommand, { type: 'join' }>, token: string, i:
   c.hosts.forEach((host, channel) => client.send({ type: 'term-open', channel, host, cols: 100, rows: 30 }));
   await Promise.all(c.hosts.map((_, channel) => client.waitFor((m) => m.type === 'term-state' && m.channel === channel && m.state === 'connected', 120_000)));
   // Each terminal is tagged (a shell comment) so the server's per-key timings can be paired with ours.
-  // With cheap, the shell becomes cat: the host's tty echoes each key, nothing renders a prompt. Waits
-  // for the echo of the line, then for its output to settle (the shell gone, or its next prompt).
-  c.hosts.forEach((_, channel) => client.send({ type: 'term-input', channel, data: `${c.cheap ? 'exec cat ' : ''}# ${BENCH_TAG} ${i}/${channel}\r` }));
+  // With execCat, the shell becomes cat: the host's tty echoes each key, nothing renders a prompt. Waits
+  // for the echo of the line, then for its output to settle (the shell gone, or its next prompt; a bare
+  // terminal's cat prints the line back).
+  c.hosts.forEach((_, channel) => client.send({ type: 'term-input', channel, data: `${c.execCat ? 'exec cat ' : ''}# ${BENCH_TAG} ${i}/${channel}\r` }));
   await Promise.all(c.hosts.map((_, channel) => client.waitFor((m) => m.type === 'term-output' && m.channel === channel && m.data.includes('\n'), 60_000)));
   await sleep(500);
   attendees.push({ client, hosts: c.hosts, i });

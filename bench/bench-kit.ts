@@ -102,6 +102,12 @@ export interface LabwrightOptions {
   config?: Record<string, string>;
   /** A folder for CPU profiles: SIGUSR2 to the server starts one, the next writes it (bench-server.ts). */
   profileDir?: string;
+  /**
+   * Every terminal channel runs `cat` straight under sshd's pty instead of attaching to the session keeper:
+   * a key costs the host only sshd and its tty's echo. The server's side of a channel is unchanged (same
+   * SSH channel, same bytes); attendee-capacity uses it to keep the hosts' core from setting the figure.
+   */
+  bareTerminals?: boolean;
 }
 
 /**
@@ -169,7 +175,7 @@ export async function startLabwright(env: Environment, opts: LabwrightOptions = 
   mkdirSync(path.join(work, 'labs', lab.id), { recursive: true });
   writeFileSync(path.join(work, 'labs', lab.id, 'lab.md'), lab.source);
   const file = path.join(work, 'env.json');
-  writeFileSync(file, JSON.stringify({ env, config: opts.config ?? {}, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) }), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify({ env, config: opts.config ?? {}, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}), bareTerminals: opts.bareTerminals === true }), { mode: 0o600 });
   const args = [path.join(work, 'labs'), path.join(work, 'data'), ...(opts.instructorToken ? [opts.instructorToken] : [])];
   const node = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(ROOT, 'bench', 'bench-server.ts'), file, ...args];
   // taskset execs node in place: the child's pid is the server's.

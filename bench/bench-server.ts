@@ -51,8 +51,11 @@ const roundTrips = createHistogram();
 let keyHostMs: Record<string, number[]> | undefined;
 const loopDelay = loopDelayMonitor();
 const hubOpen = Object.getOwnPropertyDescriptor(ShellHub.prototype, 'open')?.value as ShellHub['open'];
+// See LabwrightOptions.bareTerminals (set from the bench's file below, before any terminal opens).
+let bareTerminals = false;
 ShellHub.prototype.open = async function (this: ShellHub, ...args: Parameters<ShellHub['open']>): Promise<ClientChannel> {
-  const channel = await hubOpen.apply(this, args);
+  const [env, host, pty, command] = args;
+  const channel = await hubOpen.call(this, env, host, pty, bareTerminals ? 'exec cat' : command);
   let sentAt: number | undefined;
   let tag: string | undefined;
   // A single key (not a tag line or a ^U): its round trip is paired with the load generator's.
@@ -91,7 +94,9 @@ new PerformanceObserver((list) => {
 
 const [envFile, labsDir, dataDir, token] = process.argv.slice(2);
 if (!envFile || !labsDir || !dataDir) throw new Error('usage: bench-server.ts ENV_JSON_FILE LABS_DIR DATA_DIR [INSTRUCTOR_TOKEN]');
-const { env, config: settings, profileDir } = JSON.parse(readFileSync(envFile, 'utf8')) as { env: Environment; config: Record<string, string>; profileDir?: string };
+const bench = JSON.parse(readFileSync(envFile, 'utf8')) as { env: Environment; config: Record<string, string>; profileDir?: string; bareTerminals: boolean };
+const { env, config: settings, profileDir } = bench;
+bareTerminals = bench.bareTerminals;
 rmSync(envFile);
 setLogLevel('warn');
 
