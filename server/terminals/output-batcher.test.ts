@@ -21,7 +21,25 @@ describe('OutputBatcher', () => {
     expect(queued).toBe(bytes.length);
   });
 
-  it('sends the chunks of one event-loop turn as one binary frame, counted in bytes', async () => {
+  it('sends an echo as soon as the read that brought it is handled, not at the end of the event-loop turn', async () => {
+    const frames: Uint8Array[] = [];
+    const b = new OutputBatcher((d) => frames.push(d));
+    // One socket read's worth: ssh2 hands its chunks over synchronously; the frame leaves in the microtask after it.
+    b.push(Buffer.from('x'));
+    b.push(Buffer.from('y'));
+    expect(frames).toHaveLength(0);
+    await Promise.resolve();
+    expect(text(frames)).toEqual(['xy']);
+    // The next read of the same turn gets a frame of its own, before any setImmediate (the turn's end) runs.
+    let turnEnded = false;
+    setImmediate(() => (turnEnded = true));
+    b.push(Buffer.from('z'));
+    await Promise.resolve();
+    expect(turnEnded).toBe(false);
+    expect(text(frames)).toEqual(['xy', 'z']);
+  });
+
+  it('sends the chunks of one read as one binary frame, counted in bytes', async () => {
     const frames: Uint8Array[] = [];
     const b = new OutputBatcher((d) => frames.push(d));
     let queued = 0;

@@ -1,5 +1,5 @@
 // Turns a stream of SSH data chunks into few `term-output` frames of raw bytes: whatever arrives
-// within one event-loop turn leaves as one frame, and a frame never ends inside a UTF-8 character.
+// within one read of the SSH connection leaves as one frame, and a frame never ends inside a UTF-8 character.
 import { allocTermData } from '../../common/term-frame.ts';
 
 /**
@@ -18,14 +18,17 @@ export function incompleteUtf8Tail(b: Uint8Array): number {
 }
 
 /**
- * Why batch per turn (setImmediate) rather than on a timer: a keystroke echo arrives alone and
- * leaves at once (no added latency), while a burst such as `cat` delivers many 32 KiB SSH
- * packets per turn, which then cost one frame instead of dozens.
+ * Why batch per socket read (a microtask) rather than per event-loop turn or on a timer: what one read
+ * of the SSH connection carries (ssh2 decrypts a read's packets in one go) leaves as one frame, so a
+ * `cat` flood's 32 KiB packets cost one frame per read instead of one each, while a keystroke's echo
+ * leaves as soon as its connection's read is decrypted. Batching per turn (setImmediate) made every
+ * echo wait until the server had read and decrypted every other connection that was ready in the same
+ * turn: under a room's load, hundreds of reads.
  */
 export class OutputBatcher {
   #carry: Buffer | null = null;
   #parts: Buffer[] = [];
-  #scheduled: NodeJS.Immediate | null = null;
+  #scheduled = false;
 
   /** `emit` receives each batch (room for the frame header in front, see allocTermData); its length (bytes) is what flow control counts. */
   constructor(private readonly emit: (data: Uint8Array) => void) {}
@@ -44,14 +47,19 @@ export class OutputBatcher {
     }
     if (bytes.length === 0) return 0;
     this.#parts.push(bytes);
-    this.#scheduled ??= setImmediate(() => this.flush());
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      // Runs once the read that delivered this chunk has been handled (flush() may have run before: then nothing is pending).
+      queueMicrotask(() => {
+        if (this.#scheduled) this.flush();
+      });
+    }
     return bytes.length;
   }
 
   /** Sends what is pending now (also used before a state change, so output and state stay ordered). */
   flush(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
+    this.#scheduled = false;
     if (this.#parts.length === 0) return;
     let size = 0;
     for (const p of this.#parts) size += p.length;
@@ -75,8 +83,7 @@ export class OutputBatcher {
   }
 
   dispose(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
+    this.#scheduled = false;
     this.#parts = [];
     this.#carry = null;
   }
