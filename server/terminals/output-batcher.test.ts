@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TermFrameKind, encodeTermFrame } from '../../common/term-frame.ts';
-import { OutputBatcher, incompleteUtf8Tail } from './output-batcher.ts';
+import { BULK_BYTES, OutputBatcher, incompleteUtf8Tail } from './output-batcher.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const text = (frames: Uint8Array[]): string[] => frames.map((f) => Buffer.from(f).toString('utf8'));
@@ -37,6 +37,20 @@ describe('OutputBatcher', () => {
     await Promise.resolve();
     expect(turnEnded).toBe(false);
     expect(text(frames)).toEqual(['xy', 'z']);
+  });
+
+  it("sends a flood's reads of one event-loop turn as one frame", async () => {
+    const frames: Uint8Array[] = [];
+    const b = new OutputBatcher((d) => frames.push(d));
+    const packet = Buffer.alloc(BULK_BYTES * 4, 'a');
+    // Three reads of 32 KiB packets in one turn (a microtask checkpoint after each read).
+    for (let i = 0; i < 3; i++) {
+      b.push(packet);
+      await Promise.resolve();
+    }
+    expect(frames).toHaveLength(0);
+    await tick();
+    expect(frames.map((f) => f.length)).toEqual([packet.length * 3]);
   });
 
   it('sends the chunks of one read as one binary frame, counted in bytes', async () => {

@@ -1,5 +1,5 @@
 // Turns a stream of SSH data chunks into few `term-output` frames of raw bytes: whatever arrives
-// within one read of the SSH connection leaves as one frame, and a frame never ends inside a UTF-8 character.
+// within one read of the SSH connection (a flood: within one event-loop turn) leaves as one frame, and a frame never ends inside a UTF-8 character.
 import { allocTermData } from '../../common/term-frame.ts';
 
 /**
@@ -18,17 +18,25 @@ export function incompleteUtf8Tail(b: Uint8Array): number {
 }
 
 /**
- * Why batch per socket read (a microtask) rather than per event-loop turn or on a timer: what one read
- * of the SSH connection carries (ssh2 decrypts a read's packets in one go) leaves as one frame, so a
- * `cat` flood's 32 KiB packets cost one frame per read instead of one each, while a keystroke's echo
- * leaves as soon as its connection's read is decrypted. Batching per turn (setImmediate) made every
- * echo wait until the server had read and decrypted every other connection that was ready in the same
- * turn: under a room's load, hundreds of reads.
+ * A read of the SSH connection that brought less than this much for a terminal is sent at once; more
+ * (a flood such as `cat`, whose reads bring 32–64 KiB) waits for the end of the event-loop turn.
+ */
+export const BULK_BYTES = 8 * 1024;
+
+/**
+ * Why batch per socket read (a microtask) for small output and per event-loop turn (setImmediate)
+ * for bulk: a keystroke's echo leaves as soon as the read of its SSH connection is decrypted (ssh2
+ * hands a read's chunks over synchronously), instead of waiting until the server has read and
+ * decrypted every other connection that was ready in the same turn — under a room's load, hundreds
+ * of reads; while a flood's reads of one turn still leave as one frame, as few frames as before.
  */
 export class OutputBatcher {
   #carry: Buffer | null = null;
   #parts: Buffer[] = [];
-  #scheduled = false;
+  #pending = 0;
+  /** 'read': a flush after the current read is queued; 'turn': one at the end of the turn. */
+  #scheduled: 'none' | 'read' | 'turn' = 'none';
+  #turnEnd: NodeJS.Immediate | null = null;
 
   /** `emit` receives each batch (room for the frame header in front, see allocTermData); its length (bytes) is what flow control counts. */
   constructor(private readonly emit: (data: Uint8Array) => void) {}
@@ -47,30 +55,44 @@ export class OutputBatcher {
     }
     if (bytes.length === 0) return 0;
     this.#parts.push(bytes);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      // Runs once the read that delivered this chunk has been handled (flush() may have run before: then nothing is pending).
-      queueMicrotask(() => {
-        if (this.#scheduled) this.flush();
-      });
+    this.#pending += bytes.length;
+    if (this.#scheduled === 'none') {
+      this.#scheduled = 'read';
+      queueMicrotask(() => this.#readDone());
     }
     return bytes.length;
   }
 
+  /** Runs once the read that delivered the first pending chunk has been handled (unless a flush came first). */
+  #readDone(): void {
+    if (this.#scheduled !== 'read') return;
+    if (this.#pending < BULK_BYTES) {
+      this.flush();
+      return;
+    }
+    this.#scheduled = 'turn';
+    this.#turnEnd = setImmediate(() => this.flush());
+  }
+
   /** Sends what is pending now (also used before a state change, so output and state stay ordered). */
   flush(): void {
-    this.#scheduled = false;
+    this.#unschedule();
     if (this.#parts.length === 0) return;
-    let size = 0;
-    for (const p of this.#parts) size += p.length;
-    const data = allocTermData(size);
+    const data = allocTermData(this.#pending);
     let at = 0;
     for (const p of this.#parts) {
       data.set(p, at);
       at += p.length;
     }
     this.#parts = [];
+    this.#pending = 0;
     this.emit(data);
+  }
+
+  #unschedule(): void {
+    if (this.#turnEnd) clearImmediate(this.#turnEnd);
+    this.#turnEnd = null;
+    this.#scheduled = 'none';
   }
 
   /**
@@ -83,8 +105,9 @@ export class OutputBatcher {
   }
 
   dispose(): void {
-    this.#scheduled = false;
+    this.#unschedule();
     this.#parts = [];
+    this.#pending = 0;
     this.#carry = null;
   }
 }
