@@ -56,6 +56,11 @@ export class CatchUpService {
 
   constructor(private readonly deps: CatchUpDeps) {}
 
+  /** Whether a catch-up is replaying the session's steps now. */
+  isRunning(sessionId: string): boolean {
+    return this.#status.get(sessionId)?.state === 'running';
+  }
+
   /** Where the session's last catch-up stands, for its dashboard row. */
   statusOf(sessionId: string): CatchUpStatus | undefined {
     return this.#status.get(sessionId);

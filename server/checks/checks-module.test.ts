@@ -119,6 +119,27 @@ describe('checks module', () => {
     mod.close();
   });
 
+  it("while the instructor's catch-up replays an attendee's steps, her own passing checks report but leave marking them done to it", async () => {
+    const target = fakeTarget(['host0'], () => ({}));
+    const progress = new MemoryProgressStore();
+    let catchUp = true;
+    const mod = createChecksModule({ lab: () => lab(), environment: () => env, target: () => target, progress, recheckMs: 10, catchUpRunning: () => catchUp });
+    const { ctx, sent, close } = fakeConn();
+    await mod.onConnect!(ctx);
+    // The catch-up's solution took effect: her page's re-check sees the step pass first.
+    target.kv.set('/example', 'Azure');
+    await vi.waitFor(() => expect(last(sent, 'check-report')?.report.passed).toBe(true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await progress.get('sess', 'etcd')).done).toEqual([]);
+    // The catch-up marks it, as replayed; the mark stays the catch-up's.
+    await progress.markDone('sess', 'etcd', { stepId: 's0', at: 1, skipped: false, replayed: true });
+    catchUp = false;
+    await mod.handlers['check-run']!(ctx, { type: 'check-run', step: 0 });
+    expect((await progress.get('sess', 'etcd')).done).toMatchObject([{ stepId: 's0', replayed: true }]);
+    await close();
+    mod.close();
+  });
+
   it('re-checks the open step automatically and unlocks without a button press', async () => {
     const { mod, target } = setup(lab(), 10);
     const { ctx, sent, close } = fakeConn();

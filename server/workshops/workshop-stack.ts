@@ -294,6 +294,8 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     ...(opts.recheckMs !== undefined ? { recheckMs: opts.recheckMs } : {}),
     checkRunsPerMinute: limits.checkRunsPerMinute,
     autoCheckConcurrency: limits.autoCheckConcurrency,
+    // Bound late (the catch-up needs the checks' targets); asked only once pages run checks.
+    catchUpRunning: (sessionId) => catchUp.isRunning(sessionId),
   });
   /** The ready environment of (session, lab): what the Cluster tab and faults act on. */
   const readyEnvironment = (sessionId: string, labId: string): Environment | undefined => {
