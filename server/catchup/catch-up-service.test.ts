@@ -120,6 +120,14 @@ describe('catch-up', () => {
     expect(refreshed).toHaveLength(3);
   });
 
+  it('says which steps it replays while it runs (the attendee\'s own checks leave marking those to it), none once done', async () => {
+    const { w, ada, service } = setup();
+    service.start(w.id, 3, ada.attendeeId);
+    expect([0, 1, 2, 3].map((i) => service.replays(ada.id, i))).toEqual([true, true, false, false]);
+    await until(() => service.statusOf(ada.id)?.state !== 'running');
+    expect(service.replays(ada.id, 0)).toBe(false);
+  });
+
   it('steps the attendee did are left alone; past the target it is refused', async () => {
     const { target, w, ada, service } = setup();
     await store.progress.markDone(ada.id, 'catch', { stepId: 'one', at: Date.now(), skipped: false });

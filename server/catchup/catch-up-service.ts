@@ -56,9 +56,10 @@ export class CatchUpService {
 
   constructor(private readonly deps: CatchUpDeps) {}
 
-  /** Whether a catch-up is replaying the session's steps now. */
-  isRunning(sessionId: string): boolean {
-    return this.#status.get(sessionId)?.state === 'running';
+  /** Whether a catch-up running now replays (or already replayed) step `step` (0-based) of the session: it takes every step before its target. */
+  replays(sessionId: string, step: number): boolean {
+    const s = this.#status.get(sessionId);
+    return s?.state === 'running' && step < s.toStep;
   }
 
   /** Where the session's last catch-up stands, for its dashboard row. */

@@ -123,7 +123,7 @@ describe('checks module', () => {
     const target = fakeTarget(['host0'], () => ({}));
     const progress = new MemoryProgressStore();
     let catchUp = true;
-    const mod = createChecksModule({ lab: () => lab(), environment: () => env, target: () => target, progress, recheckMs: 10, catchUpRunning: () => catchUp });
+    const mod = createChecksModule({ lab: () => lab(), environment: () => env, target: () => target, progress, recheckMs: 10, catchUpReplays: (_, step) => catchUp && step === 0 });
     const { ctx, sent, close } = fakeConn();
     await mod.onConnect!(ctx);
     // The catch-up's solution took effect: her page's re-check sees the step pass first.

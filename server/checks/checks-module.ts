@@ -29,11 +29,11 @@ export interface ChecksModuleDeps {
   target(env: Environment): CheckTarget;
   progress: ProgressStore;
   /**
-   * True while the instructor's catch-up replays this attendee's steps: her checks still report, but only
-   * the catch-up marks steps done (as replayed) — else her page's re-check, seeing a replayed solution take
-   * effect first, would mark the step as done by her.
+   * True while the instructor's catch-up is replaying this attendee's step (0-based): her checks of it still
+   * report, but only the catch-up marks it done (as replayed) — else her page's re-check, seeing the replayed
+   * solution take effect first, would mark the step as done by her.
    */
-  catchUpRunning?: (sessionId: string) => boolean;
+  catchUpReplays?: (sessionId: string, step: number) => boolean;
   /** Auto re-check period of the open step; 0 turns it off. */
   recheckMs?: number;
   /**
@@ -154,7 +154,7 @@ export function createChecksModule(deps: ChecksModuleDeps): ChecksModule {
       broadcast(room, { type: 'check-report', report });
       deps.onReport?.(room.sessionId, room.labId, report);
     }
-    if (!report.passed || deps.catchUpRunning?.(room.sessionId) === true) return;
+    if (!report.passed || deps.catchUpReplays?.(room.sessionId, report.step) === true) return;
     const p = await deps.progress.get(room.sessionId, room.labId);
     if (!completesOnPass(lab, p, report.step)) return;
     const after = await deps.progress.markDone(room.sessionId, room.labId, { stepId, at: report.at, skipped: opts.skipped });

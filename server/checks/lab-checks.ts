@@ -37,8 +37,8 @@ export interface LabChecksOptions {
   checkRunsPerMinute?: number;
   /** See ChecksModuleDeps.autoCheckConcurrency. */
   autoCheckConcurrency?: number;
-  /** See ChecksModuleDeps.catchUpRunning. */
-  catchUpRunning?: (sessionId: string) => boolean;
+  /** See ChecksModuleDeps.catchUpReplays. */
+  catchUpReplays?: (sessionId: string, step: number) => boolean;
   /** Where steps' setups stand per environment; defaults to memory (solo tests). */
   setupRecords?: SetupRecords;
   /** Told when a step's setup changes state (the dashboard shows a running or failed one). */
@@ -98,7 +98,7 @@ export function createLabChecks(opts: LabChecksOptions): LabChecks {
     ...(opts.onReport ? { onReport: opts.onReport } : {}),
     ...(opts.checkRunsPerMinute !== undefined ? { checkRunsPerMinute: opts.checkRunsPerMinute } : {}),
     ...(opts.autoCheckConcurrency !== undefined ? { autoCheckConcurrency: opts.autoCheckConcurrency } : {}),
-    ...(opts.catchUpRunning ? { catchUpRunning: opts.catchUpRunning } : {}),
+    ...(opts.catchUpReplays ? { catchUpReplays: opts.catchUpReplays } : {}),
   });
   return {
     module,

@@ -295,7 +295,7 @@ export function createWorkshopStack(opts: WorkshopStackOptions): WorkshopStack {
     checkRunsPerMinute: limits.checkRunsPerMinute,
     autoCheckConcurrency: limits.autoCheckConcurrency,
     // Bound late (the catch-up needs the checks' targets); asked only once pages run checks.
-    catchUpRunning: (sessionId) => catchUp.isRunning(sessionId),
+    catchUpReplays: (sessionId, step) => catchUp.replays(sessionId, step),
   });
   /** The ready environment of (session, lab): what the Cluster tab and faults act on. */
   const readyEnvironment = (sessionId: string, labId: string): Environment | undefined => {
