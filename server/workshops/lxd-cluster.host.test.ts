@@ -110,7 +110,21 @@ async function crashedRun(): Promise<Crashed> {
 }
 
 const netnsList = async (): Promise<string> => (await run('ip', ['netns', 'list'])).stdout;
-const pidExists = (pid: number): boolean => existsSync(`/proc/${pid}`);
+/**
+ * Whether the process runs: /proc/<pid> is there and not a zombie. A process the sweep killed whose parent
+ * died with the crashed run is reparented to PID 1 here, which reaps it when it gets to it: until then it
+ * is a zombie — dead, holding nothing — and /proc/<pid> stays (a CI run caught that window once).
+ */
+function pidAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // The state is the field after the command, which ends at the last ')'.
+  return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+}
 
 describe.skipIf(problem !== undefined)('an LXD test cluster after a killed test run', () => {
   let cluster: LxdTestCluster | undefined;
@@ -130,7 +144,7 @@ describe.skipIf(problem !== undefined)('an LXD test cluster after a killed test 
     // holds the member's mount namespace) on its loop device, the run's directory.
     expect((await listLinks()).filter((l) => l.startsWith(`lwc${id}`)).sort()).toEqual([`lwc${id}br`, `lwc${id}v1`, `lwc${id}v2`]);
     for (const n of crashed.netns) expect(await netnsList()).toContain(n);
-    expect(pidExists(crashed.leakedPid)).toBe(true);
+    expect(pidAlive(crashed.leakedPid)).toBe(true);
     expect(await loopDevicesUnder(path.join(crashed.root, 'm1'))).toHaveLength(1);
     expect(existsSync(crashed.root)).toBe(true);
 
@@ -141,7 +155,7 @@ describe.skipIf(problem !== undefined)('an LXD test cluster after a killed test 
     expect(log).toContain(`swept link lwc${id}br`);
     expect((await listLinks()).filter((l) => l.startsWith(`lwc${id}`))).toEqual([]);
     for (const n of crashed.netns) expect(await netnsList()).not.toContain(n);
-    expect(pidExists(crashed.leakedPid)).toBe(false);
+    expect(pidAlive(crashed.leakedPid)).toBe(false);
     expect(await loopDevicesUnder(crashed.root)).toEqual([]);
     expect(existsSync(crashed.root)).toBe(false);
 
@@ -197,7 +211,7 @@ describe.skipIf(problem !== undefined)("a cluster member and the machine's other
     await run('losetup', ['-d', loop]);
     // Unbound, not merely marked to go when its last user closes it.
     await expect.poll(() => existsSync(`/sys/block/${path.basename(loop)}/loop/backing_file`), { timeout: 5000 }).toBe(false);
-    expect(pidExists(m.holder!.pid!) && pidExists(m.daemon!.pid!)).toBe(true);
+    expect(pidAlive(m.holder!.pid!) && pidAlive(m.daemon!.pid!)).toBe(true);
   });
 });
 
